@@ -1,0 +1,77 @@
+// swift-tools-version: 6.1
+// The executable companion to "RL with KL penalties is better viewed as Bayesian inference".
+// Licensed GPL-3.0-or-later (it links the GNU Scientific Library).
+import PackageDescription
+
+// MARK: - Chapters
+// One executable a chapter: (product name, folder under Chapters/).
+let chapters: [(product: String, folder: String)] = [
+    ("distribution-collapse", "01-distribution-collapse"),
+]
+
+// MARK: - Libraries
+var targets: [Target] = [
+    // GSL and OpenBLAS headers; only the GSL module imports it.
+    .systemLibrary(
+        name: "CGSL",
+        path: "Sources/CGSL",
+        providers: [.apt(["libgsl-dev", "libopenblas-dev"])]
+    ),
+    // A safe Swift face on GSL: thrown errors, seeded RNGs, special functions, solvers.
+    .target(name: "GSL", dependencies: ["CGSL"]),
+    // Exact finite distributions in log space: divergences, objectives, posteriors, dynamics.
+    .target(name: "Finite", dependencies: ["GSL"]),
+    // The HTML notebook: prose, MathML, check tables, SVG plots, JSON, index. No probability.
+    .target(name: "Notebook"),
+    // What every chapter shares: the command line, the check collector, the report writer.
+    .target(
+        name: "BookKit",
+        dependencies: [
+            "Notebook", "GSL",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]
+    ),
+]
+
+targets += chapters.map { chapter in
+    .executableTarget(
+        name: "Chapter" + chapter.folder.prefix(2),
+        dependencies: [
+            "BookKit", "Finite", "GSL", "Notebook",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ],
+        path: "Chapters/\(chapter.folder)"
+    )
+}
+
+// MARK: - Tests
+targets += [
+    .testTarget(
+        name: "GSLTests",
+        dependencies: ["GSL", .product(name: "PropertyBased", package: "swift-property-based")]
+    ),
+    .testTarget(
+        name: "FiniteTests",
+        dependencies: ["Finite", "GSL", .product(name: "PropertyBased", package: "swift-property-based")]
+    ),
+    .testTarget(
+        name: "NotebookTests",
+        dependencies: ["Notebook", "BookKit"]
+    ),
+    // Runs the built chapter executables and reads what they write.
+    .testTarget(
+        name: "ChapterTests",
+        dependencies: ["Notebook"]
+    ),
+]
+
+let package = Package(
+    name: "KLBayes",
+    platforms: [.macOS(.v14)],
+    products: chapters.map { .executable(name: $0.product, targets: ["Chapter" + $0.folder.prefix(2)]) },
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
+    ],
+    targets: targets
+)
