@@ -1,0 +1,75 @@
+import Foundation
+import GSL
+import Notebook
+
+/// Runs one chapter: builds its page, prints each check as it is made, writes the report and
+/// the index, and says whether every check held.
+public struct Chapter {
+    public let slug: String
+    public let number: Int
+    public let title: String
+    public let summary: String
+
+    public init(slug: String, number: Int, title: String, summary: String) {
+        self.slug = slug; self.number = number; self.title = title; self.summary = summary
+    }
+
+    /// Runs `body` on a fresh page and publishes it to `options.output`.
+    ///
+    /// - Throws: `InputError` if the output folder cannot be written (checked before any work),
+    ///   `ChecksFailed` after publishing if any check failed.
+    public func run(options: ChapterOptions, parameters: [(String, String)], body: (Page, Seeds) throws -> Void) throws {
+        let start = Date()
+        let folder = URL(fileURLWithPath: options.output, isDirectory: true)
+        do { try AtomicFile.prepareFolder(folder) } catch { throw InputError("\(error)") }
+        GSLRuntime.start()
+
+        let page = Page(slug: slug, number: number, title: title, summary: summary)
+        let colour = Environment.isTerminal
+        print("Chapter \(number): \(title)")
+        page.onCheck = { c in
+            let mark = c.passed ? (colour ? "\u{1B}[32m✓\u{1B}[0m" : "✓") : (colour ? "\u{1B}[31m✗\u{1B}[0m" : "✗")
+            print("  \(mark) \(c.sentence)")
+        }
+        try body(page, Seeds(options.seed))
+
+        let git = Environment.gitState()
+        var params = Dictionary(parameters, uniquingKeysWith: { _, b in b })
+        params["quick"] = options.quick ? "yes" : "no"
+        let provenance = Provenance(
+            commit: git.commit, dirty: git.dirty, commandLine: Environment.commandLine, seed: options.seed,
+            parameters: params, swiftVersion: Environment.swiftVersion, gslVersion: GSLRuntime.gslVersion,
+            openBLAS: GSLRuntime.openBLASConfig.trimmingCharacters(in: .whitespaces),
+            cores: ProcessInfo.processInfo.activeProcessorCount,
+            date: ISO8601DateFormatter().string(from: start), elapsedSeconds: Date().timeIntervalSince(start))
+        do { try Publisher.publish(page, provenance: provenance, to: folder) } catch { throw InputError("\(error)") }
+        print("  report: \(folder.appendingPathComponent(slug + ".html").path)")
+        print("\(page.passedCount) passed, \(page.failedCount) failed")
+        if page.failedCount > 0 { throw ChecksFailed(failed: page.failedCount, total: page.checks.count) }
+    }
+}
+
+/// Independent, reproducible random streams derived from the chapter's one seed: each part of
+/// a chapter asks for its own stream by name, so adding a part never shifts another's numbers.
+public struct Seeds: Sendable {
+    public let seed: UInt64
+    public init(_ seed: UInt64) { self.seed = seed }
+
+    /// A generator for the named stream (SplitMix64 of the seed and the name's FNV-1a hash).
+    public func generator(_ stream: String) -> RandomGenerator {
+        RandomGenerator(seed: Seeds.mix(seed ^ Seeds.fnv1a(stream)))
+    }
+
+    static func fnv1a(_ s: String) -> UInt64 {
+        var h: UInt64 = 0xcbf29ce484222325
+        for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
+        return h
+    }
+
+    static func mix(_ x: UInt64) -> UInt64 {
+        var z = x &+ 0x9e3779b97f4a7c15
+        z = (z ^ (z >> 30)) &* 0xbf58476d1ce4e5b9
+        z = (z ^ (z >> 27)) &* 0x94d049bb133111eb
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,67 @@
+import ArgumentParser
+
+/// The options every chapter takes: `--seed`, `--quick`, `--output`.
+public struct ChapterOptions: ParsableArguments {
+    @Option(help: "Seed for every random computation in the chapter (any non-negative integer).")
+    public var seed: UInt64 = 1
+
+    @Flag(help: "Smaller sizes and fewer repetitions, for tests; the checks are the same.")
+    public var quick = false
+
+    @Option(help: "Folder for the HTML report, its JSON twin and the index page (created if missing).")
+    public var output: String = "Output"
+
+    public init() {}
+}
+
+/// The entry point of every chapter executable: parses the command line, runs the chapter
+/// and exits 0 when every check holds, 1 when one fails, 2 for bad usage or bad input (with a
+/// one-line reason on standard error; `--help` prints the full help and exits 0).
+public enum ChapterMain {
+    public static func main<Command: ParsableCommand>(_ command: Command.Type) -> Never {
+        var parsed: ParsableCommand
+        do {
+            parsed = try command.parseAsRoot()
+        } catch {
+            let code = command.exitCode(for: error)
+            if code == .success {
+                print(command.fullMessage(for: error))
+                exitProcess(0)
+            }
+            failUsage(command.message(for: error))
+        }
+        do {
+            try parsed.run()
+            exitProcess(0)
+        } catch let e as ChecksFailed {
+            printError("\(e.failed) of \(e.total) checks failed")
+            exitProcess(1)
+        } catch let e as InputError {
+            failUsage(e.message)
+        } catch let e as ValidationError {
+            failUsage(e.message)
+        } catch {
+            failUsage("\(error)")
+        }
+    }
+
+    static func failUsage(_ message: String) -> Never {
+        let first = message.split(separator: "\n").first.map(String.init) ?? message
+        let name = CommandLine.arguments.first.map { String($0.split(separator: "/").last ?? "") } ?? "chapter"
+        printError("\(name): \(first.hasPrefix("Error: ") ? String(first.dropFirst(7)) : first)")
+        exitProcess(2)
+    }
+}
+
+/// Bad input found while running (an unwritable output folder, a value out of range).
+public struct InputError: Error, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Thrown after the report is written when some check failed.
+public struct ChecksFailed: Error {
+    public let failed: Int
+    public let total: Int
+}

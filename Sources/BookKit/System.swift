@@ -1,0 +1,55 @@
+import Foundation
+
+func exitProcess(_ code: Int32) -> Never {
+    fflush(nil)
+    exit(code)
+}
+
+func printError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
+/// Facts about the run for the provenance footer.
+enum Environment {
+    /// The commit of the working tree and whether it has uncommitted changes, or "unknown".
+    static func gitState() -> (commit: String, dirty: Bool) {
+        guard let commit = run(["git", "rev-parse", "--short=12", "HEAD"]), !commit.isEmpty else { return ("unknown", false) }
+        let status = run(["git", "status", "--porcelain", "--untracked-files=no"]) ?? ""
+        return (commit, !status.isEmpty)
+    }
+
+    static func run(_ arguments: [String]) -> String? {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = arguments
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        do { try p.run() } catch { return nil }
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { return nil }
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    static var swiftVersion: String {
+        #if compiler(>=6.4)
+        return "Swift 6.4 or later"
+        #elseif compiler(>=6.3)
+        return "Swift 6.3"
+        #elseif compiler(>=6.2)
+        return "Swift 6.2"
+        #else
+        return "Swift 6.1"
+        #endif
+    }
+
+    /// The command line as a person would type it again.
+    static var commandLine: String {
+        CommandLine.arguments.map { arg in
+            arg.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:".contains($0) }) ? arg : "'" + arg.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        }.joined(separator: " ")
+    }
+
+    static var isTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
+}

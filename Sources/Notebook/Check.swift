@@ -1,0 +1,68 @@
+/// A check: two independent computations of one quantity compared within a stated tolerance.
+public struct Check: Codable, Sendable {
+    /// How `a` and `b` must relate.
+    public enum Relation: String, Codable, Sendable {
+        /// |a - b| <= tolerance.
+        case equal = "="
+        /// a <= b + tolerance.
+        case lessOrEqual = "<="
+        /// a >= b - tolerance.
+        case greaterOrEqual = ">="
+    }
+
+    /// The claim in words, e.g. "J_KLRL(pi*) equals beta log Z".
+    public let claim: String
+    /// The paper's equation or section the claim restates, if any ("eq. 5", "§2").
+    public let reference: String?
+    /// What `a` and `b` are, in a few words each.
+    public let aLabel: String
+    public let bLabel: String
+    public let a: Double
+    public let b: Double
+    public let relation: Relation
+    /// The tolerance, absolute, in the units of a and b.
+    public let tolerance: Double
+    /// Why this tolerance (rounding of n terms, optimiser tolerance, a confidence level...).
+    public let toleranceReason: String
+    /// |a - b| for equalities; a - b for inequalities (how far a is above b).
+    public let difference: Double
+    public let passed: Bool
+
+    public init(claim: String, reference: String? = nil, aLabel: String, bLabel: String,
+                a: Double, b: Double, relation: Relation = .equal, tolerance: Double, because toleranceReason: String) {
+        self.claim = claim; self.reference = reference; self.aLabel = aLabel; self.bLabel = bLabel
+        self.a = a; self.b = b; self.relation = relation; self.tolerance = tolerance
+        self.toleranceReason = toleranceReason
+        switch relation {
+        case .equal:
+            difference = (a == b) ? 0 : Swift.abs(a - b)   // ∞ = ∞ counts as equal
+            passed = !a.isNaN && !b.isNaN && tolerance >= 0 && difference <= tolerance
+        case .lessOrEqual:
+            difference = a - b
+            passed = !a.isNaN && !b.isNaN && (a <= b + tolerance)
+        case .greaterOrEqual:
+            difference = a - b
+            passed = !a.isNaN && !b.isNaN && (a >= b - tolerance)
+        }
+    }
+
+    /// Relative comparison with an absolute floor: |a - b| <= rel max(|a|, |b|) + abs.
+    public static func close(_ claim: String, reference: String? = nil, aLabel: String, bLabel: String,
+                             a: Double, b: Double, relative: Double, absolute: Double = 0, because reason: String) -> Check {
+        let scale = max(Swift.abs(a), Swift.abs(b))
+        let tol = relative * (scale.isFinite ? scale : 0) + absolute
+        return Check(claim: claim, reference: reference, aLabel: aLabel, bLabel: bLabel, a: a, b: b,
+                     relation: .equal, tolerance: tol, because: reason)
+    }
+
+    /// The verdict as a sentence a reader understands.
+    public var sentence: String {
+        let verdict = passed ? "holds" : "FAILS"
+        switch relation {
+        case .equal:
+            return "\(claim): \(verdict) (\(aLabel) and \(bLabel) differ by \(NumberFormat.format(difference, significant: 3)), allowed \(NumberFormat.format(tolerance, significant: 3)))"
+        case .lessOrEqual, .greaterOrEqual:
+            return "\(claim): \(verdict) (\(aLabel) − \(bLabel) = \(NumberFormat.format(difference, significant: 3)), slack \(NumberFormat.format(tolerance, significant: 3)))"
+        }
+    }
+}

@@ -1,0 +1,85 @@
+/// One chapter's notebook page, built top to bottom in the chapter's own order: prose,
+/// equations, parameters, checks, plots, tables and asides. Rendering makes one
+/// self-contained HTML file; `report` gives the same checks and numbers as data.
+public final class Page {
+    /// One block of the page, in reading order.
+    enum Block {
+        case heading(String)
+        case prose(String)
+        case equation(tex: String, number: String?)
+        case parameters([(String, String)])
+        case checks([Check])
+        case figure(svg: String, caption: String)
+        case table(headers: [String], rows: [[String]], caption: String, folded: Bool)
+        case aside(kind: AsideKind, text: String)
+        case samples(title: String, texts: [String])
+    }
+
+    public enum AsideKind: String, Sendable { case remark, erratum }
+
+    /// The folder name, e.g. "01-distribution-collapse": also the file names.
+    public let slug: String
+    public let number: Int
+    public let title: String
+    /// One line: what the chapter shows.
+    public let summary: String
+    var blocks: [Block] = []
+    public private(set) var checks: [Check] = []
+    /// Named numbers for the JSON report (parameters and results programs may read).
+    public private(set) var values: [String: Double] = [:]
+    public private(set) var errata: [String] = []
+    /// Called for each check as it is added (the chapter prints it to the terminal).
+    public var onCheck: ((Check) -> Void)?
+
+    public init(slug: String, number: Int, title: String, summary: String) {
+        self.slug = slug; self.number = number; self.title = title; self.summary = summary
+    }
+
+    // MARK: - Building the page
+
+    public func section(_ title: String) { blocks.append(.heading(title)) }
+
+    /// A paragraph. Text between `$...$` is TeX-like mathematics; everything else is escaped.
+    public func prose(_ text: String) { blocks.append(.prose(text)) }
+
+    /// A displayed equation, with the paper's equation number when it restates one ("5").
+    public func equation(_ tex: String, number: String? = nil) { blocks.append(.equation(tex: tex, number: number)) }
+
+    public func parameters(_ items: [(String, String)]) { blocks.append(.parameters(items)) }
+
+    /// Records checks; consecutive checks share one table.
+    @discardableResult
+    public func check(_ c: Check) -> Bool {
+        checks.append(c)
+        onCheck?(c)
+        if case .checks(let existing)? = blocks.last {
+            blocks[blocks.count - 1] = .checks(existing + [c])
+        } else {
+            blocks.append(.checks([c]))
+        }
+        return c.passed
+    }
+
+    public func plot(_ plot: LinePlot, caption: String) { blocks.append(.figure(svg: plot.svg(), caption: caption)) }
+    public func plot(_ chart: BarChart, caption: String) { blocks.append(.figure(svg: chart.svg(), caption: caption)) }
+
+    /// A table of text cells (escaped). Tables of more than `foldAbove` rows are folded.
+    public func table(headers: [String], rows: [[String]], caption: String, foldAbove: Int = 12) {
+        blocks.append(.table(headers: headers, rows: rows, caption: caption, folded: rows.count > foldAbove))
+    }
+
+    /// A remark in the margin; errata are also listed on the index page.
+    public func aside(_ text: String, kind: AsideKind = .remark) {
+        blocks.append(.aside(kind: kind, text: text))
+        if kind == .erratum { errata.append(text) }
+    }
+
+    /// Generated text (e.g. language-model samples), shown verbatim and escaped.
+    public func samples(_ title: String, _ texts: [String]) { blocks.append(.samples(title: title, texts: texts)) }
+
+    /// Records a named number for the JSON report.
+    public func record(_ name: String, _ value: Double) { values[name] = value }
+
+    public var passedCount: Int { checks.filter(\.passed).count }
+    public var failedCount: Int { checks.count - passedCount }
+}
