@@ -65,10 +65,27 @@ targets += [
     ),
 ]
 
+// MARK: - TinyLM
+// The tiny nanoGPT-architecture language model, its command-line tool `tinylm` and its tests.
+targets += [
+    .target(name: "TinyLM", dependencies: ["GSL"]),
+    .executableTarget(
+        name: "TinyLMTool",
+        dependencies: ["TinyLM", "GSL", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        path: "Tools/tinylm"
+    ),
+    .testTarget(name: "TinyLMTests", dependencies: ["TinyLM", "GSL"]),
+]
+let tinyLMProducts: [Product] = [
+    .library(name: "TinyLM", targets: ["TinyLM"]),
+    .executable(name: "tinylm", targets: ["TinyLMTool"]),
+]
+
 let package = Package(
     name: "KLBayes",
     platforms: [.macOS(.v14)],
-    products: chapters.map { .executable(name: $0.product, targets: ["Chapter" + $0.folder.prefix(2)]) },
+    products: chapters.map { .executable(name: $0.product, targets: ["Chapter" + $0.folder.prefix(2)]) }
+        + tinyLMProducts,
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),

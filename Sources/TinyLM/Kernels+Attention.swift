@@ -1,0 +1,96 @@
+import Foundation
+import GSL
+
+extension Kernels {
+    /// Causal multi-head self-attention on a fused qkv tensor, two sgemms a (batch, head):
+    /// preatt = Q K^T / sqrt(HS) (T,T); att = softmax over keys s <= t (entries s > t are 0);
+    /// out = att V (T,HS), written into the head's columns of out.
+    ///
+    /// out (B,T,C), att (B,NH,T,T) (the probabilities, saved for the backward pass),
+    /// inp (B,T,3C) holding q, k, v side by side, each split into NH heads of HS = C/NH.
+    public static func attentionForward(
+        out: UnsafeMutablePointer<Float>, att: UnsafeMutablePointer<Float>,
+        inp: UnsafePointer<Float>, B: Int, T: Int, C: Int, NH: Int
+    ) {
+        let HS = C / NH
+        let C3 = 3 * C
+        let scale = 1 / Float(HS).squareRoot()
+        for b in 0..<B {
+            for h in 0..<NH {
+                let q = inp + b * T * C3 + h * HS
+                let k = q + C
+                let v = q + 2 * C
+                let att_bh = att + (b * NH + h) * T * T
+                BLAS.sgemm(transA: false, transB: true, m: T, n: T, k: HS,
+                           alpha: scale, a: q, lda: C3, b: k, ldb: C3, beta: 0, c: att_bh, ldc: T)
+                for t in 0..<T {
+                    causalSoftmaxRow(att_bh + t * T, t: t, T: T)
+                }
+                BLAS.sgemm(transA: false, transB: false, m: T, n: HS, k: T,
+                           alpha: 1, a: att_bh, lda: T, b: v, ldb: C3, beta: 0, c: out + b * T * C + h * HS, ldc: C)
+            }
+        }
+    }
+
+    /// Softmax of row[0...t] in place (max subtracted), row[t+1..<T] set to 0.
+    @inline(__always)
+    static func causalSoftmaxRow(_ row: UnsafeMutablePointer<Float>, t: Int, T: Int) {
+        var maxval = -Float.greatestFiniteMagnitude
+        for s in 0...t where row[s] > maxval { maxval = row[s] }
+        var sum: Float = 0
+        for s in 0...t {
+            let e = expf(row[s] - maxval)
+            row[s] = e
+            sum += e
+        }
+        let inv = 1 / sum
+        for s in 0...t { row[s] *= inv }
+        for s in (t + 1)..<T { row[s] = 0 }
+    }
+
+    /// Differentiates attention. From out = att V: datt = dout V^T, dV += att^T dout.
+    /// From att = softmax(preatt) along each row: dpreatt = att * (datt - sum_s att_s datt_s)
+    /// (zero above the diagonal since att is). From preatt = scale Q K^T:
+    /// dQ += scale dpreatt K, dK += scale dpreatt^T Q.
+    ///
+    /// dinp (B,T,3C), dout (B,T,C), inp (B,T,3C), att (B,NH,T,T).
+    public static func attentionBackward(
+        dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
+        inp: UnsafePointer<Float>, att: UnsafePointer<Float>, B: Int, T: Int, C: Int, NH: Int
+    ) {
+        let HS = C / NH
+        let C3 = 3 * C
+        let scale = 1 / Float(HS).squareRoot()
+        let datt = UnsafeMutablePointer<Float>.allocate(capacity: T * T)
+        defer { datt.deallocate() }
+        for b in 0..<B {
+            for h in 0..<NH {
+                let q = inp + b * T * C3 + h * HS
+                let k = q + C
+                let v = q + 2 * C
+                let dq = dinp + b * T * C3 + h * HS
+                let dk = dq + C
+                let dv = dq + 2 * C
+                let att_bh = att + (b * NH + h) * T * T
+                let dout_bh = dout + b * T * C + h * HS
+                BLAS.sgemm(transA: false, transB: true, m: T, n: T, k: HS,
+                           alpha: 1, a: dout_bh, lda: C, b: v, ldb: C3, beta: 0, c: datt, ldc: T)
+                BLAS.sgemm(transA: true, transB: false, m: T, n: HS, k: T,
+                           alpha: 1, a: att_bh, lda: T, b: dout_bh, ldb: C, beta: 1, c: dv, ldc: C3)
+                // softmax backward in place: datt becomes dpreatt
+                for t in 0..<T {
+                    let a = att_bh + t * T
+                    let d = datt + t * T
+                    var dot: Float = 0
+                    for s in 0...t { dot += a[s] * d[s] }
+                    for s in 0...t { d[s] = a[s] * (d[s] - dot) }
+                    for s in (t + 1)..<T { d[s] = 0 }
+                }
+                BLAS.sgemm(transA: false, transB: false, m: T, n: HS, k: T,
+                           alpha: scale, a: datt, lda: T, b: k, ldb: C3, beta: 1, c: dq, ldc: C3)
+                BLAS.sgemm(transA: true, transB: false, m: T, n: HS, k: T,
+                           alpha: scale, a: datt, lda: T, b: q, ldb: C3, beta: 1, c: dk, ldc: C3)
+            }
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import GSL
+
+/// One sampled sequence.
+public struct Sample: Sendable, Equatable {
+    /// The start token, the sampled tokens, and the end token if one was drawn.
+    public let tokens: [Int32]
+    /// log pi(tokens[1...] | tokens[0]) under the model itself (temperature 1), summed in Double:
+    /// equal to re-scoring `tokens` with `GPT.score`, up to Float rounding.
+    public let logProb: Double
+    /// The same under the distribution actually sampled (logits / temperature).
+    public let samplingLogProb: Double
+    /// Per-token log-probabilities under the model (temperature 1), count = tokens.count - 1.
+    public let tokenLogProbs: [Float]
+    /// True when the sequence ended with the end token; false when it hit the length limit.
+    public let finished: Bool
+}
+
+extension GPT {
+    /// Draws `count` sequences with a KV cache: each starts with `start` and grows one token a
+    /// step from softmax(logits / temperature) until `end` is drawn (when `end` is given) or the
+    /// sequence holds `maxTokens` tokens (at most blockSize + 1, the default).
+    ///
+    /// Each draw uses one uniform from `rng` by inversion of the cumulative distribution in
+    /// Double, so a seed fixes the samples. Rows that have ended are still computed (they keep
+    /// feeding `end`) but take no further draws.
+    public func sample(
+        count B: Int, start: Int32, end: Int32?, temperature: Double = 1,
+        maxTokens: Int? = nil, rng: RandomGenerator
+    ) -> [Sample] {
+        precondition(B >= 1, "sample needs count >= 1")
+        precondition(temperature > 0, "sample needs a positive temperature")
+        let limit = min(maxTokens ?? config.blockSize + 1, config.blockSize + 1)
+        precondition(limit >= 2, "sample needs room for at least one new token")
+        let cache = KVCache(config: config, B: B)
+        let V = config.vocabSize
+        var tokens = [[Int32]](repeating: [start], count: B)
+        var lp = [Double](repeating: 0, count: B)
+        var slp = [Double](repeating: 0, count: B)
+        var perToken = [[Float]](repeating: [], count: B)
+        var done = [Bool](repeating: false, count: B)
+        var finished = [Bool](repeating: false, count: B)
+        var probs = [Double](repeating: 0, count: V)
+        for b in 0..<B { cache.tokens[b] = start }
+        for pos in 0..<(limit - 1) {
+            cache.step(model: self, pos: pos)
+            for b in 0..<B where !done[b] {
+                let logits = cache.logits.pointer + b * V
+                var maxval = -Double.greatestFiniteMagnitude
+                for i in 0..<V { maxval = max(maxval, Double(logits[i])) }
+                // log-normaliser at temperature 1 (the model) and at the sampling temperature
+                var z1 = 0.0, zt = 0.0
+                for i in 0..<V {
+                    let d = Double(logits[i]) - maxval
+                    z1 += exp(d)
+                    let e = exp(d / temperature)
+                    probs[i] = e
+                    zt += e
+                }
+                let u = rng.uniform() * zt
+                var acc = 0.0, pick = V - 1
+                for i in 0..<V {
+                    acc += probs[i]
+                    if u < acc { pick = i; break }
+                }
+                while probs[pick] == 0 && pick > 0 { pick -= 1 }  // never land on a zero-probability tail
+                let d = Double(logits[pick]) - maxval
+                let tokenLP = d - log(z1)
+                lp[b] += tokenLP
+                slp[b] += d / temperature - log(zt)
+                perToken[b].append(Float(tokenLP))
+                tokens[b].append(Int32(pick))
+                cache.tokens[b] = Int32(pick)
+                if let end, Int32(pick) == end {
+                    done[b] = true
+                    finished[b] = true
+                }
+            }
+            if done.allSatisfy({ $0 }) { break }
+        }
+        return (0..<B).map {
+            Sample(tokens: tokens[$0], logProb: lp[$0], samplingLogProb: slp[$0], tokenLogProbs: perToken[$0], finished: finished[$0])
+        }
+    }
+}
