@@ -1,0 +1,99 @@
+import Foundation
+
+/// A model with its vocabulary, stored as a safetensors file with nanoGPT's tensor names and
+/// shapes and string metadata `vocab` (JSON array, index = token id), `bos`, `eos`, `n_layer`,
+/// `n_head`, `n_embd`, `block_size`. Extra tensors (e.g. `optimizer.m`) and extra metadata
+/// (e.g. the training step) may ride along for resuming.
+public struct Checkpoint {
+    public var model: GPT
+    public var tokenizer: CharTokenizer
+    /// Metadata beyond the model's own keys.
+    public var extraMetadata: [String: String]
+    /// Tensors beyond nanoGPT's, by name.
+    public var extraTensors: [String: SafeTensors.Tensor]
+
+    static let modelKeys: Set<String> = ["vocab", "bos", "eos", "n_layer", "n_head", "n_embd", "block_size", "vocab_size"]
+
+    public init(model: GPT, tokenizer: CharTokenizer, extraMetadata: [String: String] = [:],
+                extraTensors: [String: SafeTensors.Tensor] = [:]) {
+        precondition(model.config.vocabSize == tokenizer.count, "Checkpoint: model and tokenizer disagree on V")
+        self.model = model
+        self.tokenizer = tokenizer
+        self.extraMetadata = extraMetadata
+        self.extraTensors = extraTensors
+    }
+
+    /// The safetensors content: every nanoGPT tensor in layout order (no `lm_head.weight`: it is
+    /// `transformer.wte.weight`), then the extra tensors by name.
+    public func file() -> SafeTensors.File {
+        let p = model.parameters.pointer
+        var tensors = model.layout.specs.map { spec in
+            (name: spec.name, tensor: SafeTensors.Tensor(shape: spec.shape, values: Array(UnsafeBufferPointer(start: p + spec.offset, count: spec.count))))
+        }
+        tensors += extraTensors.sorted { $0.key < $1.key }.map { (name: $0.key, tensor: $0.value) }
+        let vocabJSON = String(decoding: try! JSONSerialization.data(withJSONObject: tokenizer.vocab), as: UTF8.self)
+        let c = model.config
+        var metadata = extraMetadata
+        metadata.merge(["vocab": vocabJSON, "bos": "\(tokenizer.bos)", "eos": "\(tokenizer.eos)",
+                        "n_layer": "\(c.nLayer)", "n_head": "\(c.nHead)", "n_embd": "\(c.nEmbd)",
+                        "block_size": "\(c.blockSize)", "vocab_size": "\(c.vocabSize)"]) { _, new in new }
+        return SafeTensors.File(tensors: tensors, metadata: metadata)
+    }
+
+    /// Writes the checkpoint atomically (temporary file, then rename).
+    public func save(to url: URL) throws(TinyLMError) { try SafeTensors.write(file(), to: url) }
+
+    /// Reads and validates a checkpoint; see `init(file:)`.
+    public static func load(_ url: URL) throws(TinyLMError) -> Checkpoint { try Checkpoint(file: SafeTensors.read(url)) }
+
+    /// Validates a safetensors file as a model: the metadata names a consistent configuration and
+    /// vocabulary, every nanoGPT tensor is present with its exact shape, `lm_head.weight` (if
+    /// present) equals `transformer.wte.weight`, and nothing else is unexplained (nanoGPT's
+    /// causal-mask buffers `*.attn.bias` are ignored; `optimizer.*` tensors are kept as extras).
+    public init(file: SafeTensors.File) throws(TinyLMError) {
+        let m = file.metadata
+        func int(_ key: String) throws(TinyLMError) -> Int {
+            guard let s = m[key], let v = Int(s) else { throw .checkpoint("metadata \(key) is missing or not an integer") }
+            return v
+        }
+        guard let vocabString = m["vocab"], let vocabData = vocabString.data(using: .utf8),
+              let vocab = (try? JSONSerialization.jsonObject(with: vocabData)) as? [String]
+        else { throw .checkpoint("metadata vocab is missing or not a JSON array of strings") }
+        let tokenizer = try CharTokenizer(vocab: vocab, bos: Int32(try int("bos")), eos: Int32(try int("eos")))
+        let nLayer = try int("n_layer"), nHead = try int("n_head"), nEmbd = try int("n_embd"), blockSize = try int("block_size")
+        guard nLayer >= 1, nHead >= 1, nEmbd >= 1, blockSize >= 1, nEmbd % nHead == 0 else {
+            throw .checkpoint("inconsistent configuration n_layer=\(nLayer) n_head=\(nHead) n_embd=\(nEmbd) block_size=\(blockSize)")
+        }
+        if let v = m["vocab_size"], Int(v) != vocab.count {
+            throw .checkpoint("metadata vocab_size \(v) but the vocab has \(vocab.count) entries")
+        }
+        let config = GPTConfig(vocabSize: vocab.count, blockSize: blockSize, nLayer: nLayer, nHead: nHead, nEmbd: nEmbd)
+        let model = GPT(config: config, seed: 0)
+        var extras: [String: SafeTensors.Tensor] = [:]
+        var seen = Set<String>()
+        for (name, tensor) in file.tensors {
+            if let spec = model.layout.spec(named: name) {
+                guard tensor.shape == spec.shape else {
+                    throw .checkpoint("tensor \(name) has shape \(tensor.shape), the metadata's configuration needs \(spec.shape)")
+                }
+                tensor.values.withUnsafeBufferPointer { (model.parameters.pointer + spec.offset).update(from: $0.baseAddress!, count: spec.count) }
+                seen.insert(name)
+            } else if name == "lm_head.weight" || name.hasSuffix(".attn.bias") || name.hasSuffix(".attn.masked_bias") {
+                continue
+            } else if name.hasPrefix("optimizer.") {
+                extras[name] = tensor
+            } else {
+                throw .checkpoint("unexpected tensor \(name) for \(config)")
+            }
+        }
+        if let missing = model.layout.specs.first(where: { !seen.contains($0.name) }) {
+            throw .checkpoint("tensor \(missing.name) is missing")
+        }
+        if let head = file["lm_head.weight"] {
+            guard head.values == model.tensor(named: "transformer.wte.weight") else {
+                throw .checkpoint("lm_head.weight differs from transformer.wte.weight (the head must be tied)")
+            }
+        }
+        self.init(model: model, tokenizer: tokenizer, extraMetadata: m.filter { !Self.modelKeys.contains($0.key) }, extraTensors: extras)
+    }
+}

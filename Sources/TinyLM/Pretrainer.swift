@@ -1,0 +1,126 @@
+import Foundation
+import GSL
+
+/// Pretraining on whole documents with AdamW, clipping and nanoGPT's schedule, with periodic
+/// atomic checkpoints that carry the optimiser state, so a killed run resumes where it stopped.
+///
+/// Step s draws its batch from a generator seeded by (seed, s) alone: `batchSize` training
+/// documents uniformly with replacement. So a resumed run sees exactly the batches an
+/// uninterrupted one would, and reaches the same parameters (with the same BLAS thread count).
+public final class Pretrainer {
+    public let settings: PretrainSettings
+    public let tokenizer: CharTokenizer
+    public let train: [[Int32]]
+    public let validation: [[Int32]]
+    public private(set) var model: GPT
+    public private(set) var optimizer: AdamW
+    /// Steps done.
+    public private(set) var step = 0
+    /// The training loss of the last step (nats a token).
+    public private(set) var lastLoss = Double.nan
+
+    /// Fresh model on the corpus of `settings` (documents of at most blockSize - 1 characters).
+    public convenience init(settings: PretrainSettings) throws(TinyLMError) {
+        let corpus = try FortuneCorpus.load(directory: settings.corpusDirectory, maxCharacters: settings.blockSize - 1)
+        try self.init(settings: settings, corpus: corpus)
+    }
+
+    public init(settings: PretrainSettings, corpus: FortuneCorpus) throws(TinyLMError) {
+        self.settings = settings
+        let tok = CharTokenizer(texts: corpus.all)
+        tokenizer = tok
+        train = try corpus.train.map { t throws(TinyLMError) in try tok.encode(t) }
+        validation = try corpus.validation.map { t throws(TinyLMError) in try tok.encode(t) }
+        guard !train.isEmpty else { throw .corpus("no training documents") }
+        let config = GPTConfig(vocabSize: tokenizer.count, blockSize: settings.blockSize, nLayer: settings.nLayer,
+                               nHead: settings.nHead, nEmbd: settings.nEmbd)
+        model = GPT(config: config, seed: settings.seed)
+        optimizer = AdamW(layout: model.layout, beta1: Float(settings.beta1), beta2: Float(settings.beta2),
+                          weightDecay: Float(settings.weightDecay))
+    }
+
+    /// The documents of step s.
+    public func batch(at s: Int) -> [[Int32]] {
+        let rng = RandomGenerator(seed: settings.seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(s))
+        return (0..<settings.batchSize).map { _ in train[rng.uniformInt(below: train.count)] }
+    }
+
+    /// One optimisation step on batch(at: step); returns the batch's mean loss a token.
+    @discardableResult
+    public func trainStep() -> Double {
+        let docs = batch(at: step)
+        let scored = model.score(docs)
+        let tokens = docs.reduce(0) { $0 + $1.count - 1 }
+        model.zeroGradients()
+        model.backwardMeanLoss()
+        clipGradientNorm(model, maxNorm: settings.gradClip)
+        optimizer.update(model, learningRate: Float(settings.schedule.rate(at: step)))
+        step += 1
+        lastLoss = -scored.logProbs.reduce(0, +) / Double(tokens)
+        return lastLoss
+    }
+
+    public var isComplete: Bool { step >= settings.steps }
+
+    /// The checkpoint of the current state: model, vocabulary, optimiser moments, step, settings.
+    public func checkpoint() -> Checkpoint {
+        let n = model.layout.count
+        return Checkpoint(
+            model: model, tokenizer: tokenizer,
+            extraMetadata: ["step": "\(step)", "adam_step": "\(optimizer.step)", "pretrain_settings": settings.json,
+                            "complete": isComplete ? "true" : "false", "train_loss": "\(lastLoss)"],
+            extraTensors: ["optimizer.m": .init(shape: [n], values: optimizer.m.array),
+                           "optimizer.v": .init(shape: [n], values: optimizer.v.array)])
+    }
+
+    /// Continues from a checkpoint written by `checkpoint()` with the same settings and vocabulary.
+    public func resume(from c: Checkpoint) throws(TinyLMError) {
+        guard c.extraMetadata["pretrain_settings"] == settings.json else {
+            throw .checkpoint("it was written with other pretraining settings; delete it or use the same settings")
+        }
+        guard c.tokenizer == tokenizer, c.model.config == model.config else {
+            throw .checkpoint("its vocabulary or configuration differs from this corpus and settings")
+        }
+        guard let s = c.extraMetadata["step"].flatMap(Int.init), let a = c.extraMetadata["adam_step"].flatMap(Int.init),
+              let m = c.extraTensors["optimizer.m"], let v = c.extraTensors["optimizer.v"],
+              m.values.count == model.layout.count, v.values.count == model.layout.count
+        else { throw .checkpoint("it holds no resumable optimiser state") }
+        model.parameters.copy(from: c.model.parameters)
+        optimizer.m.copy(from: FloatBuffer(m.values))
+        optimizer.v.copy(from: FloatBuffer(v.values))
+        optimizer.step = a
+        step = s
+        lastLoss = c.extraMetadata["train_loss"].flatMap(Double.init) ?? .nan
+    }
+
+    /// Trains to `settings.steps`, resuming from `checkpointURL` if it holds a partial run,
+    /// writing it every `checkpointInterval` steps and at the end; logs validation figures.
+    /// `stopAfter` (for tests) stops early after that many steps of this call, as a kill would.
+    public func run(checkpointURL: URL?, progress: ProgressReporter? = nil, log: (String) -> Void = { _ in },
+                    stopAfter: Int? = nil) throws(TinyLMError) {
+        if let url = checkpointURL, FileManager.default.fileExists(atPath: url.path) {
+            try resume(from: Checkpoint.load(url))
+            log("resumed from \(url.path) at step \(step)")
+        }
+        let started = Date()
+        var tokensDone = 0
+        var stepsThisCall = 0
+        while !isComplete {
+            if let stopAfter, stepsThisCall >= stopAfter { return }
+            let docs = batch(at: step)
+            tokensDone += docs.reduce(0) { $0 + $1.count - 1 }
+            trainStep()
+            stepsThisCall += 1
+            let rate = Double(tokensDone) / max(Date().timeIntervalSince(started), 1e-9)
+            progress?.update(step, status: String(format: "loss %.4f lr %.2e %.0f tok/s", lastLoss, settings.schedule.rate(at: step - 1), rate))
+            if step % settings.evalInterval == 0 || isComplete {
+                let e = model.evaluate(validation)
+                log(String(format: "step %d: train loss %.4f, validation loss %.4f nats/token, %.4f bits/char (%d documents)",
+                           step, lastLoss, e.lossPerToken, e.bitsPerCharacter, e.documents))
+            }
+            if let url = checkpointURL, step % settings.checkpointInterval == 0 || isComplete {
+                try checkpoint().save(to: url)
+            }
+        }
+    }
+}

@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import TinyLM
+
+struct Score: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Exact log pi(x) of texts, one a line, under a checkpoint.",
+        discussion: """
+        Reads FILE (or standard input for - or no argument), one text a line, and prints one JSON \
+        object a line: {"text", "logprob", "tokens"}, where logprob = log pi(x) in nats including \
+        the end token and tokens counts the predicted tokens (characters + 1). A character outside \
+        the vocabulary, or a text longer than the block size allows, is an error naming the line.
+        """
+    )
+
+    @Option(help: "A safetensors checkpoint.") var checkpoint: String
+    @Argument(help: "Input file, or - for standard input.") var input: String = "-"
+
+    func run() throws {
+        let c = try Checkpoint.load(URL(fileURLWithPath: checkpoint))
+        let data: Data
+        if input == "-" {
+            data = FileHandle.standardInput.readDataToEndOfFile()
+        } else {
+            guard let d = FileManager.default.contents(atPath: input) else { throw UsageError("cannot read \(input)") }
+            data = d
+        }
+        var lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        var encoded: [[Int32]] = []
+        for (i, line) in lines.enumerated() {
+            do {
+                let ids = try c.tokenizer.encode(line)
+                guard ids.count - 1 <= c.model.config.blockSize else {
+                    throw TinyLMError.tooLong(length: ids.count - 2, blockSize: c.model.config.blockSize)
+                }
+                encoded.append(ids)
+            } catch let e as TinyLMError {
+                throw UsageError("line \(i + 1): \(e)")
+            }
+        }
+        let lp = c.model.logProbs(of: encoded)
+        for (line, (ids, l)) in zip(lines, zip(encoded, lp)) {
+            print(jsonLine(["text": line, "logprob": l, "tokens": ids.count - 1]))
+        }
+    }
+}
