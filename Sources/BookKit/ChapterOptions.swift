@@ -19,29 +19,21 @@ public struct ChapterOptions: ParsableArguments {
 /// one-line reason on standard error; `--help` prints the full help and exits 0).
 public enum ChapterMain {
     public static func main<Command: ParsableCommand>(_ command: Command.Type) -> Never {
-        var parsed: ParsableCommand
         do {
-            parsed = try command.parseAsRoot()
-        } catch {
-            let code = command.exitCode(for: error)
-            if code == .success {
-                print(command.fullMessage(for: error))
-                exitProcess(0)
-            }
-            failUsage(command.message(for: error))
-        }
-        do {
-            try parsed.run()
+            var parsed = try command.parseAsRoot()
+            try parsed.run()   // --help arrives here too, as a thrown request
             exitProcess(0)
         } catch let e as ChecksFailed {
             printError("\(e.failed) of \(e.total) checks failed")
             exitProcess(1)
         } catch let e as InputError {
             failUsage(e.message)
-        } catch let e as ValidationError {
-            failUsage(e.message)
         } catch {
-            failUsage("\(error)")
+            if command.exitCode(for: error) == .success {
+                print(command.fullMessage(for: error))
+                exitProcess(0)
+            }
+            failUsage(command.message(for: error))
         }
     }
 

@@ -41,4 +41,14 @@ public enum BLAS {
         cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha, a, Int32(lda),
                     x, 1, beta, y, 1)
     }
+
+    /// The number of threads OpenBLAS uses for one call (`openblas_get_num_threads`).
+    public static var threadCount: Int { Int(openblas_get_num_threads()) }
+
+    /// Sets the number of threads OpenBLAS uses for one call (`openblas_set_num_threads`).
+    /// Process-wide. TinyLM sets 1 while it runs its own two-way split of the work.
+    public static func setThreadCount(_ n: Int) {
+        precondition(n >= 1, "BLAS.setThreadCount needs n >= 1")
+        openblas_set_num_threads(Int32(n))
+    }
 }

@@ -5,6 +5,11 @@ extension GPT {
     /// dLogProbs (B,T): e.g. -1/n at every scored position for the mean cross-entropy loss over
     /// n targets. Call `zeroGradients()` first unless accumulating on purpose.
     public func backward(dLogProbs: [Float]) {
+        Parallel.withOwnThreads { backwardPass(dLogProbs: dLogProbs) }
+    }
+
+    /// The backward pass proper (kernels split across `Parallel.workers`).
+    func backwardPass(dLogProbs: [Float]) {
         guard let acts else { preconditionFailure("backward needs a forward pass first") }
         let B = acts.B, T = acts.T
         precondition(dLogProbs.count == B * T, "backward: dLogProbs must be (B,T) of the last forward")
@@ -13,14 +18,14 @@ extension GPT {
         let g = gradientScratch()
         g.dlogits.zero(); g.dlnf.zero(); g.dresidual.zero()  // only the first N rows are used; zero all for clarity
         dLogProbs.withUnsafeBufferPointer { dlp in
-            Kernels.logProbBackward(dlogits: g.dlogits.pointer, dlogprobs: dlp.baseAddress!,
+            Kernels.logProbBackwardParallel(dlogits: g.dlogits.pointer, dlogprobs: dlp.baseAddress!,
                                     probs: acts.probs.pointer, targets: acts.targets.pointer, N: N, V: V)
         }
         // logits = lnf wte^T (tied lm_head): wte receives this gradient and the encoder's
-        Kernels.matmulBackward(dinp: g.dlnf.pointer, dweight: grads.wte, dbias: nil, dout: g.dlogits.pointer,
+        Kernels.matmulBackwardParallel(dinp: g.dlnf.pointer, dweight: grads.wte, dbias: nil, dout: g.dlogits.pointer,
                                inp: acts.lnf.pointer, weight: params.wte, N: N, C: C, OC: V)
         let last = config.nLayer == 0 ? acts.encoded : acts.layers[config.nLayer - 1].residual3
-        Kernels.layerNormBackward(dinp: g.dresidual.pointer, dweight: grads.lnfw, dbias: grads.lnfb,
+        Kernels.layerNormBackwardParallel(dinp: g.dresidual.pointer, dweight: grads.lnfw, dbias: grads.lnfb,
                                   dout: g.dlnf.pointer, inp: last.pointer, weight: params.lnfw,
                                   mean: acts.lnfMean.pointer, rstd: acts.lnfRstd.pointer, N: N, C: C)
         // g.dresidual holds d/d(output of block l); each block writes d/d(its input) to dresidualIn
@@ -35,23 +40,23 @@ extension GPT {
             }
             // residual3 = residual2 + fcproj
             Kernels.residualBackward(dinp1: g.dres2.pointer, dinp2: g.dfcproj.pointer, dout: dOut.pointer, N: N * C)
-            Kernels.matmulBackward(dinp: g.dfchGelu.pointer, dweight: dp.fcprojw, dbias: dp.fcprojb, dout: g.dfcproj.pointer,
+            Kernels.matmulBackwardParallel(dinp: g.dfchGelu.pointer, dweight: dp.fcprojw, dbias: dp.fcprojb, dout: g.dfcproj.pointer,
                                    inp: a.fchGelu.pointer, weight: p.fcprojw, N: N, C: 4 * C, OC: C)
-            Kernels.geluBackward(dinp: g.dfch.pointer, inp: a.fch.pointer, dout: g.dfchGelu.pointer, N: N * 4 * C)
-            Kernels.matmulBackward(dinp: g.dln2.pointer, dweight: dp.fcw, dbias: dp.fcb, dout: g.dfch.pointer,
+            Kernels.geluBackwardParallel(dinp: g.dfch.pointer, inp: a.fch.pointer, dout: g.dfchGelu.pointer, N: N * 4 * C)
+            Kernels.matmulBackwardParallel(dinp: g.dln2.pointer, dweight: dp.fcw, dbias: dp.fcb, dout: g.dfch.pointer,
                                    inp: a.ln2.pointer, weight: p.fcw, N: N, C: C, OC: 4 * C)
-            Kernels.layerNormBackward(dinp: g.dres2.pointer, dweight: dp.ln2w, dbias: dp.ln2b, dout: g.dln2.pointer,
+            Kernels.layerNormBackwardParallel(dinp: g.dres2.pointer, dweight: dp.ln2w, dbias: dp.ln2b, dout: g.dln2.pointer,
                                       inp: a.residual2.pointer, weight: p.ln2w, mean: a.ln2Mean.pointer,
                                       rstd: a.ln2Rstd.pointer, N: N, C: C)
             // residual2 = residual + attproj
             Kernels.residualBackward(dinp1: dIn.pointer, dinp2: g.dattproj.pointer, dout: g.dres2.pointer, N: N * C)
-            Kernels.matmulBackward(dinp: g.datty.pointer, dweight: dp.attprojw, dbias: dp.attprojb, dout: g.dattproj.pointer,
+            Kernels.matmulBackwardParallel(dinp: g.datty.pointer, dweight: dp.attprojw, dbias: dp.attprojb, dout: g.dattproj.pointer,
                                    inp: a.atty.pointer, weight: p.attprojw, N: N, C: C, OC: C)
-            Kernels.attentionBackward(dinp: g.dqkv.pointer, dout: g.datty.pointer, inp: a.qkv.pointer, att: a.att.pointer,
+            Kernels.attentionBackwardParallel(dinp: g.dqkv.pointer, dout: g.datty.pointer, inp: a.qkv.pointer, att: a.att.pointer,
                                       B: B, T: T, C: C, NH: NH)
-            Kernels.matmulBackward(dinp: g.dln1.pointer, dweight: dp.qkvw, dbias: dp.qkvb, dout: g.dqkv.pointer,
+            Kernels.matmulBackwardParallel(dinp: g.dln1.pointer, dweight: dp.qkvw, dbias: dp.qkvb, dout: g.dqkv.pointer,
                                    inp: a.ln1.pointer, weight: p.qkvw, N: N, C: C, OC: 3 * C)
-            Kernels.layerNormBackward(dinp: dIn.pointer, dweight: dp.ln1w, dbias: dp.ln1b, dout: g.dln1.pointer,
+            Kernels.layerNormBackwardParallel(dinp: dIn.pointer, dweight: dp.ln1w, dbias: dp.ln1b, dout: g.dln1.pointer,
                                       inp: residual.pointer, weight: p.ln1w, mean: a.ln1Mean.pointer,
                                       rstd: a.ln1Rstd.pointer, N: N, C: C)
             swap(&dOut, &dIn)

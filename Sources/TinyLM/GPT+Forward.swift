@@ -16,7 +16,7 @@ extension GPT {
             acts.inputs[i] = inputs[i]
             acts.targets[i] = targets[i]
         }
-        forwardPass(acts, B: B, T: T)
+        Parallel.withOwnThreads { forwardPass(acts, B: B, T: T) }
         return Array(UnsafeBufferPointer(start: acts.logprobs.pointer, count: B * T))
     }
 
@@ -47,30 +47,30 @@ extension GPT {
         for l in 0..<config.nLayer {
             let p = params.blocks[l]
             let a = acts.layers[l]
-            Kernels.layerNormForward(out: a.ln1.pointer, mean: a.ln1Mean.pointer, rstd: a.ln1Rstd.pointer,
+            Kernels.layerNormForwardParallel(out: a.ln1.pointer, mean: a.ln1Mean.pointer, rstd: a.ln1Rstd.pointer,
                                      inp: residual, weight: p.ln1w, bias: p.ln1b, N: N, C: C)
-            Kernels.matmulForward(out: a.qkv.pointer, inp: a.ln1.pointer, weight: p.qkvw, bias: p.qkvb,
+            Kernels.matmulForwardParallel(out: a.qkv.pointer, inp: a.ln1.pointer, weight: p.qkvw, bias: p.qkvb,
                                   N: N, C: C, OC: 3 * C)
-            Kernels.attentionForward(out: a.atty.pointer, att: a.att.pointer, inp: a.qkv.pointer,
+            Kernels.attentionForwardParallel(out: a.atty.pointer, att: a.att.pointer, inp: a.qkv.pointer,
                                      B: B, T: T, C: C, NH: NH)
-            Kernels.matmulForward(out: a.attproj.pointer, inp: a.atty.pointer, weight: p.attprojw, bias: p.attprojb,
+            Kernels.matmulForwardParallel(out: a.attproj.pointer, inp: a.atty.pointer, weight: p.attprojw, bias: p.attprojb,
                                   N: N, C: C, OC: C)
-            Kernels.residualForward(out: a.residual2.pointer, inp1: residual, inp2: a.attproj.pointer, N: N * C)
-            Kernels.layerNormForward(out: a.ln2.pointer, mean: a.ln2Mean.pointer, rstd: a.ln2Rstd.pointer,
+            Kernels.residualForwardParallel(out: a.residual2.pointer, inp1: residual, inp2: a.attproj.pointer, N: N * C)
+            Kernels.layerNormForwardParallel(out: a.ln2.pointer, mean: a.ln2Mean.pointer, rstd: a.ln2Rstd.pointer,
                                      inp: a.residual2.pointer, weight: p.ln2w, bias: p.ln2b, N: N, C: C)
-            Kernels.matmulForward(out: a.fch.pointer, inp: a.ln2.pointer, weight: p.fcw, bias: p.fcb,
+            Kernels.matmulForwardParallel(out: a.fch.pointer, inp: a.ln2.pointer, weight: p.fcw, bias: p.fcb,
                                   N: N, C: C, OC: 4 * C)
-            Kernels.geluForward(out: a.fchGelu.pointer, inp: a.fch.pointer, N: N * 4 * C)
-            Kernels.matmulForward(out: a.fcproj.pointer, inp: a.fchGelu.pointer, weight: p.fcprojw, bias: p.fcprojb,
+            Kernels.geluForwardParallel(out: a.fchGelu.pointer, inp: a.fch.pointer, N: N * 4 * C)
+            Kernels.matmulForwardParallel(out: a.fcproj.pointer, inp: a.fchGelu.pointer, weight: p.fcprojw, bias: p.fcprojb,
                                   N: N, C: 4 * C, OC: C)
-            Kernels.residualForward(out: a.residual3.pointer, inp1: a.residual2.pointer, inp2: a.fcproj.pointer, N: N * C)
+            Kernels.residualForwardParallel(out: a.residual3.pointer, inp1: a.residual2.pointer, inp2: a.fcproj.pointer, N: N * C)
             residual = UnsafePointer(a.residual3.pointer)
         }
-        Kernels.layerNormForward(out: acts.lnf.pointer, mean: acts.lnfMean.pointer, rstd: acts.lnfRstd.pointer,
+        Kernels.layerNormForwardParallel(out: acts.lnf.pointer, mean: acts.lnfMean.pointer, rstd: acts.lnfRstd.pointer,
                                  inp: residual, weight: params.lnfw, bias: params.lnfb, N: N, C: C)
-        Kernels.matmulForward(out: acts.logits.pointer, inp: acts.lnf.pointer, weight: params.wte, bias: nil,
+        Kernels.matmulForwardParallel(out: acts.logits.pointer, inp: acts.lnf.pointer, weight: params.wte, bias: nil,
                               N: N, C: C, OC: V)
-        Kernels.logProbForward(probs: acts.probs.pointer, logprobs: acts.logprobs.pointer,
+        Kernels.logProbForwardParallel(probs: acts.probs.pointer, logprobs: acts.logprobs.pointer,
                                logits: acts.logits.pointer, targets: acts.targets.pointer, N: N, V: V)
     }
 }

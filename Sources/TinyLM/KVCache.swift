@@ -9,7 +9,7 @@ final class KVCache {
     /// key, value (B,maxT,C) per layer (heads side by side, as in the fused qkv output).
     let keys: [FloatBuffer], values: [FloatBuffer]
     /// Scratch for one position of every row: x, ln (B,C), qkv (B,3C), y, proj (B,C),
-    /// fch, fchGelu (B,4C), att (maxT), logits (B,V), mean and rstd (B).
+    /// fch, fchGelu (B,4C), att (maxT a worker), logits (B,V), mean and rstd (B).
     let x, ln, qkv, y, proj, fch, fchGelu, att, logits, mean, rstd: FloatBuffer
     let tokens: IntBuffer
 
@@ -22,7 +22,7 @@ final class KVCache {
         x = FloatBuffer(count: B * C); ln = FloatBuffer(count: B * C); qkv = FloatBuffer(count: B * 3 * C)
         y = FloatBuffer(count: B * C); proj = FloatBuffer(count: B * C)
         fch = FloatBuffer(count: B * 4 * C); fchGelu = FloatBuffer(count: B * 4 * C)
-        att = FloatBuffer(count: maxT); logits = FloatBuffer(count: B * config.vocabSize)
+        att = FloatBuffer(count: maxT * Parallel.workers); logits = FloatBuffer(count: B * config.vocabSize)
         mean = FloatBuffer(count: B); rstd = FloatBuffer(count: B)
         tokens = IntBuffer(count: B)
     }
@@ -32,19 +32,33 @@ final class KVCache {
     /// except attention, which reads the cached keys and values of positions 0...pos.
     func step(model: GPT, pos: Int) {
         precondition(pos < config.blockSize, "KVCache.step: position \(pos) beyond the block size")
-        let C = config.nEmbd, NH = config.nHead, HS = C / NH, maxT = config.blockSize
+        Parallel.withOwnThreads {
+            Parallel.forChunksIndexed(B, minimum: 4) { w, rows in step(model: model, pos: pos, rows: rows, worker: w) }
+        }
+    }
+
+    /// `step` for the rows `rows` only: every buffer is per row, so disjoint row ranges can run
+    /// at the same time (worker `w` uses its own slice of the attention scratch).
+    func step(model: GPT, pos: Int, rows: Range<Int>, worker w: Int) {
+        let C = config.nEmbd, NH = config.nHead, HS = C / NH, maxT = config.blockSize, V = config.vocabSize
         let p = model.params
+        let r0 = rows.lowerBound, B = rows.count
+        let x = self.x.pointer + r0 * C, ln = self.ln.pointer + r0 * C, qkv = self.qkv.pointer + r0 * 3 * C
+        let y = self.y.pointer + r0 * C, proj = self.proj.pointer + r0 * C
+        let fch = self.fch.pointer + r0 * 4 * C, fchGelu = self.fchGelu.pointer + r0 * 4 * C
+        let mean = self.mean.pointer + r0, rstd = self.rstd.pointer + r0
+        let att = self.att.pointer + w * maxT, logits = self.logits.pointer + r0 * V
         // x (B,C) = wte[token] + wpe[pos]: the encoder with T = 1 and the position row shifted
-        Kernels.encoderForward(out: x.pointer, tokens: tokens.pointer, wte: p.wte, wpe: p.wpe + pos * C, B: B, T: 1, C: C)
+        Kernels.encoderForward(out: x, tokens: tokens.pointer + r0, wte: p.wte, wpe: p.wpe + pos * C, B: B, T: 1, C: C)
         let scale = 1 / Float(HS).squareRoot()
         for l in 0..<config.nLayer {
             let w = p.blocks[l]
-            Kernels.layerNormForward(out: ln.pointer, mean: mean.pointer, rstd: rstd.pointer, inp: x.pointer,
+            Kernels.layerNormForwardSIMD(out: ln, mean: mean, rstd: rstd, inp: x,
                                      weight: w.ln1w, bias: w.ln1b, N: B, C: C)
-            Kernels.matmulForward(out: qkv.pointer, inp: ln.pointer, weight: w.qkvw, bias: w.qkvb, N: B, C: C, OC: 3 * C)
-            let kc = keys[l].pointer, vc = values[l].pointer
+            Kernels.matmulForward(out: qkv, inp: ln, weight: w.qkvw, bias: w.qkvb, N: B, C: C, OC: 3 * C)
+            let kc = keys[l].pointer + r0 * maxT * C, vc = values[l].pointer + r0 * maxT * C
             for b in 0..<B {
-                let qkv_b = qkv.pointer + b * 3 * C
+                let qkv_b = qkv + b * 3 * C
                 (kc + (b * maxT + pos) * C).update(from: qkv_b + C, count: C)
                 (vc + (b * maxT + pos) * C).update(from: qkv_b + 2 * C, count: C)
                 for h in 0..<NH {
@@ -52,23 +66,23 @@ final class KVCache {
                     let v_bh = vc + b * maxT * C + h * HS
                     // att (pos+1) = K q * scale, softmax; y_bh (HS) = V^T att
                     BLAS.sgemv(trans: false, m: pos + 1, n: HS, alpha: scale, a: k_bh, lda: C,
-                               x: qkv_b + h * HS, beta: 0, y: att.pointer)
-                    Kernels.causalSoftmaxRow(att.pointer, t: pos, T: pos + 1)
+                               x: qkv_b + h * HS, beta: 0, y: att)
+                    Kernels.softmaxRowSIMD(att, count: pos + 1)
                     BLAS.sgemv(trans: true, m: pos + 1, n: HS, alpha: 1, a: v_bh, lda: C,
-                               x: att.pointer, beta: 0, y: y.pointer + b * C + h * HS)
+                               x: att, beta: 0, y: y + b * C + h * HS)
                 }
             }
-            Kernels.matmulForward(out: proj.pointer, inp: y.pointer, weight: w.attprojw, bias: w.attprojb, N: B, C: C, OC: C)
-            Kernels.residualForward(out: x.pointer, inp1: x.pointer, inp2: proj.pointer, N: B * C)
-            Kernels.layerNormForward(out: ln.pointer, mean: mean.pointer, rstd: rstd.pointer, inp: x.pointer,
+            Kernels.matmulForward(out: proj, inp: y, weight: w.attprojw, bias: w.attprojb, N: B, C: C, OC: C)
+            Kernels.residualForward(out: x, inp1: x, inp2: proj, N: B * C)
+            Kernels.layerNormForwardSIMD(out: ln, mean: mean, rstd: rstd, inp: x,
                                      weight: w.ln2w, bias: w.ln2b, N: B, C: C)
-            Kernels.matmulForward(out: fch.pointer, inp: ln.pointer, weight: w.fcw, bias: w.fcb, N: B, C: C, OC: 4 * C)
-            Kernels.geluForward(out: fchGelu.pointer, inp: fch.pointer, N: B * 4 * C)
-            Kernels.matmulForward(out: proj.pointer, inp: fchGelu.pointer, weight: w.fcprojw, bias: w.fcprojb, N: B, C: 4 * C, OC: C)
-            Kernels.residualForward(out: x.pointer, inp1: x.pointer, inp2: proj.pointer, N: B * C)
+            Kernels.matmulForward(out: fch, inp: ln, weight: w.fcw, bias: w.fcb, N: B, C: C, OC: 4 * C)
+            Kernels.geluForwardSIMD(out: fchGelu, inp: fch, N: B * 4 * C)
+            Kernels.matmulForward(out: proj, inp: fchGelu, weight: w.fcprojw, bias: w.fcprojb, N: B, C: 4 * C, OC: C)
+            Kernels.residualForward(out: x, inp1: x, inp2: proj, N: B * C)
         }
-        Kernels.layerNormForward(out: ln.pointer, mean: mean.pointer, rstd: rstd.pointer, inp: x.pointer,
+        Kernels.layerNormForwardSIMD(out: ln, mean: mean, rstd: rstd, inp: x,
                                  weight: p.lnfw, bias: p.lnfb, N: B, C: C)
-        Kernels.matmulForward(out: logits.pointer, inp: ln.pointer, weight: p.wte, bias: nil, N: B, C: C, OC: config.vocabSize)
+        Kernels.matmulForward(out: logits, inp: ln, weight: p.wte, bias: nil, N: B, C: C, OC: V)
     }
 }
