@@ -61,7 +61,7 @@ targets += [
     // Runs the built chapter executables and reads what they write.
     .testTarget(
         name: "ChapterTests",
-        dependencies: ["Notebook"]
+        dependencies: ["Notebook"] + chapters.map { .target(name: "Chapter" + $0.folder.prefix(2)) }
     ),
 ]
 

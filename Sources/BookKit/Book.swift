@@ -39,7 +39,7 @@ public struct Chapter {
         let provenance = Provenance(
             commit: git.commit, dirty: git.dirty, commandLine: Environment.commandLine, seed: options.seed,
             parameters: params, swiftVersion: Environment.swiftVersion, gslVersion: GSLRuntime.gslVersion,
-            openBLAS: GSLRuntime.openBLASConfig.trimmingCharacters(in: .whitespaces),
+            openblas: GSLRuntime.openBLASConfig.trimmingCharacters(in: .whitespaces),
             cores: ProcessInfo.processInfo.activeProcessorCount,
             date: ISO8601DateFormatter().string(from: start), elapsedSeconds: Date().timeIntervalSince(start))
         do { try Publisher.publish(page, provenance: provenance, to: folder) } catch { throw InputError("\(error)") }

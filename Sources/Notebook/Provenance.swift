@@ -7,15 +7,15 @@ public struct Provenance: Codable, Sendable {
     public var parameters: [String: String]
     public var swiftVersion: String
     public var gslVersion: String
-    public var openBLAS: String
+    public var openblas: String
     public var cores: Int
     public var date: String
     public var elapsedSeconds: Double
 
     public init(commit: String, dirty: Bool, commandLine: String, seed: UInt64, parameters: [String: String],
-                swiftVersion: String, gslVersion: String, openBLAS: String, cores: Int, date: String, elapsedSeconds: Double) {
+                swiftVersion: String, gslVersion: String, openblas: String, cores: Int, date: String, elapsedSeconds: Double) {
         self.commit = commit; self.dirty = dirty; self.commandLine = commandLine; self.seed = seed
         self.parameters = parameters; self.swiftVersion = swiftVersion; self.gslVersion = gslVersion
-        self.openBLAS = openBLAS; self.cores = cores; self.date = date; self.elapsedSeconds = elapsedSeconds
+        self.openblas = openblas; self.cores = cores; self.date = date; self.elapsedSeconds = elapsedSeconds
     }
 }

@@ -91,7 +91,7 @@ enum Renderer {
         <dt>Commit</dt><dd><code>\(HTML.escape(p.commit))</code>\(p.dirty ? " (working tree had uncommitted changes)" : "")</dd>
         <dt>Command</dt><dd><code>\(HTML.escape(p.commandLine))</code></dd>
         <dt>Seed and parameters</dt><dd>seed=\(p.seed)\(params.isEmpty ? "" : ", " + params)</dd>
-        <dt>Versions</dt><dd>\(HTML.escape(p.swiftVersion)), GSL \(HTML.escape(p.gslVersion)), OpenBLAS \(HTML.escape(p.openBLAS))</dd>
+        <dt>Versions</dt><dd>\(HTML.escape(p.swiftVersion)), GSL \(HTML.escape(p.gslVersion)), OpenBLAS \(HTML.escape(p.openblas))</dd>
         <dt>Machine</dt><dd>\(p.cores) cores</dd>
         <dt>Date</dt><dd>\(HTML.escape(p.date))</dd>
         <dt>Elapsed</dt><dd>\(HTML.escape(NumberFormat.format(p.elapsedSeconds, significant: 3))) s</dd>

@@ -39,7 +39,7 @@ final class KVCache {
 
     /// `step` for the rows `rows` only: every buffer is per row, so disjoint row ranges can run
     /// at the same time (worker `w` uses its own slice of the attention scratch).
-    func step(model: GPT, pos: Int, rows: Range<Int>, worker w: Int) {
+    func step(model: GPT, pos: Int, rows: Range<Int>, worker: Int) {
         let C = config.nEmbd, NH = config.nHead, HS = C / NH, maxT = config.blockSize, V = config.vocabSize
         let p = model.params
         let r0 = rows.lowerBound, B = rows.count
@@ -47,7 +47,7 @@ final class KVCache {
         let y = self.y.pointer + r0 * C, proj = self.proj.pointer + r0 * C
         let fch = self.fch.pointer + r0 * 4 * C, fchGelu = self.fchGelu.pointer + r0 * 4 * C
         let mean = self.mean.pointer + r0, rstd = self.rstd.pointer + r0
-        let att = self.att.pointer + w * maxT, logits = self.logits.pointer + r0 * V
+        let att = self.att.pointer + worker * maxT, logits = self.logits.pointer + r0 * V
         // x (B,C) = wte[token] + wpe[pos]: the encoder with T = 1 and the position row shifted
         Kernels.encoderForward(out: x, tokens: tokens.pointer + r0, wte: p.wte, wpe: p.wpe + pos * C, B: B, T: 1, C: C)
         let scale = 1 / Float(HS).squareRoot()
