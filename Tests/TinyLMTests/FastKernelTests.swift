@@ -1,0 +1,89 @@
+import Foundation
+import Testing
+@testable import TinyLM
+
+/// The faster kernel variants (SIMD, parallel) against the reference kernels and Double.
+@Suite("Fast kernel variants")
+struct FastKernelTests {
+    let rng = RandomGeneratorForTests(seed: 41)
+
+    @Test func fastExpAndErfAccuracy() {
+        var worstExp = 0.0, worstErf = 0.0
+        for i in 0..<2000 {
+            let base = -80 + 160 * Double(i) / 2000
+            let xs = SIMD8<Float>((0..<8).map { Float(base + 0.01 * Double($0)) })
+            let e = FastMath.exp(xs)
+            let z = SIMD8<Float>((0..<8).map { Float(-6 + 12 * Double(i) / 2000 + 0.0007 * Double($0)) })
+            let erfs = FastMath.erf(z, expMinusSquare: FastMath.exp(-z * z))
+            for l in 0..<8 {
+                let x = Double(xs[l])
+                worstExp = max(worstExp, abs(Double(e[l]) - Foundation.exp(x)) / Foundation.exp(x))
+                worstErf = max(worstErf, abs(Double(erfs[l]) - Foundation.erf(Double(z[l]))))
+            }
+        }
+        #expect(worstExp <= 3e-7, "exp relative error \(worstExp)")
+        // A&S 7.1.26 is within 1.5e-7; Float rounding of ~6 operations near 1 adds up to ~3.6e-7
+        #expect(worstErf <= 5e-7, "erf absolute error \(worstErf)")
+        #expect(FastMath.exp(SIMD8(repeating: -1000))[0] >= 0, "very negative input is clamped, not garbage")
+    }
+
+    /// GELU SIMD variants (N = 43: five SIMD blocks and a scalar tail) against the Double formula
+    /// and its derivative. Tolerance: the erf approximation's 5e-7 times |x| / 2, plus Float rounding.
+    @Test func geluSIMD() {
+        let N = 43
+        let x = rng.floats(N, sigma: 3), dout = rng.floats(N)
+        var out = [Float](repeating: 0, count: N), dx = [Float](repeating: 0.5, count: N)
+        Kernels.geluForwardSIMD(out: &out, inp: x, N: N)
+        Kernels.geluBackwardSIMD(dinp: &dx, inp: x, dout: dout, N: N)
+        for i in 0..<N {
+            let xd = Double(x[i])
+            #expect(abs(Double(out[i]) - ReferenceGPT.gelu(xd)) <= 5e-7 * (abs(xd) + 1))
+            let h = 1e-6
+            let fd = (ReferenceGPT.gelu(xd + h) - ReferenceGPT.gelu(xd - h)) / (2 * h)
+            // dinp accumulates onto the initial 0.5
+            #expect(abs(Double(dx[i]) - 0.5 - fd * Double(dout[i])) <= 1e-6 * (abs(xd) + 1) * (abs(Double(dout[i])) + 1))
+        }
+    }
+
+    @Test func layerNormSIMDMatchesReference() {
+        let N = 5, C = 16
+        let x = rng.floats(N * C, sigma: 2), w = rng.floats(C), b = rng.floats(C), dout = rng.floats(N * C)
+        var o1 = [Float](repeating: 0, count: N * C), o2 = o1
+        var m1 = [Float](repeating: 0, count: N), m2 = m1, r1 = m1, r2 = m1
+        Kernels.layerNormForward(out: &o1, mean: &m1, rstd: &r1, inp: x, weight: w, bias: b, N: N, C: C)
+        Kernels.layerNormForwardSIMD(out: &o2, mean: &m2, rstd: &r2, inp: x, weight: w, bias: b, N: N, C: C)
+        #expect(zip(o1, o2).allSatisfy { abs($0 - $1) <= 1e-5 * (abs($0) + 1) })
+        var d1 = [Float](repeating: 0, count: N * C), d2 = d1, dw1 = [Float](repeating: 0, count: C), dw2 = dw1, db1 = dw1, db2 = dw1
+        Kernels.layerNormBackward(dinp: &d1, dweight: &dw1, dbias: &db1, dout: dout, inp: x, weight: w, mean: m1, rstd: r1, N: N, C: C)
+        Kernels.layerNormBackwardParallel(dinp: &d2, dweight: &dw2, dbias: &db2, dout: dout, inp: x, weight: w, mean: m2, rstd: r2, N: N, C: C)
+        for (a, b) in [(d1, d2), (dw1, dw2), (db1, db2)] {
+            #expect(zip(a, b).allSatisfy { abs($0 - $1) <= 1e-5 * (abs($0) + 1) })
+        }
+    }
+
+    @Test func parallelMatmulAttentionAndLogProbMatchReference() {
+        let N = 37, C = 16, OC = 24
+        let x = rng.floats(N * C), w = rng.floats(OC * C), bias = rng.floats(OC), dout = rng.floats(N * OC)
+        var o1 = [Float](repeating: 0, count: N * OC), o2 = o1
+        Kernels.matmulForward(out: &o1, inp: x, weight: w, bias: bias, N: N, C: C, OC: OC)
+        Kernels.matmulForwardParallel(out: &o2, inp: x, weight: w, bias: bias, N: N, C: C, OC: OC)
+        #expect(zip(o1, o2).allSatisfy { abs($0 - $1) <= 1e-5 * (abs($0) + 1) })
+        var dx1 = [Float](repeating: 0, count: N * C), dx2 = dx1, dw1 = [Float](repeating: 0, count: OC * C), dw2 = dw1
+        var db1 = [Float](repeating: 0, count: OC), db2 = db1
+        Kernels.matmulBackward(dinp: &dx1, dweight: &dw1, dbias: &db1, dout: dout, inp: x, weight: w, N: N, C: C, OC: OC)
+        Kernels.matmulBackwardParallel(dinp: &dx2, dweight: &dw2, dbias: &db2, dout: dout, inp: x, weight: w, N: N, C: C, OC: OC)
+        for (a, b) in [(dx1, dx2), (dw1, dw2), (db1, db2)] {
+            #expect(zip(a, b).allSatisfy { abs($0 - $1) <= 1e-5 * (abs($0) + 1) })
+        }
+        let B = 3, T = 4, NH = 2
+        let qkv = rng.floats(B * T * 3 * C), dy = rng.floats(B * T * C)
+        var y1 = [Float](repeating: 0, count: B * T * C), y2 = y1, a1 = [Float](repeating: 0, count: B * NH * T * T), a2 = a1
+        Kernels.attentionForward(out: &y1, att: &a1, inp: qkv, B: B, T: T, C: C, NH: NH)
+        Kernels.attentionForwardParallel(out: &y2, att: &a2, inp: qkv, B: B, T: T, C: C, NH: NH)
+        #expect(y1 == y2 && a1 == a2, "the batch split computes each entry exactly as the serial kernel")
+        var g1 = [Float](repeating: 0, count: B * T * 3 * C), g2 = g1
+        Kernels.attentionBackward(dinp: &g1, dout: dy, inp: qkv, att: a1, B: B, T: T, C: C, NH: NH)
+        Kernels.attentionBackwardParallel(dinp: &g2, dout: dy, inp: qkv, att: a2, B: B, T: T, C: C, NH: NH)
+        #expect(g1 == g2)
+    }
+}
