@@ -74,7 +74,8 @@ targets += [
         dependencies: ["TinyLM", "GSL", .product(name: "ArgumentParser", package: "swift-argument-parser")],
         path: "Tools/tinylm"
     ),
-    .testTarget(name: "TinyLMTests", dependencies: ["TinyLM", "GSL"]),
+    // Fixtures/ holds a checkpoint written by PyTorch (bench/nanogpt_reference.py fixture), read by path.
+    .testTarget(name: "TinyLMTests", dependencies: ["TinyLM", "GSL"], exclude: ["Fixtures"]),
 ]
 let tinyLMProducts: [Product] = [
     .library(name: "TinyLM", targets: ["TinyLM"]),

@@ -82,3 +82,23 @@ struct CheckpointTests {
         }
     }
 }
+
+/// A checkpoint written by PyTorch's safetensors from a PyTorch nanoGPT-architecture model
+/// (`bench/nanogpt_reference.py fixture`), with log-probabilities PyTorch computed.
+@Suite("PyTorch-written checkpoint")
+struct PyTorchFixtureTests {
+    @Test func loadsAndScoresAsPyTorchDid() throws {
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+        let c = try Checkpoint.load(dir.appendingPathComponent("pytorch-micro.safetensors"))
+        let data = try Data(contentsOf: dir.appendingPathComponent("pytorch-micro.json"))
+        let expected = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        let texts = expected["texts"] as! [String]
+        let logprobs = expected["logprobs"] as! [Double]
+        #expect(c.model.config == GPTConfig(vocabSize: c.tokenizer.count, blockSize: 24, nLayer: 2, nHead: 2, nEmbd: 16))
+        let ours = c.model.logProbs(of: try texts.map { try c.tokenizer.encode($0) })
+        for (o, e) in zip(ours, logprobs) {
+            // Float32 in both (PyTorch's logits are Float32 too): 1e-5 relative to |log pi| ~ 3-50
+            #expect(abs(o - e) <= 1e-5 * abs(e) + 1e-5, "ours \(o) vs PyTorch \(e)")
+        }
+    }
+}
