@@ -2,7 +2,8 @@
 /// log space.
 ///
 /// Invariant: `logProbabilities` is normalised, log Σ_x π(x) = 0 up to rounding (n ε), and
-/// `probabilities[x] == exp(logProbabilities[x])`. An outcome outside the support has log
+/// `probabilities[x]` equals `exp(logProbabilities[x])` to a few ulps (both are computed from the
+/// same shifted weights, not one from the other). An outcome outside the support has log
 /// probability -∞ and probability exactly 0.
 public struct Distribution: Sendable, Equatable {
     /// log π(x) for each outcome x.
@@ -19,11 +20,23 @@ public struct Distribution: Sendable, Equatable {
     ///   user input validate it first and report a one-line error).
     public init(logWeights a: [Double]) {
         precondition(!a.isEmpty, "a distribution needs at least one outcome")
-        let z = LogSpace.logSumExp(a)
-        precondition(z.isFinite, "log-weights must include a finite value and no NaN or +infinity")
-        let logp = a.map { $0 - z }
-        self.logProbabilities = logp
-        self.probabilities = logp.map { expOf($0) }
+        // Shift by the largest log-weight m first and normalise the shifted weights: then
+        // π(x) = exp(a(x) - m) / s carries a relative error of about ε(|a(x) - m| + n), whatever the
+        // size of m. Subtracting log Z = m + log s from a(x) directly would add an error of ε|m|,
+        // which is 2·10⁻¹⁰ for log-weights near 10⁶ (rewards of 10⁶ at β = 1).
+        var m = -Double.infinity
+        for v in a {
+            precondition(!v.isNaN && v != .infinity, "log-weights must not be NaN or +infinity")
+            if v > m { m = v }
+        }
+        precondition(m.isFinite, "log-weights must include a finite value")
+        let shifted = a.map { $0 - m }
+        let unnormalised = shifted.map { expOf($0) }
+        var s = 0.0
+        for w in unnormalised { s += w }
+        let logS = logOf(s)
+        self.logProbabilities = shifted.map { $0 - logS }
+        self.probabilities = unnormalised.map { $0 / s }
     }
 
     /// π(x) ∝ w(x) for non-negative weights.
