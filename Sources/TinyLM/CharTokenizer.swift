@@ -3,6 +3,12 @@
 /// A document x is encoded as BOS, its characters, EOS; the model's pi(x) is the product of
 /// the next-token probabilities of every character and of EOS given the prefix from BOS, so
 /// pi is a distribution over finite strings (see `GPT.logProbs(of:)`).
+///
+/// As in nanoGPT, the softmax covers every token, the start token included: strictly, pi is a
+/// distribution over token sequences BOS (any token but EOS)* EOS, and a sample may contain the
+/// start token inside the document. Training never shows it there, so a pretrained model gives
+/// it a negligible probability; `decode` drops it, so only then does a text fail to re-encode to
+/// its sample's tokens. Work with token sequences where exactness matters.
 public struct CharTokenizer: Sendable, Equatable {
     /// Token strings, index = token id. BOS and EOS are multi-character names, so they never
     /// collide with a character token.
