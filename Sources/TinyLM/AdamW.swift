@@ -32,19 +32,21 @@ public final class AdamW {
     /// p <- p (1 - lr wd) - lr mhat / (sqrt(vhat) + eps).
     public func update(_ model: GPT, learningRate lr: Float) {
         step += 1
-        let b1c = 1 - powf(beta1, Float(step))
-        let b2c = 1 - powf(beta2, Float(step))
+        let b1c = 1 - powf(beta1, Float(step)), b2c = 1 - powf(beta2, Float(step))
+        let beta1 = self.beta1, beta2 = self.beta2, eps = self.eps
         let p = model.parameters.pointer, g = model.gradients.pointer
         let mp = m.pointer, vp = v.pointer
         for (range, decays) in zip(ranges, decayMask) {
             let shrink: Float = decays ? 1 - lr * weightDecay : 1
-            for i in range {
-                let gi = g[i]
-                let mi = beta1 * mp[i] + (1 - beta1) * gi
-                let vi = beta2 * vp[i] + (1 - beta2) * gi * gi
-                mp[i] = mi
-                vp[i] = vi
-                p[i] = p[i] * shrink - lr * (mi / b1c) / ((vi / b2c).squareRoot() + eps)
+            Parallel.forChunks(range.count, minimum: 32768) { chunk in
+                for i in (range.lowerBound + chunk.lowerBound)..<(range.lowerBound + chunk.upperBound) {
+                    let gi = g[i]
+                    let mi = beta1 * mp[i] + (1 - beta1) * gi
+                    let vi = beta2 * vp[i] + (1 - beta2) * gi * gi
+                    mp[i] = mi
+                    vp[i] = vi
+                    p[i] = p[i] * shrink - lr * (mi / b1c) / ((vi / b2c).squareRoot() + eps)
+                }
             }
         }
     }

@@ -19,6 +19,8 @@ public final class GPT {
     var acts: Activations?
     /// Gradient scratch for the backward pass, sized like `acts`.
     var scratch: GradientScratch?
+    /// The KV cache of the last `sample` call, reused by the next one with as many rows.
+    var sampleCache: KVCache?
 
     /// A model with nanoGPT's initialisation: every weight matrix (and wte, wpe) from
     /// N(0, 0.02^2), the two residual projections `c_proj.weight` from N(0, (0.02/sqrt(2L))^2),

@@ -6,7 +6,7 @@ import GSL
 final class KVCache {
     let B: Int
     let config: GPTConfig
-    /// key, value (B,maxT,C) per layer (heads side by side, as in the fused qkv output).
+    /// key, value (B,NH,maxT,HS) per layer: each head's history contiguous.
     let keys: [FloatBuffer], values: [FloatBuffer]
     /// Scratch for one position of every row: x, ln (B,C), qkv (B,3C), y, proj (B,C),
     /// fch, fchGelu (B,4C), att (maxT a worker), logits (B,V), mean and rstd (B).
@@ -59,16 +59,17 @@ final class KVCache {
             let kc = keys[l].pointer + r0 * maxT * C, vc = values[l].pointer + r0 * maxT * C
             for b in 0..<B {
                 let qkv_b = qkv + b * 3 * C
-                (kc + (b * maxT + pos) * C).update(from: qkv_b + C, count: C)
-                (vc + (b * maxT + pos) * C).update(from: qkv_b + 2 * C, count: C)
                 for h in 0..<NH {
-                    let k_bh = kc + b * maxT * C + h * HS  // (pos+1, HS) rows of stride C
-                    let v_bh = vc + b * maxT * C + h * HS
+                    // each head's keys and values are contiguous: (pos+1, HS) with row stride HS
+                    let k_bh = kc + (b * NH + h) * maxT * HS
+                    let v_bh = vc + (b * NH + h) * maxT * HS
+                    (k_bh + pos * HS).update(from: qkv_b + C + h * HS, count: HS)
+                    (v_bh + pos * HS).update(from: qkv_b + 2 * C + h * HS, count: HS)
                     // att (pos+1) = K q * scale, softmax; y_bh (HS) = V^T att
-                    BLAS.sgemv(trans: false, m: pos + 1, n: HS, alpha: scale, a: k_bh, lda: C,
+                    BLAS.sgemv(trans: false, m: pos + 1, n: HS, alpha: scale, a: k_bh, lda: HS,
                                x: qkv_b + h * HS, beta: 0, y: att)
                     Kernels.softmaxRowSIMD(att, count: pos + 1)
-                    BLAS.sgemv(trans: true, m: pos + 1, n: HS, alpha: 1, a: v_bh, lda: C,
+                    BLAS.sgemv(trans: true, m: pos + 1, n: HS, alpha: 1, a: v_bh, lda: HS,
                                x: att, beta: 0, y: y + b * C + h * HS)
                 }
             }

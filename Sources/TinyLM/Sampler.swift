@@ -32,7 +32,7 @@ extension GPT {
         precondition(temperature > 0, "sample needs a positive temperature")
         let limit = min(maxTokens ?? config.blockSize + 1, config.blockSize + 1)
         precondition(limit >= 2, "sample needs room for at least one new token")
-        let cache = KVCache(config: config, B: B)
+        let cache = kvCache(rows: B)
         let V = config.vocabSize
         var tokens = [[Int32]](repeating: [start], count: B)
         var lp = [Double](repeating: 0, count: B)
@@ -81,5 +81,14 @@ extension GPT {
         return (0..<B).map {
             Sample(tokens: tokens[$0], logProb: lp[$0], samplingLogProb: slp[$0], tokenLogProbs: perToken[$0], finished: finished[$0])
         }
+    }
+
+    /// The KV cache for `rows` sequences, kept between calls (its memory is reused, not zeroed:
+    /// a pass writes every key and value before reading it).
+    func kvCache(rows: Int) -> KVCache {
+        if let cache = sampleCache, cache.B == rows { return cache }
+        let made = KVCache(config: config, B: rows)
+        sampleCache = made
+        return made
     }
 }
