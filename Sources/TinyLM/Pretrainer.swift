@@ -49,14 +49,24 @@ public final class Pretrainer {
     @discardableResult
     public func trainStep() -> Double {
         let docs = batch(at: step)
-        let scored = model.score(docs)
         let tokens = docs.reduce(0) { $0 + $1.count - 1 }
+        // The gradient of the batch's mean loss a token, -(1/n) sum log p, computed in two
+        // passes over the documents sorted by length: each pass is padded only to its own
+        // longest document, so the short half costs less. Gradients accumulate across passes.
+        let sorted = docs.sorted { $0.count < $1.count }
+        let half = sorted.count / 2
+        let parts = half == 0 ? [sorted[...]] : [sorted[..<half], sorted[half...]]
         model.zeroGradients()
-        model.backwardMeanLoss()
+        var logLikelihood = 0.0
+        for part in parts {
+            let scored = model.score(Array(part))
+            logLikelihood += scored.logProbs.reduce(0, +)
+            model.backward(sequenceWeights: [Double](repeating: -1 / Double(tokens), count: part.count))
+        }
         clipGradientNorm(model, maxNorm: settings.gradClip)
         optimizer.update(model, learningRate: Float(settings.schedule.rate(at: step)))
         step += 1
-        lastLoss = -scored.logProbs.reduce(0, +) / Double(tokens)
+        lastLoss = -logLikelihood / Double(tokens)
         return lastLoss
     }
 
