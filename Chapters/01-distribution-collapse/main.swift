@@ -92,7 +92,7 @@ func summationTolerance(_ n: Int, scale: Double) -> Double { Double(n + 2) * Dou
 func ceiling(_ page: Page, _ s: Setting, _ seeds: Seeds) throws {
     page.section("Expected reward has a ceiling")
     page.prose("Treat the language model as a policy $\\pi$ over a finite set of outcomes $X$ and score each outcome with a reward $r$. The RL objective of the paper's §2 is the average reward under the policy. An average never exceeds the largest value averaged, so the objective is at most $\\max_x r(x)$, and it reaches that value only when every outcome the policy can produce is a best outcome.")
-    page.equation("J_{RL}(\\pi) = \\mathbb{E}_{x \\sim \\pi} \\left[ r(x) \\right] \\le \\max_{x \\in X} r(x), \\quad \\text{with equality iff } \\operatorname{supp} \\pi \\subseteq A = \\argmax_x r(x)", number: "1")
+    page.equation("J_{RL}(\\pi) = \\mathbb{E}_{x \\sim \\pi} \\left[ r(x) \\right] \\le \\max_{x \\in X} r(x), \\quad \\text{with equality iff} \\quad \\operatorname{supp} \\pi \\subseteq A = \\argmax_x r(x)", number: "1")
     page.parameters([("$|X|$", "\(s.n)"), ("prior $\\pi_0$", "Dirichlet(1, …, 1) draw (uniform on the simplex)"),
                      ("reward", "r(x*) = 1 at one outcome x* = \(s.best); elsewhere uniform on [0, 0.9]"),
                      ("gap $\\Delta$ to the runner-up", NumberFormat.format(s.gap))])
@@ -129,7 +129,7 @@ let naturalResidual = 1e-9
 func collapse(_ page: Page, _ s: Setting, maxSteps: Int, eta: Double) {
     page.section("Natural-gradient ascent collapses the prior onto x*")
     page.prose("Start from the prior's logits and climb $J_{RL}$. In the natural (Fisher) geometry of the softmax the ascent direction is simply the centred reward: every outcome better than average gains log-probability in proportion to how much better it is. The average climbs until only $x^*$ is above it, and the policy becomes the point mass of the paper's eq. 2.")
-    page.equation("\\theta \\leftarrow \\theta + \\eta \\left( r - J_{RL}(\\pi_\\theta) \\right), \\qquad \\pi_\\theta \\to \\delta_{x^*} \\quad \\text{as the total step } t \\to \\infty", number: "2")
+    page.equation("\\theta \\leftarrow \\theta + \\eta \\left( r - J_{RL}(\\pi_\\theta) \\right), \\qquad \\pi_\\theta \\to \\delta_{x^*} \\quad \\text{as the total step} \\; t \\to \\infty", number: "2")
     let path = Dynamics.gradientAscent(
         logits: s.prior.logProbabilities, stepSize: eta, steps: maxSteps, record: 1,
         gradient: { pi in let j = Objective.expectedReward(pi, reward: s.reward); return s.reward.map { $0 - j } },

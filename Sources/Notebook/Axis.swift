@@ -20,8 +20,9 @@ public struct Axis: Sendable {
         case .linear:
             if lo == hi { let pad = lo == 0 ? 1 : Swift.abs(lo) * 0.1; lo -= pad; hi += pad }
             let step = Axis.niceStep((hi - lo) / Double(tickCount))
-            lo = (lo / step).rounded(.down) * step
-            hi = (hi / step).rounded(.up) * step
+            // Values within a hair of a tick (rounding noise such as -1e-17) snap onto it.
+            lo = (lo / step + 1e-9).rounded(.down) * step
+            hi = (hi / step - 1e-9).rounded(.up) * step
             let n = Int(((hi - lo) / step).rounded())
             ticks = (0...n).map { Axis.clean(lo + Double($0) * step, step: step) }
         case .log10:
@@ -69,6 +70,7 @@ public struct Axis: Sendable {
             let e = Int(_log10(t).rounded())
             return e == 0 ? "1" : e == 1 ? "10" : "10" + NumberFormat.superscript(e)
         case .linear:
+            if t == 0 { return "0" }
             let step = ticks.count > 1 ? ticks[1] - ticks[0] : 1
             let decimals = max(0, -Int(_log10(step * (1 + 1e-9)).rounded(.down)))
             if Swift.abs(t) >= 1e5 || (Swift.abs(t) < 1e-3 && t != 0) { return NumberFormat.format(t, significant: 3) }

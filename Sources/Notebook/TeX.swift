@@ -40,7 +40,8 @@ public enum TeX {
         "exists": "∃", "star": "⋆", "ast": "∗", "equiv": "≡", "coloneqq": "≔", "mapsto": "↦",
         "langle": "⟨", "rangle": "⟩", "lVert": "‖", "rVert": "‖", "|": "‖", "ll": "≪", "gg": "≫",
         "{": "{", "}": "}", "lbrace": "{", "rbrace": "}", "emptyset": "∅", "neg": "¬", "land": "∧",
-        "lor": "∨", "circ": "∘", "dagger": "†",
+        "lor": "∨", "circ": "∘", "dagger": "†", "infty": "∞", "geqslant": "⩾", "leqslant": "⩽",
+        "uparrow": "↑", "downarrow": "↓", "leftrightarrow": "↔", "perp": "⊥", "top": "⊤",
     ]
     static let functions: Set<String> = [
         "log", "exp", "sin", "cos", "tan", "det", "dim", "ker", "deg", "arg", "Var", "KL", "Cov",

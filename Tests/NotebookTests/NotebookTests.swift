@@ -1,0 +1,166 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+@testable import Notebook
+import Testing
+
+/// Parses text as XML and reports whether it is well-formed.
+func isWellFormedXML(_ text: String) -> Bool {
+    let parser = XMLParser(data: Data(text.utf8))
+    return parser.parse()
+}
+
+@Suite("Notebook: escaping, equations, axes, reports")
+struct NotebookTests {
+    static let hostile = [
+        "<script>alert(1)</script>", "a & b", "\"quoted\" 'single'", "]]>", "</math><b>x</b>",
+        "\u{0}\u{1}\u{7}\u{1B}[31m", "\u{FFFD} from invalid UTF-8", "<!-- comment -->", "&amp; &#x3c;", "$x<y$",
+    ]
+
+    @Test("escaping leaves no markup and no control characters", arguments: hostile)
+    func escaping(text: String) {
+        let e = HTML.escape(text)
+        #expect(!e.contains("<") && !e.contains(">"))
+        #expect(!e.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" && $0 != "\t" && $0 != "\r" })
+        #expect(isWellFormedXML("<p>\(e)</p>"))
+    }
+
+    @Test("invalid UTF-8 becomes U+FFFD")
+    func lossyDecoding() {
+        let s = HTML.lossyUTF8([0x61, 0xFF, 0xFE, 0x62, 0xC3])
+        #expect(s == "a\u{FFFD}\u{FFFD}b\u{FFFD}")
+    }
+
+    @Test("hostile text through every page path stays text and the page stays well-formed")
+    func hostilePage() throws {
+        let evil = Self.hostile.joined(separator: " ")
+        let page = Page(slug: "99-" + "evil", number: 99, title: evil, summary: evil)
+        page.section(evil)
+        page.prose(evil)
+        page.equation("\\text{\(evil)} x < y", number: evil)
+        page.parameters([(evil, evil)])
+        page.check(Check(claim: evil, reference: evil, aLabel: evil, bLabel: evil, a: 1, b: 1, tolerance: 0, because: evil))
+        page.plot(LinePlot(title: evil, description: evil, xLabel: evil, yLabel: evil,
+                           series: [Series(evil, x: [0, 1], y: [0, 1])], references: [ReferenceLine(.horizontal, at: 0.5, label: evil)]),
+                  caption: evil)
+        page.plot(BarChart(title: evil, description: evil, categories: [evil], yLabel: evil, series: [(name: evil, values: [0.5])]), caption: evil)
+        page.table(headers: [evil], rows: [[evil]], caption: evil)
+        page.aside(evil, kind: .erratum)
+        page.samples(evil, [evil])
+        let provenance = Provenance(commit: evil, dirty: true, commandLine: evil, seed: 1, parameters: [evil: evil],
+                                    swiftVersion: evil, gslVersion: evil, openblas: evil, cores: 2, date: evil, elapsedSeconds: 1)
+        let html = Renderer.page(page, provenance: provenance)
+        #expect(!html.contains("<script>"))
+        #expect(!html.contains("<b>x</b>"))
+        #expect(!html.contains("<!-- comment -->"))
+        // Strip the doctype and check the whole document parses as XML (our markup is XHTML-clean).
+        let body = html.replacingOccurrences(of: "<!DOCTYPE html>", with: "")
+            .replacingOccurrences(of: "<meta charset=\"utf-8\">", with: "<meta charset=\"utf-8\"/>")
+            .replacingOccurrences(of: "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">", with: "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>")
+            .replacingOccurrences(of: "<meta name=\"color-scheme\" content=\"light dark\">", with: "<meta name=\"color-scheme\" content=\"light dark\"/>")
+        #expect(isWellFormedXML(body))
+        let index = Renderer.index([Report(page: page, provenance: provenance)])
+        #expect(!index.contains("<script>"))
+    }
+
+    @Test("TeX-like notation becomes well-formed MathML", arguments: [
+        "\\pi^*(x) = \\frac{1}{Z} \\pi_0(x) \\exp(r(x)/\\beta)",
+        "\\sum_{x \\in X} \\pi(x) \\log \\frac{\\pi(x)}{\\pi_0(x)}",
+        "\\mathbb{E}_{x \\sim \\pi} \\left[ r(x) \\right] \\le \\max_x r(x)",
+        "J_{KLRL}(\\theta) \\propto -\\operatorname{KL}(\\pi_\\theta, \\pi^*)",
+        "\\lVert g \\rVert \\ne \\hat{Z}, \\sqrt{2 \\, KL}, \\left\\{ a \\right\\}",
+        "x'' + \\unknown{y} < 3.5",
+    ])
+    func tex(source: String) {
+        let m = TeX.block(source)
+        #expect(isWellFormedXML(m))
+        #expect(m.hasPrefix("<math display=\"block\">"))
+    }
+
+    @Test("TeX structures map to the MathML elements a reader expects")
+    func texStructure() {
+        #expect(TeX.convert("\\frac{a}{b}").contains("<mfrac><mrow><mi>a</mi></mrow><mrow><mi>b</mi></mrow></mfrac>"))
+        #expect(TeX.convert("x_i^2").contains("<msubsup><mi>x</mi><mrow><mi>i</mi></mrow><mrow><mn>2</mn></mrow></msubsup>"))
+        #expect(TeX.convert("\\sum_{x}").contains("<munder>"))
+        #expect(TeX.convert("\\beta").contains("β"))
+        #expect(TeX.convert("\\mathbb{E}").contains("𝔼"))
+        #expect(TeX.convert("\\left( x \\right)").contains("stretchy=\"true\""))
+        #expect(TeX.convert("\\foo").contains("<mtext>\\foo</mtext>"))   // unknown commands are shown, not dropped
+    }
+
+    @Test("axis ticks are round numbers printed without binary noise")
+    func ticks() {
+        // Steps of 0.1 accumulate binary noise (0.1 + 0.2 = 0.30000000000000004) unless cleaned.
+        let a = Axis(label: "x", covering: [0, 0.45], tickCount: 5)
+        let labels = a.ticks.map { a.tickLabel($0) }
+        #expect(labels == ["0", "0.1", "0.2", "0.3", "0.4", "0.5"])
+        #expect(a.ticks[3] == 0.3)
+        let b = Axis(label: "y", covering: [-3.3, 1234])
+        #expect(b.lower <= -3.3 && b.upper >= 1234)
+        #expect(b.ticks.count >= 3 && b.ticks.count <= 12)
+        let c = Axis(label: "z", scale: .log10, covering: [0.002, 5e4])
+        #expect(c.lower <= 0.002 && c.upper >= 5e4)
+        #expect(c.ticks.allSatisfy { $0 > 0 })
+        let d = Axis(label: "flat", covering: [2, 2])
+        #expect(d.lower < 2 && d.upper > 2)
+    }
+
+    @Test("numbers are formatted for people")
+    func numbers() {
+        #expect(NumberFormat.format(0.1 + 0.2) == "0.3")
+        #expect(NumberFormat.format(1e-20).contains("×10⁻²⁰"))
+        #expect(NumberFormat.format(-2.5) == "−2.5")
+        #expect(NumberFormat.format(.infinity) == "∞")
+        #expect(NumberFormat.format(.nan) == "NaN")
+        #expect(NumberFormat.format(123456.0) == "123456")
+    }
+
+    @Test("checks compare as documented, and NaN never passes")
+    func checks() {
+        #expect(Check(claim: "c", aLabel: "a", bLabel: "b", a: 1, b: 1 + 1e-12, tolerance: 1e-11, because: "r").passed)
+        #expect(!Check(claim: "c", aLabel: "a", bLabel: "b", a: 1, b: 1.1, tolerance: 1e-3, because: "r").passed)
+        #expect(!Check(claim: "c", aLabel: "a", bLabel: "b", a: .nan, b: .nan, tolerance: 1, because: "r").passed)
+        #expect(Check(claim: "c", aLabel: "a", bLabel: "b", a: .infinity, b: .infinity, tolerance: 0, because: "r").passed)
+        #expect(Check(claim: "c", aLabel: "a", bLabel: "b", a: 0.5, b: 1, relation: .lessOrEqual, tolerance: 0, because: "r").passed)
+        #expect(!Check(claim: "c", aLabel: "a", bLabel: "b", a: 1.5, b: 1, relation: .lessOrEqual, tolerance: 0.1, because: "r").passed)
+        #expect(!Check(claim: "c", aLabel: "a", bLabel: "b", a: 0.5, b: 1, relation: .greaterOrEqual, tolerance: 0.1, because: "r").passed)
+    }
+
+    @Test("reports round-trip through JSON with non-finite numbers as strings, and are written atomically")
+    func reports() throws {
+        let page = Page(slug: "98-json", number: 98, title: "JSON", summary: "s")
+        page.check(Check(claim: "inf", aLabel: "a", bLabel: "b", a: .infinity, b: .infinity, tolerance: 0, because: "r"))
+        page.check(Check(claim: "nan", aLabel: "a", bLabel: "b", a: .nan, b: 1, tolerance: 0, because: "r"))
+        page.record("minus", -.infinity)
+        let prov = Provenance(commit: "c", dirty: false, commandLine: "x", seed: 3, parameters: [:], swiftVersion: "s",
+                              gslVersion: "g", openblas: "o", cores: 2, date: "d", elapsedSeconds: 0.5)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nb-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Publisher.publish(page, provenance: prov, to: folder)
+        let data = try Data(contentsOf: folder.appendingPathComponent("98-json.json"))
+        let text = String(decoding: data, as: UTF8.self)
+        #expect(text.contains("\"Infinity\"") && text.contains("\"NaN\"") && text.contains("\"-Infinity\""))
+        let json = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        for key in ["chapter", "checks", "passed", "failed"] { #expect(json[key] != nil) }
+        let check = (json["checks"] as! [[String: Any]])[0]
+        for key in ["claim", "a", "b", "tolerance", "passed"] { #expect(check[key] != nil) }
+        let back = try Report.decoder().decode(Report.self, from: data)
+        #expect(back.passed == 1 && back.failed == 1)
+        #expect(back.checks[0].a == .infinity)
+        #expect(back.values["minus"] == -.infinity)
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+        #expect(files == ["98-json.html", "98-json.json", "index.html"])
+        let index = try String(contentsOf: folder.appendingPathComponent("index.html"), encoding: .utf8)
+        #expect(index.contains("98-json.html") && index.contains("1 of 2 checks fail"))
+    }
+
+    @Test("an output path that is a file is refused with a reason")
+    func unwritable() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("nb-file-\(UUID().uuidString)")
+        try Data("x".utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        #expect(throws: AtomicFile.WriteError.self) { try AtomicFile.prepareFolder(file) }
+        #expect(throws: AtomicFile.WriteError.self) { try AtomicFile.write("x", to: file.appendingPathComponent("y.html")) }
+    }
+}
