@@ -7,6 +7,7 @@ import PackageDescription
 // One executable a chapter: (product name, folder under Chapters/).
 let chapters: [(product: String, folder: String)] = [
     ("distribution-collapse", "01-distribution-collapse"),
+    ("reward-shaping", "02-reward-shaping"),
 ]
 
 // MARK: - Libraries
