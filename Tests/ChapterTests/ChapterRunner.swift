@@ -79,6 +79,7 @@ func expectChapterPasses(_ product: String, slug: String, arguments: [String], s
     defer { try? FileManager.default.removeItem(at: folder) }
     let result = try ChapterRunner.run(product, arguments + ["--output", folder.path])
     #expect(result.status == 0, "\(product) exited \(result.status): \(result.stdout.suffix(2000)) \(result.stderr)", sourceLocation: sourceLocation)
+    validateReportJSON(try Data(contentsOf: folder.appendingPathComponent("\(slug).json")), sourceLocation: sourceLocation)
     let report = try ChapterRunner.report(in: folder, slug: slug)
     #expect(report.failed == 0, sourceLocation: sourceLocation)
     #expect(report.passed == report.checks.count && report.passed > 0, sourceLocation: sourceLocation)
