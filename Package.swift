@@ -8,6 +8,11 @@ import PackageDescription
 let chapters: [(product: String, folder: String)] = [
     ("distribution-collapse", "01-distribution-collapse"),
     ("reward-shaping", "02-reward-shaping"),
+    ("optimal-policy", "03-optimal-policy"),
+    ("evidence-lower-bound", "04-evidence-lower-bound"),
+    ("kl-proportionality", "05-kl-proportionality"),
+    ("modelling-and-inference", "06-modelling-and-inference"),
+    ("measuring-kl", "09-measuring-kl"),
 ]
 
 // MARK: - Libraries
@@ -83,11 +88,28 @@ let tinyLMProducts: [Product] = [
     .executable(name: "tinylm", targets: ["TinyLMTool"]),
 ]
 
+// MARK: - diagnose
+// `diagnose`: measures a user's policy against its Bayesian posterior (exact tables and sampled
+// JSON Lines), with its library and tests.
+targets += [
+    .target(name: "Diagnose", dependencies: ["GSL", "Notebook"]),
+    .executableTarget(
+        name: "DiagnoseTool",
+        dependencies: ["Diagnose", "BookKit", "GSL", "Notebook", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        path: "Tools/diagnose"
+    ),
+    .testTarget(name: "DiagnoseTests", dependencies: ["Diagnose", "DiagnoseTool", "GSL", "Notebook"]),
+]
+let diagnoseProducts: [Product] = [
+    .executable(name: "diagnose", targets: ["DiagnoseTool"]),
+]
+
 let package = Package(
     name: "KLBayes",
     platforms: [.macOS(.v14)],
     products: chapters.map { .executable(name: $0.product, targets: ["Chapter" + $0.folder.prefix(2)]) }
-        + tinyLMProducts,
+        + tinyLMProducts
+        + diagnoseProducts,
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),

@@ -1,0 +1,213 @@
+// `diagnose`: measure any policy against its Bayesian posterior (issue 9).
+//
+// A KL-penalised fine-tune is, in the paper's reading, variational inference towards the
+// posterior π* = π0 e^{r/β} / Z. Trainers log the reward and KL(π ‖ π0); this tool reports the
+// distance that the penalised objective actually measures, KL(π ‖ π*) = log Z − ELBO(π), from
+// an exact table (`diagnose table`) or from samples (`diagnose samples`).
+import ArgumentParser
+import BookKit
+import Diagnose
+import Foundation
+import GSL
+import Notebook
+
+@main
+struct DiagnoseCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "diagnose",
+        abstract: "Measure a policy against the Bayesian posterior π* = π0 exp(r/β) / Z that KL-penalised RL targets.",
+        discussion: "Exit 0: results written; 1: a consistency check on your numbers failed (results written, the report says which); 2: bad usage or bad input, with a one-line reason naming the file, line and field, and no output written.",
+        subcommands: [TableCommand.self, SamplesCommand.self])
+
+    /// As `ChapterMain.main` (one-line errors, exit 2), plus exit 1 for failed checks: BookKit's
+    /// `ChecksFailed` has no public initialiser, so this tool throws its own.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+            exitTool(0)
+        } catch let e as CheckFailures {
+            printError("diagnose: \(e.failed) of \(e.total) checks failed on your numbers (results written)")
+            exitTool(1)
+        } catch let e as InputError {
+            failUsage(e.message)
+        } catch {
+            if exitCode(for: error) == .success {
+                print(fullMessage(for: error))
+                exitTool(0)
+            }
+            failUsage(message(for: error))
+        }
+    }
+
+    static func failUsage(_ message: String) -> Never {
+        let first = message.split(separator: "\n").first.map(String.init) ?? message
+        printError("diagnose: \(first.hasPrefix("Error: ") ? String(first.dropFirst(7)) : first)")
+        exitTool(2)
+    }
+}
+
+struct CheckFailures: Error {
+    let failed: Int
+    let total: Int
+}
+
+func exitTool(_ code: Int32) -> Never {
+    fflush(nil)
+    exit(code)
+}
+
+func printError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
+/// Options both modes share.
+struct OutputOptions: ParsableArguments {
+    @Option(help: "KL coefficient β of the penalised objective (the posterior's temperature), a positive number.")
+    var beta: Double
+
+    @Option(help: "Write the JSON results to this file (atomically) instead of standard output.")
+    var json: String?
+
+    @Option(help: "Also write an HTML report (prose, checks, plots) to this file.")
+    var report: String?
+
+    func validate(input: [String]) throws {
+        guard beta.isFinite, beta > 0 else { throw ValidationError("--beta must be a positive finite number (got \(beta))") }
+        if let json, let report, URL(fileURLWithPath: json).standardized == URL(fileURLWithPath: report).standardized {
+            throw ValidationError("--json and --report name the same file")
+        }
+        for (option, path) in [("--json", json), ("--report", report)] {
+            guard let path else { continue }
+            if input.contains(where: { URL(fileURLWithPath: $0).standardized == URL(fileURLWithPath: path).standardized }) {
+                throw ValidationError("\(option) would overwrite the input file \(path)")
+            }
+        }
+    }
+
+    /// Fails early (before reading any input) if an output file cannot be written.
+    func checkOutputs() throws {
+        for (option, path) in [("--json", json), ("--report", report)] {
+            guard let path else { continue }
+            do { try ReportFile.checkWritable(URL(fileURLWithPath: path), option: option) } catch { throw InputError("\(error)") }
+        }
+    }
+
+    /// Writes the JSON (file or standard output) and the report, each atomically.
+    func write(json text: String, page: () -> Page, parameters: [String: String], seed: UInt64, start: Date) throws {
+        do {
+            if let json { try AtomicFile.write(text, to: URL(fileURLWithPath: json)) }
+            if let report {
+                let provenance = Provenance(
+                    commit: "unknown", dirty: false, commandLine: CommandLine.arguments.joined(separator: " "), seed: seed,
+                    parameters: parameters, swiftVersion: "Swift 6", gslVersion: GSLRuntime.gslVersion,
+                    openblas: GSLRuntime.openBLASConfig.trimmingCharacters(in: .whitespaces),
+                    cores: ProcessInfo.processInfo.activeProcessorCount,
+                    date: ISO8601DateFormatter().string(from: start), elapsedSeconds: Date().timeIntervalSince(start))
+                try ReportFile.write(page(), provenance: provenance, to: URL(fileURLWithPath: report))
+            }
+        } catch { throw InputError("\(error)") }
+        if json == nil { FileHandle.standardOutput.write(Data(text.utf8)) }
+    }
+}
+
+/// Short display name of a path for messages: as the user typed it.
+func displayName(_ path: String) -> String { path }
+
+struct TableCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "table",
+        abstract: "Exact mode: a CSV with columns log_prior, reward and optionally log_policy and label, one row per outcome.",
+        discussion: "log_prior may be unnormalised (it is normalised and the normaliser reported); log_policy must normalise. Writes log_partition, posterior (one probability per row, in input order), kl_posterior_prior, expected_reward_posterior and, with log_policy, objective, expected_reward, kl_policy_prior, kl_policy_posterior and elbo.")
+
+    @Argument(help: "The CSV file (header line first).")
+    var file: String
+
+    @OptionGroup var output: OutputOptions
+
+    @Option(help: "How far log Σ exp(log_policy) may be from 0 (default 1e-6) before the policy column is refused as not normalised.")
+    var policyTolerance: Double = ExactDiagnosis.defaultPolicyTolerance
+
+    func validate() throws {
+        try output.validate(input: [file])
+        guard policyTolerance.isFinite, policyTolerance > 0, policyTolerance < 1 else {
+            throw ValidationError("--policy-tolerance must be in (0, 1) (got \(policyTolerance))")
+        }
+    }
+
+    func run() throws {
+        let start = Date()
+        try output.checkOutputs()
+        GSLRuntime.start()
+        let name = displayName(file)
+        let diagnosis: ExactDiagnosis, table: ExactTable
+        do {
+            table = try ExactTable.read(path: file, name: name)
+            diagnosis = try ExactDiagnosis.compute(table, beta: output.beta, file: name, policyTolerance: policyTolerance)
+        } catch { throw InputError(error.description) }
+        let checks = DiagnoseChecks.exact(diagnosis, table: table)
+        try output.write(json: ExactReport.json(diagnosis, checks: checks, file: name),
+                         page: { ExactReport.page(diagnosis, table: table, checks: checks, file: name) },
+                         parameters: ["mode": "table", "file": name, "beta": "\(output.beta)"], seed: 0, start: start)
+        if output.json != nil { summary(checks) }
+        let failed = checks.filter { !$0.passed }.count
+        if failed > 0 { throw CheckFailures(failed: failed, total: checks.count) }
+    }
+}
+
+struct SamplesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "samples",
+        abstract: "Sample mode: JSON Lines of completions drawn from the policy, each {\"logp_ref\": …, \"logp_policy\": …, \"reward\": …}.",
+        discussion: "Streams the file in constant memory. Writes expected_reward, kl_policy_prior_k1, kl_policy_prior_k3, objective, elbo, log_partition, kl_policy_posterior and effective_sample_size, each {estimate, low, high, standard_error} with a 95% bootstrap interval, plus samples and warnings.")
+
+    @Argument(help: "JSON Lines of samples from the policy (sequence-level log-probabilities and reward; other keys are ignored).")
+    var file: String
+
+    @OptionGroup var output: OutputOptions
+
+    @Option(help: "JSON Lines of samples drawn from the reference π0 (only \"reward\" is needed): log Z is then estimated from them.")
+    var reference: String?
+
+    @Option(help: "Seed for the bootstrap (any non-negative integer).")
+    var seed: UInt64 = 1
+
+    @Option(help: "Bootstrap replicates (100 to 100000).")
+    var bootstrap: Int = 1000
+
+    func validate() throws {
+        try output.validate(input: [file] + (reference.map { [$0] } ?? []))
+        guard (100...100_000).contains(bootstrap) else { throw ValidationError("--bootstrap must be between 100 and 100000 (got \(bootstrap))") }
+    }
+
+    func run() throws {
+        let start = Date()
+        try output.checkOutputs()
+        let seeds = Seeds(seed)
+        let name = displayName(file)
+        let diagnosis: SampleDiagnosis
+        do {
+            diagnosis = try SampleDiagnosis.run(policyFile: file, name: name, referenceFile: reference.map { ($0, displayName($0)) },
+                                                beta: output.beta, replicates: bootstrap,
+                                                assignment: seeds.generator("group-assignment"), resampling: seeds.generator("bootstrap"))
+        } catch { throw InputError(error.description) }
+        let checks = DiagnoseChecks.samples(diagnosis)
+        try output.write(json: SampleReport.json(diagnosis, checks: checks, file: name, referenceFile: reference, seed: seed),
+                         page: { SampleReport.page(diagnosis, checks: checks, file: name, referenceFile: reference, seed: seed) },
+                         parameters: ["mode": "samples", "file": name, "beta": "\(output.beta)", "bootstrap": "\(bootstrap)", "reference": reference ?? "none"],
+                         seed: seed, start: start)
+        if output.json != nil {
+            print("\(diagnosis.samples) samples; KL(pi || pi*) = \(diagnosis.estimate("kl_policy_posterior")!.estimate)")
+            for w in diagnosis.warnings { print("warning: \(w)") }
+            summary(checks)
+        }
+        let failed = checks.filter { !$0.passed }.count
+        if failed > 0 { throw CheckFailures(failed: failed, total: checks.count) }
+    }
+}
+
+/// One line a check, for a terminal.
+func summary(_ checks: [Check]) {
+    for c in checks { print("  \(c.passed ? "✓" : "✗") \(c.sentence)") }
+    print("\(checks.filter(\.passed).count) passed, \(checks.filter { !$0.passed }.count) failed")
+}
