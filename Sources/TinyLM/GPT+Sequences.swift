@@ -41,8 +41,9 @@ extension GPT {
     /// After `score(_:)`: accumulates the gradient of sum_i w_i log pi(x_i) into `gradients`.
     ///
     /// The optimiser descends along `gradients`, so to *raise* sum_i A_i log pi(x_i) (REINFORCE
-    /// with advantages A_i over n samples) pass w_i = -A_i / n; for the mean negative
-    /// log-likelihood of n sequences pass w_i = -1 / n... per token, see `backwardMeanLoss()`.
+    /// with advantages A_i over n samples) pass w_i = -A_i / n. For the mean negative
+    /// log-likelihood a token over sequences holding m predicted tokens in all, pass w_i = -1 / m
+    /// (as `Pretrainer.trainStep` does).
     public func backward(sequenceWeights weights: [Double]) {
         guard let acts else { preconditionFailure("backward needs score(_:) first") }
         precondition(weights.count == acts.B, "backward: one weight a sequence of the last score(_:)")
