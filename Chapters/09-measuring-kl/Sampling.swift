@@ -87,7 +87,7 @@ func negativity(_ page: Page, _ s: Setting, _ rows: [EstimatorRow], _ seeds: See
     for n in batchSizes {
         let bound = pow(rho, Double(n))
         let (lo, _) = wilson(successes: negative[n - 1], trials: R, z: 6)
-        if lo / bound > worst { worst = lo / bound; worstN = n; worstTol = pHat[n - 1] - lo }
+        if lo / bound > worst { worst = lo / bound; worstN = n; worstTol = max(0, pHat[n - 1] - lo) }
     }
     page.check(Check(claim: "The sampled P(mean of n k1 < 0) respects the Chernoff bound ρⁿ for every n ≤ 256 (closest n = \(worstN))", reference: "beyond the paper",
                      aLabel: "sampled frequency", bLabel: "ρⁿ", a: pHat[worstN - 1], b: pow(rho, Double(worstN)), relation: .lessOrEqual,
@@ -163,6 +163,7 @@ func biasAndSpread(_ page: Page, _ s: Setting, _ rows: [EstimatorRow], clipped: 
 
 /// The Wilson score interval for a binomial proportion at normal quantile z.
 func wilson(successes k: Double, trials n: Double, z: Double) -> (Double, Double) {
+    if k == 0 { return (0, z * z / (n + z * z)) }   // the closed form at zero successes, free of rounding
     let p = k / n
     let centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     let half = z / (1 + z * z / n) * (p * (1 - p) / n + z * z / (4 * n * n)).squareRoot()

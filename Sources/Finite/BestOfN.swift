@@ -10,8 +10,9 @@ public enum BestOfN {
     ///
     ///     π_n(x) = π0(x) / π0(R = r(x)) · (F(r(x))ⁿ − F(r(x)⁻)ⁿ).
     ///
-    /// The difference of powers is formed as F(r⁻)ⁿ · expm1(n log1p(π0(R = r)/F(r⁻))), without
-    /// cancellation when both are close to 1.
+    /// The difference of powers is formed in log space as
+    /// n log1p(−π0(R > r)) + log(−expm1(−n log1p(π0(R = r)/F(r⁻)))), which neither overflows for
+    /// large n nor cancels when both powers are close to 1.
     public static func distribution(prior: Distribution, reward r: [Double], n: Int) -> Distribution {
         precondition(n >= 1 && prior.count == r.count)
         let levels = RewardLevels(prior: prior, reward: r)
@@ -19,12 +20,9 @@ public enum BestOfN {
         for (j, members) in levels.members.enumerated() {
             let f = levels.mass[j], below = levels.below[j]
             guard f > 0 else { continue }
-            let logTop: Double   // log(F(r)ⁿ − F(r⁻)ⁿ)
-            if below == 0 {
-                logTop = Double(n) * logOf(f)
-            } else {
-                logTop = Double(n) * logOf(below) + logOf(expm1Of(Double(n) * log1pOf(f / below)))
-            }
+            let logF = log1pOf(-min(levels.above[j], 1))   // log F(r), precise when F(r) is near 1
+            var logTop = Double(n) * logF                   // log(F(r)ⁿ − F(r⁻)ⁿ)
+            if below > 0 { logTop += logOf(-expm1Of(-Double(n) * log1pOf(f / below))) }
             for x in members where prior.probabilities[x] > 0 { logw[x] = prior.logProbabilities[x] - logOf(f) + logTop }
         }
         return Distribution(logWeights: logw)
@@ -89,11 +87,13 @@ public enum BestOfN {
 }
 
 /// Outcomes grouped by equal reward, in increasing reward: for level j its members, its prior
-/// mass π0(R = r_j) and the mass below it π0(R < r_j) (summed from the bottom).
+/// mass π0(R = r_j), the mass below it π0(R < r_j) (summed from the bottom) and above it.
 struct RewardLevels {
     var members: [[Int]] = []
     var mass: [Double] = []
     var below: [Double] = []
+    /// π0(R > r_j), summed from the top.
+    var above: [Double] = []
 
     init(prior: Distribution, reward r: [Double]) {
         let order = r.indices.sorted { r[$0] < r[$1] }
@@ -108,5 +108,8 @@ struct RewardLevels {
             cumulative += m
             i = j
         }
+        var top = 0.0
+        above = [Double](repeating: 0, count: mass.count)
+        for j in stride(from: mass.count - 1, through: 0, by: -1) { above[j] = top; top += mass[j] }
     }
 }
