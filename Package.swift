@@ -12,6 +12,7 @@ let chapters: [(product: String, folder: String)] = [
     ("evidence-lower-bound", "04-evidence-lower-bound"),
     ("kl-proportionality", "05-kl-proportionality"),
     ("modelling-and-inference", "06-modelling-and-inference"),
+    ("forward-and-reverse-kl", "07-forward-and-reverse-kl"),
     ("measuring-kl", "09-measuring-kl"),
 ]
 
