@@ -40,35 +40,38 @@ extension GPT {
         var perToken = [[Float]](repeating: [], count: B)
         var done = [Bool](repeating: false, count: B)
         var finished = [Bool](repeating: false, count: B)
-        var probs = [Double](repeating: 0, count: V)
+        var uniforms = [Double](repeating: 0, count: B)
+        var picks = [Int](repeating: 0, count: B)
+        var stepLP = [Double](repeating: 0, count: B), stepSLP = stepLP
         for b in 0..<B { cache.tokens[b] = start }
         for pos in 0..<(limit - 1) {
             cache.step(model: self, pos: pos)
+            // one uniform per live row, in row order, so the draws do not depend on the split
+            for b in 0..<B where !done[b] { uniforms[b] = rng.uniform() }
+            let live = UncheckedSendable(done)
+            uniforms.withUnsafeBufferPointer { u in
+                picks.withUnsafeMutableBufferPointer { pk in
+                    stepLP.withUnsafeMutableBufferPointer { lpOut in
+                        stepSLP.withUnsafeMutableBufferPointer { slpOut in
+                            Parallel.forChunks(B, minimum: 8) { rows in
+                                var probs = [Double](repeating: 0, count: V)
+                                for b in rows where !live.value[b] {
+                                    let r = Self.draw(logits: cache.logits.pointer + b * V, V: V, temperature: temperature,
+                                                      uniform: u[b], scratch: &probs)
+                                    pk[b] = r.pick
+                                    lpOut[b] = r.logProb
+                                    slpOut[b] = r.samplingLogProb
+                                }
+                            }
+                        }
+                    }
+                }
+            }
             for b in 0..<B where !done[b] {
-                let logits = cache.logits.pointer + b * V
-                var maxval = -Double.greatestFiniteMagnitude
-                for i in 0..<V { maxval = max(maxval, Double(logits[i])) }
-                // log-normaliser at temperature 1 (the model) and at the sampling temperature
-                var z1 = 0.0, zt = 0.0
-                for i in 0..<V {
-                    let d = Double(logits[i]) - maxval
-                    z1 += exp(d)
-                    let e = exp(d / temperature)
-                    probs[i] = e
-                    zt += e
-                }
-                let u = rng.uniform() * zt
-                var acc = 0.0, pick = V - 1
-                for i in 0..<V {
-                    acc += probs[i]
-                    if u < acc { pick = i; break }
-                }
-                while probs[pick] == 0 && pick > 0 { pick -= 1 }  // never land on a zero-probability tail
-                let d = Double(logits[pick]) - maxval
-                let tokenLP = d - log(z1)
-                lp[b] += tokenLP
-                slp[b] += d / temperature - log(zt)
-                perToken[b].append(Float(tokenLP))
+                let pick = picks[b]
+                lp[b] += stepLP[b]
+                slp[b] += stepSLP[b]
+                perToken[b].append(Float(stepLP[b]))
                 tokens[b].append(Int32(pick))
                 cache.tokens[b] = Int32(pick)
                 if let end, Int32(pick) == end {
@@ -81,6 +84,34 @@ extension GPT {
         return (0..<B).map {
             Sample(tokens: tokens[$0], logProb: lp[$0], samplingLogProb: slp[$0], tokenLogProbs: perToken[$0], finished: finished[$0])
         }
+    }
+
+    /// One draw from softmax(logits / temperature) by inversion of the cumulative distribution
+    /// (in Double) at `uniform` in [0, 1); returns the token, its log-probability under the model
+    /// (temperature 1) and under the sampled distribution.
+    static func draw(logits: UnsafePointer<Float>, V: Int, temperature: Double, uniform: Double,
+                     scratch probs: inout [Double]) -> (pick: Int, logProb: Double, samplingLogProb: Double) {
+        var maxval = -Double.greatestFiniteMagnitude
+        for i in 0..<V { maxval = max(maxval, Double(logits[i])) }
+        // log-normalisers at temperature 1 (the model) and at the sampling temperature
+        var z1 = 0.0, zt = 0.0
+        for i in 0..<V {
+            let d = Double(logits[i]) - maxval
+            let e1 = exp(d)
+            z1 += e1
+            let e = temperature == 1 ? e1 : exp(d / temperature)
+            probs[i] = e
+            zt += e
+        }
+        let u = uniform * zt
+        var acc = 0.0, pick = V - 1
+        for i in 0..<V {
+            acc += probs[i]
+            if u < acc { pick = i; break }
+        }
+        while probs[pick] == 0 && pick > 0 { pick -= 1 }  // never land on a zero-probability tail
+        let d = Double(logits[pick]) - maxval
+        return (pick, d - log(z1), d / temperature - log(zt))
     }
 
     /// The KV cache for `rows` sequences, kept between calls (its memory is reused, not zeroed:
