@@ -3,7 +3,7 @@ import Foundation
 import GSL
 import Testing
 
-/// The fast line parser against the readable reference (Foundation's JSONSerialization), and
+/// The fast line parser against the readable reference (Foundation's JSONDecoder), and
 /// the decimal conversion against Swift's own correctly rounded `Double(String)`.
 @Suite("diagnose: parsers")
 struct ParserTests {
@@ -56,9 +56,15 @@ struct ParserTests {
             #expect(a == b, "\(line)")
             #expect(a == expected, "\(line)")
             // Bit patterns too (== treats 0 and -0 alike).
-            #expect(a.logpRef?.bitPattern == expected.logpRef?.bitPattern && a.reward?.bitPattern == expected.reward?.bitPattern, "\(line)")
+            #expect(a.logpRef?.bitPattern == b.logpRef?.bitPattern && a.logpPolicy?.bitPattern == b.logpPolicy?.bitPattern
+                    && a.reward?.bitPattern == b.reward?.bitPattern, "\(line)")
         }
     }
+
+    /// Lines JSONDecoder accepts: a trailing comma (RFC 8259 forbids it), and null, which it
+    /// reads as an absent optional (the fast parser refuses it as "null, not a number"; a
+    /// required field that is absent is refused as missing, so the tool refuses both).
+    static let foundationLenient: Set<String> = ["{\"logp_ref\": 1,}", "{\"logp_ref\": null}"]
 
     @Test("both parsers refuse malformed lines", arguments: [
         "", "   ", "{", "}", "[1, 2]", "\"logp_ref\": 1", "{\"logp_ref\": 1,}", "{\"logp_ref\" 1}", "{logp_ref: 1}",
@@ -69,7 +75,9 @@ struct ParserTests {
     ])
     func malformed(line: String) {
         if case .success(let v) = fast(line) { Issue.record("fast parser accepted \(line) as \(v)") }
-        if case .success(let v) = reference(line) { Issue.record("reference parser accepted \(line) as \(v)") }
+        if case .success(let v) = reference(line), !ParserTests.foundationLenient.contains(line) {
+            Issue.record("reference parser accepted \(line) as \(v)")
+        }
     }
 
     @Test("NaN and infinities are read as such, so that the tool can name them")

@@ -130,11 +130,11 @@ struct SampleModeTests {
     @Test("a policy far from its posterior is flagged: tiny effective sample size, heavy tail")
     func warnsWhenFar() throws {
         let rng = RandomGenerator(seed: 51)
-        // Policy = posterior at β' = 5 (nearly the prior), diagnosed at β = 0.02: weights e^{r/β}
-        // spread over e^{50}, so a few samples carry everything.
+        // Policy = posterior at β' = 5 (nearly the prior), diagnosed at β = 0.005: weights e^{r/β}
+        // spread over e^{200}, so a few samples carry everything.
         let space = Space(outcomes: 2000, betaPolicy: 5, rng: rng)
         let (text, _) = try space.samples(5000, rng: rng)
-        let d = try run(text, beta: 0.02)
+        let d = try run(text, beta: 0.005)
         #expect(d.estimate("effective_sample_size")!.estimate < 100)
         #expect(d.warnings.contains { $0.contains("effective sample size") }, "\(d.warnings)")
     }
@@ -159,7 +159,11 @@ struct SampleModeTests {
         var top = LargestValues(capacity: 10_000)
         for v in logs { top.add(v) }
         let k = ParetoTail.shape(largestLogWeights: top.descending, samples: n)!
-        #expect(Swift.abs(k - xi) < 0.15, "k-hat \(k) for ξ = \(xi)")
+        // The estimator's standard deviation is about (1 + ξ)/√M for a tail of M = 3√n = 424
+        // values; allow 4 of them (a false failure about once in 10^4) plus the prior's pull
+        // 10/(M + 10)·|ξ − 0.5| towards 0.5.
+        let m = Double(ParetoTail.tailSize(samples: n))
+        #expect(Swift.abs(k - xi) < 4 * (1 + xi) / m.squareRoot() + 10 / (m + 10) * Swift.abs(xi - 0.5), "k-hat \(k) for ξ = \(xi)")
         let bounded = (0..<n).map { _ in log(rng.uniform()) }
         var topB = LargestValues(capacity: 10_000)
         for v in bounded { topB.add(v) }
