@@ -13,6 +13,7 @@ let chapters: [(product: String, folder: String)] = [
     ("kl-proportionality", "05-kl-proportionality"),
     ("modelling-and-inference", "06-modelling-and-inference"),
     ("forward-and-reverse-kl", "07-forward-and-reverse-kl"),
+    ("square-root-law", "08-square-root-law"),
     ("measuring-kl", "09-measuring-kl"),
 ]
 
