@@ -9,6 +9,8 @@ public final class ProgressReporter {
     let plainEvery: Int
     let startTime: Date
     let startDone: Int
+    /// When the bar was last drawn (a terminal is redrawn at most ten times a second).
+    var lastDraw = Date.distantPast
 
     public init(total: Int, label: String, startingAt done: Int = 0, plainEvery: Int = 100, forceTerminal: Bool? = nil) {
         self.total = total
@@ -25,6 +27,8 @@ public final class ProgressReporter {
         let rate = Double(done - startDone) / max(elapsed, 1e-9)
         let eta = rate > 0 ? Double(total - done) / rate : 0
         if isTerminal {
+            guard done == total || Date().timeIntervalSince(lastDraw) >= 0.1 else { return }
+            lastDraw = Date()
             let width = 24
             let filled = total > 0 ? width * done / total : width
             let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
