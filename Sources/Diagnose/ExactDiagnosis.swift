@@ -118,19 +118,50 @@ public struct ExactDiagnosis: Sendable {
         return m + log(s.value)
     }
 
-    /// The posterior at another temperature β' (for the posterior-path plot): log Z(β') and
-    /// KL(π ‖ π*_β'), KL(π*_β' ‖ π0), E_{π*_β'}[r]; `logPolicy` may be nil.
+    /// The posterior at another temperature β' (for the posterior-path plot): KL(π ‖ π*_β'),
+    /// KL(π*_β' ‖ π0) and E_{π*_β'}[r], in three passes without allocating; `logPolicy` may be nil.
     public static func pathPoint(logPrior: [Double], reward: [Double], logPolicy: [Double]?, beta b: Double)
         -> (klPolicyPosterior: Double?, klPosteriorPrior: Double, expectedReward: Double) {
-        let joint = zip(logPrior, reward).map { $0 + $1 / b }
-        let logZ = logSumExp(joint)
+        let n = logPrior.count
+        var m = -Double.infinity
+        for x in 0..<n { m = max(m, logPrior[x] + reward[x] / b) }
+        var z = CompensatedSum()
+        for x in 0..<n { z.add(exp(logPrior[x] + reward[x] / b - m)) }
+        let logZ = m + log(z.value)
         var kl = CompensatedSum(), er = CompensatedSum(), klPol = CompensatedSum()
-        for x in joint.indices {
-            let lp = joint[x] - logZ
+        for x in 0..<n {
+            let lp = logPrior[x] + reward[x] / b - logZ
             let p = exp(lp)
             if p > 0 { kl.add(p * (lp - logPrior[x])); er.add(p * reward[x]) }
             if let lpi = logPolicy?[x], lpi > -.infinity { klPol.add(exp(lpi) * (lpi - lp)) }
         }
         return (logPolicy == nil ? nil : klPol.value, kl.value, er.value)
+    }
+
+    /// The indices of the `k` largest values, largest first (a bounded min-heap: O(n) when k ≪ n).
+    public static func topIndices(_ values: [Double], _ k: Int) -> [Int] {
+        var heap: [(Double, Int)] = []
+        heap.reserveCapacity(k)
+        func siftDown(_ i0: Int) {
+            var i = i0
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var s = i
+                if l < heap.count && heap[l].0 < heap[s].0 { s = l }
+                if r < heap.count && heap[r].0 < heap[s].0 { s = r }
+                if s == i { return }
+                heap.swapAt(s, i); i = s
+            }
+        }
+        for (i, v) in values.enumerated() {
+            if heap.count < k {
+                heap.append((v, i))
+                var c = heap.count - 1
+                while c > 0 && heap[(c - 1) / 2].0 > heap[c].0 { heap.swapAt(c, (c - 1) / 2); c = (c - 1) / 2 }
+            } else if k > 0 && v > heap[0].0 {
+                heap[0] = (v, i); siftDown(0)
+            }
+        }
+        return heap.sorted { $0.0 > $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }.map(\.1)
     }
 }

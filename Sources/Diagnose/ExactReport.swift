@@ -79,7 +79,7 @@ public enum ExactReport {
 
     /// Probabilities of the rows sorted by posterior mass (at most 400 points).
     static func distributionPlot(_ page: Page, _ d: ExactDiagnosis, _ t: ExactTable) {
-        let order = Array(d.posterior.indices.sorted { d.posterior[$0] > d.posterior[$1] }.prefix(400))
+        let order = ExactDiagnosis.topIndices(d.posterior, 400)
         let xs = order.indices.map { Double($0 + 1) }
         var series = [Series("posterior π*", x: xs, y: order.map { d.posterior[$0] }, style: .lineAndPoints),
                       Series("prior π0", x: xs, y: order.map { exp(d.logPrior[$0]) }, style: .points)]
@@ -91,7 +91,7 @@ public enum ExactReport {
 
     /// KL(π ‖ π*_β') and KL(π*_β' ‖ π0) along the posterior path β' ∈ [β/100, 100β].
     static func pathPlot(_ page: Page, _ d: ExactDiagnosis, _ t: ExactTable, _ m: ExactDiagnosis.PolicyMeasures) {
-        let grid = (0...32).map { d.beta * pow(10, -2 + Double($0) / 8) }
+        let grid = (0...16).map { d.beta * pow(10, -2 + Double($0) / 4) }
         var toPolicy: [Double] = [], toPrior: [Double] = []
         for b in grid {
             let p = ExactDiagnosis.pathPoint(logPrior: d.logPrior, reward: t.reward, logPolicy: m.logPolicy, beta: b)
@@ -99,7 +99,7 @@ public enum ExactReport {
         }
         let best = toPolicy.indices.min { toPolicy[$0] < toPolicy[$1] }!
         page.section("Where your policy sits on the posterior path")
-        page.prose("Each temperature $\\beta'$ has its own posterior. The temperature whose posterior is closest to your policy is an effective $\\beta$: here $\\beta' \\approx \(fmt(grid[best]))$ (grid of 33 values), against the $\\beta = \(fmt(d.beta))$ you gave.")
+        page.prose("Each temperature $\\beta'$ has its own posterior. The temperature whose posterior is closest to your policy is an effective $\\beta$: here $\\beta' \\approx \(fmt(grid[best]))$ (grid of 17 values, a quarter-decade apart), against the $\\beta = \(fmt(d.beta))$ you gave.")
         page.record("effective_beta", grid[best])
         page.plot(LinePlot(title: "Distance from your policy to the posterior path", description: "KL from the policy to the posterior at each temperature, and KL from that posterior to the prior.",
                            xLabel: "β′", yLabel: "nats", xScale: .log10,
@@ -109,7 +109,7 @@ public enum ExactReport {
     }
 
     static func rowTable(_ page: Page, _ d: ExactDiagnosis, _ t: ExactTable) {
-        let shown = d.rows <= 50 ? Array(0..<d.rows) : Array(d.posterior.indices.sorted { d.posterior[$0] > d.posterior[$1] }.prefix(20))
+        let shown = d.rows <= 50 ? Array(0..<d.rows) : ExactDiagnosis.topIndices(d.posterior, 20)
         var headers = ["line", "label", "reward", "prior π0", "posterior π*"]
         if d.policy != nil { headers.append("policy π") }
         let rows = shown.map { x -> [String] in
