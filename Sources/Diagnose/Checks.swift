@@ -16,7 +16,7 @@ public enum DiagnoseChecks {
             mass.add(d.posterior[x])
             scale.add(d.posterior[x] * (Swift.abs(d.logPrior[x]) + Swift.abs(t.reward[x] / beta) + 1))
         }
-        checks.append(Check(claim: "The posterior π* = π0 e^{r/β} / Z, with Z from a log-sum-exp, sums to 1", reference: "eq. 5",
+        checks.append(Check(claim: "The posterior π* = π0 exp(r/β) / Z, with Z from a log-sum-exp, sums to 1", reference: "eq. 5",
                             aLabel: "Σ_x π*(x)", bLabel: "1", a: mass.value, b: 1,
                             tolerance: 8 * eps * (scale.value + Swift.abs(d.logPartition) + 1),
                             because: "each π*(x) = exp(log π0 + r/β − log Z) carries a relative rounding of a few ε(|log π0| + |r/β| + |log Z|); compensated sum"))
@@ -29,11 +29,11 @@ public enum DiagnoseChecks {
             priorScale += p * Swift.abs(t.reward[x])
             maxReward = max(maxReward, t.reward[x])
         }
-        checks.append(Check(claim: "log Z is at least the prior's mean reward over β (Jensen: log E e^{r/β} ≥ E r/β)", reference: "eq. 14",
+        checks.append(Check(claim: "log Z is at least the prior's mean reward over β (Jensen: log E exp(r/β) ≥ E r/β)", reference: "eq. 14",
                             aLabel: "E_π0[r] / β", bLabel: "log Z", a: priorMean.value / beta, b: d.logPartition, relation: .lessOrEqual,
                             tolerance: 8 * eps * (priorScale / beta + Swift.abs(d.logPartition) + 1),
                             because: "rounding of the prior mean and of the log-sum-exp: a few ε times the magnitudes"))
-        checks.append(Check(claim: "log Z is at most the largest reward over β (Z is an average of e^{r/β})", reference: "eq. 5",
+        checks.append(Check(claim: "log Z is at most the largest reward over β (Z is an average of exp(r/β))", reference: "eq. 5",
                             aLabel: "log Z", bLabel: "max r / β", a: d.logPartition, b: maxReward / beta, relation: .lessOrEqual,
                             tolerance: 8 * eps * (Swift.abs(maxReward / beta) + 1),
                             because: "rounding of the log-sum-exp: a few ε times max r/β"))
@@ -71,7 +71,7 @@ public enum DiagnoseChecks {
         }
         if d.referenceSamples != nil, let diff = d.differences.first(where: { $0.key == "log_partition_reference_minus_policy" })?.value,
            let ref = d.estimate("log_partition_reference"), let pol = d.estimate("log_partition_policy") {
-            checks.append(Check(claim: "log Z from reference samples (mean of e^{r/β}) agrees with log Z from policy samples (mean of π0 e^{r/β} / π)", reference: "eq. 5",
+            checks.append(Check(claim: "log Z from reference samples (mean of exp(r/β)) agrees with log Z from policy samples (mean of π0 exp(r/β) / π)", reference: "eq. 5",
                                 aLabel: "log Z (reference)", bLabel: "log Z (policy)", a: ref.estimate, b: pol.estimate,
                                 tolerance: standardErrors * (diff.standardError.isFinite ? diff.standardError : 0), because: why))
             if let elbo = d.estimate("elbo"), let kl = d.estimate("kl_policy_posterior") {

@@ -41,9 +41,9 @@ public enum ExactReport {
     /// The notebook page. Plots and the row table are limited to a few hundred points/rows.
     public static func page(_ d: ExactDiagnosis, table t: ExactTable, checks: [Check], file: String) -> Page {
         let page = Page(slug: "diagnose-table", number: 0, title: "Your policy against its posterior",
-                        summary: "Exact diagnosis of \(file): the posterior π* = π0 e^{r/β}/Z of your prior and reward, and how far your policy is from it.")
+                        summary: "Exact diagnosis of \(file): the posterior π* = π0 exp(r/β) / Z of your prior and reward, and how far your policy is from it.")
         page.section("Your table")
-        page.prose("Each row of the table is one outcome $x$ with its prior log-probability, its reward and, if given, the log-probability your policy gives it. The prior was normalised: the given probabilities summed to $e^{\(fmt(d.priorLogNormaliser))}$.")
+        page.prose("Each row of the table is one outcome $x$ with its prior log-probability, its reward and, if given, the log-probability your policy gives it. The prior was normalised: the given probabilities summed to \(fmt(exp(d.priorLogNormaliser))) (log-sum-exp \(fmt(d.priorLogNormaliser))).")
         var params: [(String, String)] = [("file", file), ("rows $|X|$", "\(d.rows)"), ("$\\beta$", NumberFormat.format(d.beta)),
                                           ("log Σ exp(log_prior) as given", NumberFormat.format(d.priorLogNormaliser))]
         if let m = d.policy { params.append(("log Σ exp(log_policy) as given", NumberFormat.format(m.logNormaliser))) }

@@ -41,7 +41,7 @@ public enum SampleReport {
 
     public static func page(_ d: SampleDiagnosis, checks: [Check], file: String, referenceFile: String?, seed: UInt64) -> Page {
         let page = Page(slug: "diagnose-samples", number: 0, title: "Your policy against its posterior, from samples",
-                        summary: "Sampled diagnosis of \(file): how far the policy is from the posterior π* = π0 e^{r/β}/Z, with bootstrap intervals.")
+                        summary: "Sampled diagnosis of \(file): how far the policy is from the posterior π* = π0 exp(r/β) / Z, with bootstrap intervals.")
         page.section("Your samples")
         page.prose("Each line is a completion $x$ drawn from your policy $\\pi$, with $\\log \\pi(x)$, $\\log \\pi_0(x)$ under the reference model and the reward $r(x)$. Averages over these samples estimate the quantities below; the intervals are 95% percentile intervals of a bootstrap that resamples random groups of samples, so the file is read once in constant memory.")
         var params: [(String, String)] = [("samples from π", "\(d.samples) (\(file))"), ("$\\beta$", NumberFormat.format(d.beta)),
@@ -76,7 +76,7 @@ public enum SampleReport {
         let ys = lw.map { exp($0 - top) }
         page.plot(LinePlot(title: "The largest importance weights", description: "Importance weights relative to the largest, against their rank.",
                            xLabel: "rank", yLabel: "w / max w", xScale: .log10, yScale: .log10,
-                           series: [Series("w = π0 e^{r/β} / π", x: xs, y: ys, style: .points)]),
+                           series: [Series("w = π0 exp(r/β) / π", x: xs, y: ys, style: .points)]),
                   caption: "A flat start means no single sample dominates; a steep drop after the first few ranks means a handful of samples carry $\\log Z$.")
     }
 }
