@@ -50,7 +50,7 @@ public enum SampleReport {
         page.parameters(params)
         page.section("Estimates")
         page.equation("\\mathrm{ELBO}(\\pi) = \\mathbb{E}_{x \\sim \\pi} \\left[ \\frac{r(x)}{\\beta} + \\log \\frac{\\pi_0(x)}{\\pi(x)} \\right] = \\log Z - \\mathrm{KL}(\\pi \\| \\pi^*) \\le \\log Z", number: "14")
-        page.prose("The ELBO is an average over your samples. $\\log Z$ needs importance weights $w = \\pi_0 e^{r/\\beta} / \\pi$ (or samples from the reference), and its estimate is only as good as their effective sample size: when your policy is far from the posterior, a few samples carry all the weight.")
+        page.prose("The ELBO is an average over your samples. $\\log Z$ needs importance weights $w = \\pi_0 e^{r/\\beta} / \\pi$ (or samples from the reference), and its estimate is only as good as their effective sample size: when your policy is far from the posterior, a few samples carry all the weight. When the samples come from many prompts $c$, the averages are averages over prompts too, but $\\log Z$ is then estimated as $\\log \\mathbb{E}_c Z(c)$, which is at least $\\mathbb{E}_c \\log Z(c)$: the KL to the posterior is then an upper bound on its average over prompts.")
         let rows = d.estimates.map { e -> [String] in
             [descriptions[e.key] ?? e.key, e.key, NumberFormat.format(e.value.estimate, significant: 6),
              "[\(NumberFormat.format(e.value.low, significant: 4)), \(NumberFormat.format(e.value.high, significant: 4))]"]
