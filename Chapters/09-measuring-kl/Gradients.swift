@@ -57,14 +57,14 @@ func gradients(_ page: Page, _ s: Setting, _ seeds: Seeds, _ answers: Answers) t
             let g = KLGradient.expected(usage, policy: s.policy, prior: s.prior, behaviour: mu)
             rows.append(Row(usage: usage, offPolicy: off, g: g))
             let f0 = KLGradient.surrogate(usage, at: s.policy, frozen: s.policy, prior: s.prior, behaviour: mu)
-            for v in directions {
+            for v in directions.prefix(2) {
                 let fd = GradientCheck.derivative(along: v) { KLGradient.surrogate(usage, at: moved(v, $0), frozen: s.policy, prior: s.prior, behaviour: mu) }
                 let a = dot(g, v)
                 let tol = fd.tolerance(terms: terms, scale: 1 + Swift.abs(f0) + scaleOf(g) + s.maxLogProbability)
                 if Swift.abs(a - fd.value) - tol > worst.diff - worst.tol { worst = (Swift.abs(a - fd.value), tol, a, fd.value) }
             }
         }
-        page.check(Check(claim: "Expected gradient of “\(usage.rawValue)” equals the derivative of its averaged loss (on- and off-policy, 3 directions, worst shown)",
+        page.check(Check(claim: "Expected gradient of “\(usage.rawValue)” equals the derivative of its averaged loss (on- and off-policy, 2 random directions, worst shown)",
                          reference: "eq. 4", aLabel: "⟨E ∇L, v⟩", bLabel: "Richardson difference", a: worst.a, b: worst.b, tolerance: worst.tol,
                          because: GradientCheck.reason))
     }

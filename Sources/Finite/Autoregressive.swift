@@ -12,7 +12,7 @@
 /// Indexing: a string of length k whose tokens read as the base-V number ρ has index
 /// Σ_{j<k} V^j + ρ. Prefixes (length < L) are the first P indices, so a prefix that ends
 /// with the end token and the finished sequence share an index.
-public struct SequenceSpace: Sendable {
+public final class SequenceSpace: Sendable {
     /// One step of a sequence: the prefix it extends and the token chosen (V = end).
     public struct Step: Sendable, Equatable {
         public let prefix: Int
@@ -83,6 +83,8 @@ public struct SequenceSpace: Sendable {
 /// at each prefix, π(a | h) = exp θ_{h,a} / Σ_b exp θ_{h,b}.
 public struct AutoregressiveModel: Sendable {
     public let space: SequenceSpace
+    /// V + 1, the width of one softmax.
+    let choices: Int
     /// θ, flat: θ[h (V+1) + a].
     public let logits: [Double]
     /// log π(a | h), flat like θ.
@@ -93,6 +95,7 @@ public struct AutoregressiveModel: Sendable {
         self.space = space
         self.logits = logits
         let c = space.choices
+        choices = c
         var lp = [Double](repeating: 0, count: logits.count)
         for h in 0..<space.prefixCount {
             let z = LogSpace.logSumExp(Array(logits[(h * c)..<((h + 1) * c)]))
@@ -103,7 +106,7 @@ public struct AutoregressiveModel: Sendable {
 
     /// log π(a | h).
     @inline(__always)
-    public func logProbability(_ a: Int, given h: Int) -> Double { conditionalLogProbabilities[h * space.choices + a] }
+    public func logProbability(_ a: Int, given h: Int) -> Double { conditionalLogProbabilities[h * choices + a] }
 
     /// The next-token distribution π(· | h).
     public func next(_ h: Int) -> Distribution {
@@ -113,12 +116,22 @@ public struct AutoregressiveModel: Sendable {
 
     /// log π(x_t | x_{<t}) for each step t of sequence i (the end step included).
     public func tokenLogProbabilities(_ i: Int) -> [Double] {
-        space.steps[i].map { logProbability($0.token, given: $0.prefix) }
+        let steps = space.steps[i]
+        var out = [Double](repeating: 0, count: steps.count)
+        for t in 0..<steps.count { out[t] = conditionalLogProbabilities[steps[t].prefix * choices + steps[t].token] }
+        return out
     }
 
     /// log π(x) = Σ_t log π(x_t | x_{<t}) for every sequence.
     public var sequenceLogProbabilities: [Double] {
-        (0..<space.count).map { i in space.steps[i].reduce(0) { $0 + logProbability($1.token, given: $1.prefix) } }
+        let all = space.steps
+        var out = [Double](repeating: 0, count: all.count)
+        for i in 0..<all.count {
+            var s = 0.0
+            for step in all[i] { s += conditionalLogProbabilities[step.prefix * choices + step.token] }
+            out[i] = s
+        }
+        return out
     }
 
     /// π as a distribution over the N sequences (the products of next-token probabilities;

@@ -57,8 +57,9 @@ public enum BestOfN {
             var p = 1.0, best = -Double.infinity
             for x in tuple { p *= prior.probabilities[x]; best = max(best, r[x]) }
             if p > 0 {
-                let top = tuple.filter { r[$0] == best }
-                for x in top { out[x] += p / Double(top.count) }
+                var ties = 0
+                for x in tuple where r[x] == best { ties += 1 }
+                for x in tuple where r[x] == best { out[x] += p / Double(ties) }
             }
             total += 1
             var i = 0

@@ -96,9 +96,10 @@ public enum KLGradient {
             let w = expOf(muLog[i])
             guard w > 0 else { continue }
             let lp = p.tokenLogProbabilities(i), lq = q.tokenLogProbabilities(i), lm = mu.tokenLogProbabilities(i)
-            let lt = zip(lp, lq).map { $0 - $1 }
-            let rho = expOf(lp.reduce(0, +) - muLog[i])
-            let rhoT = zip(lp, lm).map { expOf($0 - $1) }
+            var lt = lp, rhoT = lp
+            var logP = 0.0
+            for t in 0..<lp.count { lt[t] = lp[t] - lq[t]; rhoT[t] = expOf(lp[t] - lm[t]); logP += lp[t] }
+            let rho = expOf(logP - muLog[i])
             let c = usage.coefficients(tokenLogRatios: lt, ratio: rho, tokenRatios: rhoT)
             for (t, step) in s.steps[i].enumerated() { p.addScore(step: step, coefficient: w * c[t], to: &g) }
         }
@@ -118,10 +119,12 @@ public enum KLGradient {
             guard w > 0 else { continue }
             let lNew = moved.tokenLogProbabilities(i), lOld = p.tokenLogProbabilities(i)
             let lq = q.tokenLogProbabilities(i), lm = mu.tokenLogProbabilities(i)
-            let lt = zip(lNew, lq).map { $0 - $1 }
-            let frozen = zip(lOld, lq).map { $0 - $1 }
-            let rho = expOf(lNew.reduce(0, +) - muLog[i])
-            let rhoT = zip(lNew, lm).map { expOf($0 - $1) }
+            var lt = lNew, frozen = lOld, rhoT = lNew
+            var logNew = 0.0
+            for t in 0..<lNew.count {
+                lt[t] = lNew[t] - lq[t]; frozen[t] = lOld[t] - lq[t]; rhoT[t] = expOf(lNew[t] - lm[t]); logNew += lNew[t]
+            }
+            let rho = expOf(logNew - muLog[i])
             total += w * usage.loss(tokenLogRatios: lt, frozenTokenLogRatios: frozen, tokenLogProbabilities: lNew, ratio: rho, tokenRatios: rhoT)
         }
         return total
