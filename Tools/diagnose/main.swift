@@ -111,9 +111,6 @@ struct OutputOptions: ParsableArguments {
     }
 }
 
-/// Short display name of a path for messages: as the user typed it.
-func displayName(_ path: String) -> String { path }
-
 struct TableCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "table",
@@ -139,7 +136,7 @@ struct TableCommand: ParsableCommand {
         let start = Date()
         try output.checkOutputs()
         GSLRuntime.start()
-        let name = displayName(file)
+        let name = file   // errors name the file as the user typed it
         let diagnosis: ExactDiagnosis, table: ExactTable
         do {
             table = try ExactTable.read(path: file, name: name)
@@ -184,10 +181,10 @@ struct SamplesCommand: ParsableCommand {
         let start = Date()
         try output.checkOutputs()
         let seeds = Seeds(seed)
-        let name = displayName(file)
+        let name = file   // errors name the file as the user typed it
         let diagnosis: SampleDiagnosis
         do {
-            diagnosis = try SampleDiagnosis.run(policyFile: file, name: name, referenceFile: reference.map { ($0, displayName($0)) },
+            diagnosis = try SampleDiagnosis.run(policyFile: file, name: name, referenceFile: reference.map { ($0, $0) },
                                                 beta: output.beta, replicates: bootstrap,
                                                 assignment: seeds.generator("group-assignment"), resampling: seeds.generator("bootstrap"))
         } catch { throw InputError(error.description) }
