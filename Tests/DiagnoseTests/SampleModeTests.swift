@@ -38,7 +38,7 @@ struct SampleModeTests {
                                        assignment: RandomGenerator(seed: seed), resampling: RandomGenerator(seed: seed + 1000))
     }
 
-    @Test("point estimates equal a double-double computation over the same samples", arguments: [(21, 50), (22, 5000), (23, 20000)])
+    @Test("point estimates equal a double-double computation over the same samples", arguments: [(20, 2), (21, 50), (22, 5000), (23, 20000)])
     func pointEstimates(seed: UInt64, n: Int) throws {
         let rng = RandomGenerator(seed: seed)
         let space = Space(outcomes: 300, betaPolicy: 0.2, rng: rng)
