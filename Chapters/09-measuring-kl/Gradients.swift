@@ -6,8 +6,8 @@ import GSL
 import Notebook
 
 /// A computed expected gradient is taken to follow a target when its relative distance
-/// ‖E g − ∇KL‖ / ‖∇KL‖ is below this: exact sums agree to ~1e-14, the biased usages differ by
-/// more than 1e-4 on any space with at least two tokens of length.
+/// ‖E g − ∇KL‖ / ‖∇KL‖ is below this: exact sums agree to ~1e-14, while a biased usage differs
+/// at the order of the distance between π_θ and π0 (≥ 1e-3 over the range of --shift).
 let followsThreshold = 1e-9
 
 func norm(_ v: [Double]) -> Double { v.reduce(0) { $0 + $1 * $1 }.squareRoot() }
@@ -24,7 +24,7 @@ func randomDirection(_ count: Int, _ rng: RandomGenerator) -> [Double] {
 func gradients(_ page: Page, _ s: Setting, _ seeds: Seeds, _ answers: Answers) throws {
     page.section("Which KL does each penalty follow?")
     page.prose("The penalty enters training in several ways: as $-\\beta k_1$ added to the reward and pushed through REINFORCE (the shaped reward of eq. 4), as a differentiable loss $\\beta k$ on the sampled sequence, per sequence or per token, and with or without the importance ratio $\\rho = \\pi_\\theta/\\mu$ that PPO-style code carries when the samples come from a stale policy $\\mu$. Averaged over the samples, each way has an exact expected gradient with respect to the logits, a finite sum here. We compare it with the gradients of both directions of KL: $\\nabla \\operatorname{KL}(\\pi_\\theta \\| \\pi_0)$, the one the objective of eq. 3 needs, computed by a recursion over the prefix tree, and $\\nabla \\operatorname{KL}(\\pi_0 \\| \\pi_\\theta)$.")
-    page.equation("\\mathbb{E}_{x \\sim \\mu} \\left[ \\nabla_\\theta L(x; \\theta) \\right] = \\sum_x \\mu(x) \\sum_t c_t(x) \\left( e_{x_t} - \\pi_\\theta(\\cdot \\mid x_{<t}) \\right), \\qquad \\nabla_\\theta \\operatorname{KL}(\\pi_\\theta \\| \\pi_0) = \\mathbb{E}_{\\pi_\\theta} \\left[ \\ell \\, \\nabla_\\theta \\log \\pi_\\theta \\right]", number: "4")
+    page.equation("\\mathbb{E}_{x \\sim \\mu} \\left[ \\nabla_\\theta L(x; \\theta) \\right] = \\sum_x \\mu(x) \\sum_t c_t(x) \\left( e_{x_t} - \\pi_\\theta(\\cdot \\mid x_{<t}) \\right), \\qquad \\nabla_\\theta \\operatorname{KL}(\\pi_\\theta \\| \\pi_0) = \\mathbb{E}_{\\pi_\\theta} \\left[ ℓ \\, \\nabla_\\theta \\log \\pi_\\theta \\right]", number: "4")
     let rng = seeds.generator("directions")
     let directions = (0..<3).map { _ in randomDirection(s.space.parameterCount, rng) }
     let terms = s.n * (s.space.maxLength + 2) + s.space.parameterCount
@@ -102,14 +102,32 @@ func gradients(_ page: Page, _ s: Setting, _ seeds: Seeds, _ answers: Answers) t
     page.table(headers: ["usage", "samples from", "‖E∇L − ∇KL(π‖π0)‖/‖∇KL(π‖π0)‖", "‖E∇L − ∇KL(π0‖π)‖/‖∇KL(π0‖π)‖", "cosine with ∇KL(π‖π0)", "verdict"],
                rows: table, caption: "Exact expected gradients of each usage against the gradients of both KL directions (relative distance below \(NumberFormat.format(followsThreshold)) counts as unbiased)", foldAbove: 30)
     page.plot(BarChart(title: "How far each usage is from the KL gradients", description: "Relative distance of each usage's expected gradient from the gradient of each KL direction, on-policy.",
-                       categories: rows.filter { !$0.offPolicy }.map { $0.usage.rawValue }, yLabel: "relative distance (capped at 2)",
+                       categories: rows.filter { !$0.offPolicy }.map { shortName($0.usage) }, yLabel: "relative distance (capped at 2)",
                        series: [(name: "from ∇KL(π‖π0)", values: rows.filter { !$0.offPolicy }.map { min(2, distance($0.g, forward) / nf) }),
                                 (name: "from ∇KL(π0‖π)", values: rows.filter { !$0.offPolicy }.map { min(2, distance($0.g, reverse) / nr) })]),
-              caption: "A bar at zero means the usage follows that KL exactly. On-policy samples; the off-policy rows are in the table.")
+              caption: "A bar at zero means the usage follows that KL exactly. On-policy samples; the off-policy rows are in the table. Labels: “reward” is REINFORCE with the estimate as a reward, “to-go” the per-token reward-to-go, “tok” a per-token sum, ρ the sequence ratio and ρₜ the token ratio.")
     page.record("k3_loss_relative_distance_forward", distance(rows.first { $0.usage == .k3Loss && !$0.offPolicy }!.g, forward) / nf)
     let tokenVerdict = verdicts[KLPenaltyUsage.k3LossPerToken.rawValue + " on"]!
     answers.add("Is “k3 as a loss” the gradient of the KL I think it is?",
                 "No: on-policy its expected gradient is ∇KL(π0 ‖ π_θ), the other direction (relative distance \(NumberFormat.format(distance(rows.first { $0.usage == .k3Loss && !$0.offPolicy }!.g, reverse) / nr, significant: 2)) from it and \(NumberFormat.format(distance(rows.first { $0.usage == .k3Loss && !$0.offPolicy }!.g, forward) / nf, significant: 2)) from ∇KL(π_θ ‖ π0)); summed per token it is \(tokenVerdict); k1 in the reward, k2 as a sequence loss, and the ratio times k1 or k3 follow ∇KL(π_θ ‖ π0) (gradient table).")
+}
+
+/// A short label for a bar chart.
+func shortName(_ u: KLPenaltyUsage) -> String {
+    switch u {
+    case .k1Reward: return "k1 reward"
+    case .k1RewardToGo: return "k1 to-go"
+    case .k3Reward: return "k3 reward"
+    case .k1Loss: return "k1 loss"
+    case .k2Loss: return "k2 loss"
+    case .k3Loss: return "k3 loss"
+    case .k2LossPerToken: return "k2 tok"
+    case .k3LossPerToken: return "k3 tok"
+    case .ratioK1: return "ρ k1"
+    case .ratioK2: return "ρ k2"
+    case .ratioK3: return "ρ k3"
+    case .ratioK3PerToken: return "ρₜ k3 tok"
+    }
 }
 
 /// Finite differences along a direction, with a stated error allowance.

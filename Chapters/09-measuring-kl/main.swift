@@ -149,8 +149,8 @@ struct EstimatorRow {
 
 func estimators(_ page: Page, _ s: Setting, _ answers: Answers) throws -> [EstimatorRow] {
     page.section("k1, k2 and k3: what they average to")
-    page.prose("The penalty $\\beta \\operatorname{KL}(\\pi_\\theta \\| \\pi_0)$ of eq. 3 is estimated from sequences drawn from the policy. Write $\\ell = \\log \\pi_\\theta(x)/\\pi_0(x)$. The plain estimator $k_1 = \\ell$ averages to the KL but is negative whenever the sample happens to be likelier under the prior. $k_2 = \\ell^2/2$ is never negative but averages to something else. $k_3$ adds to $k_1$ the term $\\pi_0/\\pi_\\theta - 1$, whose average is zero, and the sum is never negative. Each can also be applied token by token and summed over the sequence, as RLHF code usually does. For $k_1$ that changes nothing, since the log-ratio of a sequence is the sum of its token log-ratios; for $k_3$ the per-token terms average, by the chain rule, to the per-prefix KLs whose weighted sum is again the sequence KL.")
-    page.equation("k_1 = \\ell, \\quad k_2 = \\frac{\\ell^2}{2}, \\quad k_3 = e^{-\\ell} - 1 + \\ell, \\qquad \\mathbb{E}_{\\pi_\\theta}[k_2] - \\operatorname{KL} = -\\mathbb{E}_{\\pi_\\theta} \\left[ e^{-\\ell} - 1 + \\ell - \\frac{\\ell^2}{2} \\right]", number: "3")
+    page.prose("The penalty $\\beta \\operatorname{KL}(\\pi_\\theta \\| \\pi_0)$ of eq. 3 is estimated from sequences drawn from the policy. Write $ℓ = \\log \\pi_\\theta(x)/\\pi_0(x)$. The plain estimator $k_1 = ℓ$ averages to the KL but is negative whenever the sample happens to be likelier under the prior. $k_2 = ℓ^2/2$ is never negative but averages to something else. $k_3$ adds to $k_1$ the term $\\pi_0/\\pi_\\theta - 1$, whose average is zero, and the sum is never negative. Each can also be applied token by token and summed over the sequence, as RLHF code usually does. For $k_1$ that changes nothing, since the log-ratio of a sequence is the sum of its token log-ratios; for $k_3$ the per-token terms average, by the chain rule, to the per-prefix KLs whose weighted sum is again the sequence KL.")
+    page.equation("k_1 = ℓ, \\quad k_2 = \\frac{ℓ^2}{2}, \\quad k_3 = e^{-ℓ} - 1 + ℓ, \\qquad \\mathbb{E}_{\\pi_\\theta}[k_2] - \\operatorname{KL} = -\\mathbb{E}_{\\pi_\\theta} \\left[ e^{-ℓ} - 1 + ℓ - \\frac{ℓ^2}{2} \\right]", number: "3")
     let e = SequenceEstimates(policy: s.policy, prior: s.prior)
     let rows: [EstimatorRow] = [
         ("k1 (per sequence = per token)", e.perSequence[.k1]!), ("k2 per sequence", e.perSequence[.k2]!),
@@ -200,8 +200,15 @@ func estimators(_ page: Page, _ s: Setting, _ answers: Answers) throws -> [Estim
 
 /// Histogram of each estimator's exact distribution over a common range.
 func estimatorHistogram(_ page: Page, _ rows: [EstimatorRow], _ s: Setting) {
-    let all = rows.flatMap(\.values)
-    let lo = all.min()!, hi = all.max()!
+    // The range runs from the smallest value to the largest 99.5% quantile; the last bin also
+    // holds the tail beyond it.
+    let lo = rows.flatMap(\.values).min()!
+    let hi = rows.map { r -> Double in
+        let order = r.values.indices.sorted { r.values[$0] < r.values[$1] }
+        var c = 0.0
+        for i in order { c += s.p.probabilities[i]; if c >= 0.995 { return r.values[i] } }
+        return r.values[order.last!]
+    }.max()!
     let bins = 16
     let width = (hi - lo) / Double(bins)
     guard width > 0 else { return }
@@ -211,9 +218,9 @@ func estimatorHistogram(_ page: Page, _ rows: [EstimatorRow], _ s: Setting) {
         return (name: r.name, values: h)
     }
     page.plot(BarChart(title: "Exact distributions of the estimators", description: "Probability under the policy of each estimator value range.",
-                       categories: (0..<bins).map { NumberFormat.format(lo + (Double($0) + 0.5) * width, significant: 2) },
+                       categories: (0..<bins).map { NumberFormat.format(lo + (Double($0) + 0.5) * width, significant: 2) + ($0 == bins - 1 ? "+" : "") },
                        yLabel: "probability", series: series),
-              caption: "Where each single-sample estimator lands (bin centres on the horizontal axis). Only k1 has mass below zero; k2 and k3 pile up near zero with a long right tail.")
+              caption: "Where each single-sample estimator lands (bin centres on the horizontal axis, in nats; the last bin holds everything beyond the largest 99.5% quantile). Only k1 has mass below zero; k2 and k3 pile up near zero with a long right tail.")
 }
 
 MeasuringKL.main()
