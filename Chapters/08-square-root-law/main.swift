@@ -344,13 +344,16 @@ func controller(_ page: Page, _ seeds: Seeds, target: Double, quick: Bool) throw
     let updates = quick ? 2000 : 4000
     let ctl = AdaptiveKLController(target: target, horizon: horizon, batchSize: batch)
     let rng = seeds.generator("controller")
-    let big = 10_000
+    // As for a language model, the best outcome is rare under the prior: it is the least likely
+    // outcome, so the collapse divergence −log π0(A) is about 2 log n, well above any target ≤ 6.
+    let big = quick ? 1000 : 10_000
     let prior = Distribution(logWeights: (0..<big).map { _ in log(-log(rng.uniformPositive())) })
-    let reward = (0..<big).map { _ in rng.uniform() }
+    var reward = (0..<big).map { _ in 0.9 * rng.uniform() }
+    reward[prior.probabilities.indices.min { prior.probabilities[$0] < prior.probabilities[$1] }!] = 1
     let klOf = { (beta: Double) in klDivergence(Posterior.distribution(prior: prior, reward: reward, beta: beta), prior) }
     let maxKL = -log(prior.mass(of: Reward.maximisers(reward)))
     page.parameters([("target KL", NumberFormat.format(target)), ("horizon H", "10000"), ("batch n", "\(batch)"), ("initial β", "0.15"), ("updates", "\(updates)"),
-                     ("large space", "\(big) outcomes, collapse KL −log π0(A) = \(NumberFormat.format(maxKL))"), ("small space", "100 outcomes, uniform prior, collapse KL log 100")])
+                     ("large space", "\(big) outcomes, reward 1 on the least likely outcome, else uniform on [0, 0.9]; collapse KL −log π0(A) = \(NumberFormat.format(maxKL))"), ("small space", "100 outcomes, uniform prior, collapse KL log 100")])
     guard maxKL > target * 1.01 else {
         throw InputError("--target-kl \(target) is beyond the collapse divergence \(NumberFormat.format(maxKL)) of the large space for this seed")
     }

@@ -1,0 +1,48 @@
+import Foundation
+import Testing
+
+@Suite("Chapter 8: β and the square-root law")
+struct Chapter08Tests {
+    let product = "square-root-law"
+    let slug = "08-square-root-law"
+
+    @Test("passes every check for several seeds, sizes, noise levels and targets", arguments: [
+        (["--outcomes", "10", "--noise", "0"], 1), (["--outcomes", "300", "--noise", "10", "--target-kl", "0.1"], 7),
+        (["--outcomes", "2000", "--target-kl", "6"], 42),
+    ])
+    func passes(arguments: [String], seed: Int) throws {
+        try expectChapterPasses(product, slug: slug, arguments: ["--quick", "--seed", "\(seed)"] + arguments)
+    }
+
+    @Test("bad input exits 2 with one line", arguments: [
+        (["--outcomes", "9"], "--outcomes"), (["--outcomes", "100001"], "--outcomes"), (["--noise", "-1"], "--noise"),
+        (["--noise", "11"], "--noise"), (["--target-kl", "0"], "--target-kl"), (["--target-kl", "6.5"], "--target-kl"),
+        (["--target-kl", "nan"], "--target-kl"), (["--frobnicate"], "frobnicate"),
+    ])
+    func badInput(arguments: [String], mentioning: String) throws {
+        try expectUsageError(product, arguments: arguments, mentioning: mentioning)
+    }
+
+    @Test("--help documents every option and exits 0")
+    func help() throws {
+        let result = try ChapterRunner.run(product, ["--help"])
+        #expect(result.status == 0)
+        for option in ["--seed", "--quick", "--output", "--outcomes", "--noise", "--target-kl"] {
+            #expect(result.stdout.contains(option))
+        }
+    }
+
+    @Test("the same seed gives the same numbers, including where the controller settles")
+    func reproducible() throws {
+        var values: [[String: Double]] = []
+        for _ in 0..<2 {
+            let folder = try ChapterRunner.temporaryFolder()
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let r = try ChapterRunner.run(product, ["--quick", "--outcomes", "50", "--seed", "5", "--output", folder.path])
+            #expect(r.status == 0)
+            values.append(try ChapterRunner.report(in: folder, slug: slug).values)
+        }
+        #expect(values[0] == values[1])
+        #expect(values[0]["beta_star"] != nil)
+    }
+}

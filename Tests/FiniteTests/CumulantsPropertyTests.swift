@@ -1,0 +1,71 @@
+import Finite
+import Foundation
+import GSL
+import PropertyBased
+import Testing
+
+/// Exact identities of chapter 8: the cumulant generating function of the posterior path, its
+/// closed forms, the KL controller and the two-parameter fits.
+@Suite("Cumulants, the KL controller and over-optimisation fits (property tests)")
+struct CumulantsPropertyTests {
+    @Test("KL(π_λ ‖ π0) = λ E_λ[r] − K(λ) and K(1/β) = log Z(β)")
+    func legendre() async {
+        await propertyCheck(count: 100, input: Gens.seed) { seed in
+            let problem = RandomProblem(seed: seed, sizes: 1...2000)
+            let lambda = 1 / problem.beta
+            let post = Cumulants.tilted(prior: problem.prior, reward: problem.reward, lambda: lambda)
+            let k = Cumulants.generating(prior: problem.prior, reward: problem.reward, lambda: lambda)
+            let scale = lambda * problem.reward.map { abs($0) }.max()! + problem.prior.logProbabilities.map { abs($0) }.max()! + abs(k)
+            #expect(abs(klDivergence(post, problem.prior) - (lambda * post.expectation(problem.reward) - k)) <= roundingTolerance(problem.n, scale: 8 * scale), "\(problem)")
+            #expect(abs(k - Posterior.logPartitionFunction(prior: problem.prior, reward: problem.reward, beta: problem.beta)) <= roundingTolerance(problem.n, scale: 4 * scale))
+        }
+    }
+
+    @Test("Closed forms: uniform levels via exprel, Bernoulli via log1p/expm1, against log-sum-exp")
+    func closedForms() async throws {
+        await propertyCheck(count: 100, input: Gens.seed) { seed in
+            let rng = RandomGenerator(seed: seed)
+            let m = 1 + rng.uniformInt(below: 5000)
+            let lambda = (rng.uniform() - 0.3) * 60
+            let levels = (0...m).map { Double($0) / Double(m) }
+            let enumerated = Cumulants.generating(prior: .uniform(m + 1), reward: levels, lambda: lambda)
+            let closed = try Cumulants.discreteUniform(lambda: lambda, levels: m)
+            #expect(abs(enumerated - closed) <= roundingTolerance(m, scale: 8 * (1 + abs(lambda))), "m = \(m) λ = \(lambda)")
+            let p = 0.001 + 0.998 * rng.uniform()
+            let bern = Cumulants.generating(prior: Distribution(weights: [1 - p, p]), reward: [0, 1], lambda: lambda)
+            #expect(abs(bern - (try Cumulants.bernoulli(lambda: lambda, p: p))) <= 16 * Double.ulpOfOne * (1 + abs(bern)), "p = \(p) λ = \(lambda)")
+        }
+    }
+
+    @Test("The KL controller's fully clipped run equals its geometric closed form")
+    func controllerClipped() async {
+        await propertyCheck(count: 100, input: Gens.seed) { seed in
+            let rng = RandomGenerator(seed: seed)
+            let ctl = AdaptiveKLController(target: 1 + 10 * rng.uniform(), horizon: 100 + 1e5 * rng.uniform(), batchSize: 1 + rng.uniformInt(below: 512))
+            let steps = rng.uniformInt(below: 3000)
+            let beta0 = 0.01 + rng.uniform()
+            let run = ctl.run(initialBeta: beta0, updates: steps, kl: { _ in 0 })   // KL far below target: always clipped
+            let closed = ctl.clippedDecay(initialBeta: beta0, updates: steps)
+            #expect(abs(run.betas.last! - closed) <= Double(steps + 2) * 4 * Double.ulpOfOne * closed, "seed \(seed)")
+            let up = ctl.update(beta: beta0, kl: 100 * ctl.target)
+            #expect(abs(up - beta0 * (1 + 0.2 * Double(ctl.batchSize) / ctl.horizon)) <= 4 * Double.ulpOfOne * up)
+        }
+    }
+
+    @Test("Two-parameter least squares recovers noiseless Gao et al. curves and leaves orthogonal residuals")
+    func fits() async {
+        await propertyCheck(count: 100, input: Gens.seed) { seed in
+            let rng = RandomGenerator(seed: seed)
+            let a = 4 * rng.uniform() - 1, b = 2 * rng.uniform()
+            let d = (1...30).map { Double($0) / 10 * (0.5 + rng.uniform()) }
+            let bo = TwoParameterFit.bestOfN(d: d, gain: d.map { $0 * (a - b * $0) })
+            #expect(abs(bo.alpha - a) <= 1e-9 && abs(bo.beta - b) <= 1e-9, "seed \(seed)")
+            let rl = TwoParameterFit.reinforcementLearning(d: d, gain: d.map { $0 * (a - b * log($0)) })
+            #expect(abs(rl.alpha - a) <= 1e-9 && abs(rl.beta - b) <= 1e-9, "seed \(seed)")
+            let y = d.map { _ in rng.gaussian() }
+            let fit = TwoParameterFit.bestOfN(d: d, gain: y)
+            let o1 = zip(fit.residuals, d).reduce(0) { $0 + $1.0 * $1.1 }, o2 = zip(fit.residuals, d).reduce(0) { $0 - $1.0 * $1.1 * $1.1 }
+            #expect(abs(o1) <= 1e-10 && abs(o2) <= 1e-10, "seed \(seed)")
+        }
+    }
+}
