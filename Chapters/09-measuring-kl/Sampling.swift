@@ -160,7 +160,9 @@ func biasAndSpread(_ page: Page, _ s: Setting, _ rows: [EstimatorRow], clipped: 
     let rmse = { (r: EstimatorRow, n: Double) in let b = r.moments.mean - kl; return (b * b + r.moments.variance / n).squareRoot() }
     let best1 = rows.min { rmse($0, 1) < rmse($1, 1) }!, best256 = rows.min { rmse($0, 256) < rmse($1, 256) }!
     answers.add("Which of k1, k2, k3 should I use?",
-                "Among the unbiased ones, \(quietest.name) has the smallest standard deviation (\(NumberFormat.format(quietest.moments.standardDeviation, significant: 3)) against \(NumberFormat.format(rows[0].moments.standardDeviation, significant: 3)) for k1); by root-mean-square error the best is \(best1.name) for one sample and \(best256.name) for batches of 256, since k2's bias (\(NumberFormat.format(rows[1].moments.mean - kl, significant: 2))) never averages away (RMSE table).")
+                "Among the unbiased ones, \(quietest.name) has the smallest standard deviation (\(NumberFormat.format(quietest.moments.standardDeviation, significant: 3)) against \(NumberFormat.format(rows[0].moments.standardDeviation, significant: 3)) for k1); by root-mean-square error the best is \(best1.name) for one sample and \(best256.name) for batches of 256, " +
+                (best256.name.hasPrefix("k2") ? "because k2's bias (\(NumberFormat.format(rows[1].moments.mean - kl, significant: 2))) is still smaller than the spread it saves, though no batch size removes it (RMSE table)."
+                                              : "because k2's bias (\(NumberFormat.format(rows[1].moments.mean - kl, significant: 2))) does not shrink with the batch while the spreads do (RMSE table)."))
 }
 
 /// The Wilson score interval for a binomial proportion at normal quantile z.
