@@ -70,6 +70,8 @@ func bestOfN(_ page: Page, _ s: Setting, _ seeds: Seeds, maxN: Int, quick: Bool,
     try bestOfNSampled(page, s, rewards[0], seeds, quick: quick)
     let last = ns.count - 1
     let klTies = klDivergence(dists[0][last], q), klFree = klDivergence(dists[1][last], q)
+    page.record("best_of_max_n_kl_ties", klTies)
+    page.record("best_of_max_n_kl_no_ties", klFree)
     answers.add("Is the KL of best-of-n really log n − (n−1)/n?",
                 "Only as an upper bound: at n = \(ns[last]) the formula gives \(NumberFormat.format(BestOfN.quotedKL(n: ns[last]), significant: 3)) nats, while the exact KL is \(NumberFormat.format(klFree, significant: 3)) for a tie-free score and \(NumberFormat.format(klTies, significant: 3)) for the tied count reward (best-of-n table).")
     try posteriorComparison(page, s, rewards[0], ns: ns, dists: dists[0], answers)

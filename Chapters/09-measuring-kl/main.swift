@@ -143,6 +143,8 @@ func enumeration(_ page: Page, _ s: Setting) {
 
 struct EstimatorRow {
     let name: String
+    /// The name in the JSON report.
+    let key: String
     let values: [Double]
     let moments: ExactMoments
 }
@@ -153,9 +155,10 @@ func estimators(_ page: Page, _ s: Setting, _ answers: Answers) throws -> [Estim
     page.equation("k_1 = ℓ, \\quad k_2 = \\frac{ℓ^2}{2}, \\quad k_3 = e^{-ℓ} - 1 + ℓ, \\qquad \\mathbb{E}_{\\pi_\\theta}[k_2] - \\operatorname{KL} = -\\mathbb{E}_{\\pi_\\theta} \\left[ e^{-ℓ} - 1 + ℓ - \\frac{ℓ^2}{2} \\right]", number: "3")
     let e = SequenceEstimates(policy: s.policy, prior: s.prior)
     let rows: [EstimatorRow] = [
-        ("k1 (per sequence = per token)", e.perSequence[.k1]!), ("k2 per sequence", e.perSequence[.k2]!),
-        ("k3 per sequence", e.perSequence[.k3]!), ("k2 summed per token", e.perToken[.k2]!), ("k3 summed per token", e.perToken[.k3]!),
-    ].map { EstimatorRow(name: $0.0, values: $0.1, moments: ExactMoments($0.1, under: s.p)) }
+        ("k1 (per sequence = per token)", "k1", e.perSequence[.k1]!), ("k2 per sequence", "k2", e.perSequence[.k2]!),
+        ("k3 per sequence", "k3", e.perSequence[.k3]!), ("k2 summed per token", "k2_per_token", e.perToken[.k2]!),
+        ("k3 summed per token", "k3_per_token", e.perToken[.k3]!),
+    ].map { EstimatorRow(name: $0.0, key: $0.1, values: $0.2, moments: ExactMoments($0.2, under: s.p)) }
     let kl = chainRuleKL(s.policy, s.prior)
     let V = s.space.vocabulary, L = s.space.maxLength
     let terms = s.n * (L + 2) + s.space.parameterCount + (L + 1) * (V + 3)
@@ -187,7 +190,10 @@ func estimators(_ page: Page, _ s: Setting, _ answers: Answers) throws -> [Estim
                     NumberFormat.format(r.values.min()!, significant: 4)]
                },
                caption: "Exact moments of each single-sample estimator under π_θ; the true KL(π_θ ‖ π0) is \(NumberFormat.format(kl))")
-    for r in rows { page.record("mean_\(r.name.replacingOccurrences(of: " ", with: "_"))", r.moments.mean) }
+    for r in rows {
+        page.record("mean_\(r.key)", r.moments.mean)
+        page.record("sd_\(r.key)", r.moments.standardDeviation)
+    }
     estimatorHistogram(page, rows, s)
     let pNeg = s.p.expectation(rows[0].values.map { $0 < 0 ? 1 : 0 })
     answers.add("Why is my KL estimate negative?",
