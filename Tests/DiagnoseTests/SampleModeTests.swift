@@ -137,6 +137,16 @@ struct SampleModeTests {
         let d = try run(text, beta: 0.005)
         #expect(d.estimate("effective_sample_size")!.estimate < 100)
         #expect(d.warnings.contains { $0.contains("effective sample size") }, "\(d.warnings)")
+        #expect(d.paretoShape.map { $0 >= SampleWarnings.heavyTail } == true, "k-hat \(String(describing: d.paretoShape))")
+        #expect(d.warnings.contains { $0.contains("heavy-tailed") }, "\(d.warnings)")
+    }
+
+    @Test("log-probabilities above 0 (losses or densities logged by mistake) are flagged")
+    func positiveLogProbabilities() throws {
+        let text = (0..<200).map { k in "{\"logp_ref\": \(Double(k % 7) * 0.1), \"logp_policy\": -1, \"reward\": 0.5}\n" }.joined()
+        let d = try run(text, beta: 1)
+        #expect(d.positiveLogProbabilities == 200 - (0..<200).filter { $0 % 7 == 0 }.count)
+        #expect(d.warnings.contains { $0.contains("above 0") }, "\(d.warnings)")
     }
 
     @Test("swapped log-probabilities are caught by the negative KL warning")
