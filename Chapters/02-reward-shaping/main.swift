@@ -70,11 +70,14 @@ struct Setting {
 /// Rounding allowance for a sum of n terms each at most `scale` in size: (n + 2) ε scale.
 func summationTolerance(_ n: Int, scale: Double) -> Double { Double(n + 2) * Double.ulpOfOne * scale }
 
-/// max_x |log π0(x) - log π(x)| over the support of π: the size of the KL terms.
+/// The size of the logarithms in the KL terms on the support of π: 1 + max(|log π0(x)|, |log π(x)|).
+/// Each log-probability carries an absolute rounding error of a few ε times its own size (and
+/// (n+2)ε from its normaliser), so a difference log π0 − log π is only as exact as the larger
+/// of the two, not as its (possibly tiny) value.
 func maxLogRatio(_ pi: Distribution, _ prior: Distribution) -> Double {
     var m = 0.0
-    for x in 0..<pi.count where pi.probabilities[x] > 0 { m = max(m, Swift.abs(prior.logProbabilities[x] - pi.logProbabilities[x])) }
-    return m
+    for x in 0..<pi.count where pi.probabilities[x] > 0 { m = max(m, Swift.abs(prior.logProbabilities[x]), Swift.abs(pi.logProbabilities[x])) }
+    return 1 + m
 }
 
 /// Random policies: Dirichlet draws with concentrations from very sparse to near-uniform.
@@ -101,7 +104,7 @@ func shaping(_ page: Page, _ s: Setting, _ seeds: Seeds) {
     }
     page.check(Check(claim: "E_π[r] − β KL(π ‖ π0) equals E_π[r'_π] for 200 random policies, the prior and the posterior (worst case shown)", reference: "eq. 4",
                      aLabel: "|J_KLRL(π) − E_π[r'_π]|", bLabel: "0", a: worst.diff, b: 0, tolerance: worst.tol,
-                     because: "two n-term sums of terms at most max|r| + β max|log π0 − log π|: 2(n+2)ε times that scale"))
+                     because: "two n-term sums of terms at most max|r| + β(1 + max|log π0|, |log π|): 2(n+2)ε times that scale"))
 }
 
 // MARK: - The policy gradient of the shaped reward
@@ -180,18 +183,29 @@ func frontier(_ page: Page, _ s: Setting) {
     page.check(Check(claim: "The line of slope β through the frontier point at β lies above all 61 frontier points (concavity with slope β)", reference: "eqs. 3, 6",
                      aLabel: "max_β' [E_β'[r] − β KL_β'] − [E_β[r] − β KL_β]", bLabel: "0", a: above, b: 0, relation: .lessOrEqual,
                      tolerance: 2 * (rTol + s.beta * klTol), because: "rounding of the reward and KL sums at both points: 2(n+2)ε (max|r| + β(range/β_min + 1))"))
+    // The secants are resolvable only where the frontier moves: at a very cold β with few
+    // outcomes the posterior sits on the argmax and KL changes below rounding. Use the first of
+    // β, β·10^{0.1}, β·10^{0.2}, ... whose step changes KL by a million rounding units.
     let h = 1e-3
-    let slopes = Frontier.secantSlopes(prior: s.prior, reward: s.reward, beta: s.beta, relativeStep: h)
-    let dKL = Swift.abs(Frontier.point(prior: s.prior, reward: s.reward, beta: s.beta * (1 - h)).klDivergence - here.klDivergence)
-    let slopeTol = 4 * (rTol + s.beta * klTol) / dKL
-    page.check(Check(claim: "Secant slope on the low-KL side is at least β (neighbour at β(1 + 10⁻³))", reference: "§3",
-                     aLabel: "ΔE/ΔKL left", bLabel: "β", a: slopes.left, b: s.beta, relation: .greaterOrEqual,
+    var slopeBeta = s.beta, dKL = 0.0, slopeTol = Double.infinity
+    for k in 0...40 {
+        slopeBeta = s.beta * pow(10, Double(k) / 10)
+        let centre = Frontier.point(prior: s.prior, reward: s.reward, beta: slopeBeta)
+        dKL = Swift.abs(Frontier.point(prior: s.prior, reward: s.reward, beta: slopeBeta * (1 - h)).klDivergence - centre.klDivergence)
+        let klT = summationTolerance(s.n, scale: s.rewardRange / slopeBeta + 1)
+        slopeTol = 4 * (rTol + slopeBeta * klT) / dKL
+        if dKL > 1e6 * (rTol / slopeBeta + klT) { break }
+    }
+    let slopes = Frontier.secantSlopes(prior: s.prior, reward: s.reward, beta: slopeBeta, relativeStep: h)
+    let at = slopeBeta == s.beta ? "β" : "β' = \(NumberFormat.format(slopeBeta, significant: 3)) (the first resolvable temperature above β)"
+    page.check(Check(claim: "Secant slope on the low-KL side is at least the temperature, at \(at), neighbour at ×(1 + 10⁻³)", reference: "§3",
+                     aLabel: "ΔE/ΔKL left", bLabel: "temperature", a: slopes.left, b: slopeBeta, relation: .greaterOrEqual,
                      tolerance: slopeTol, because: "concavity makes it exact; slack: rounding of E and KL, 4(n+2)ε(max|r| + β KL scale)/|ΔKL|"))
-    page.check(Check(claim: "Secant slope on the high-KL side is at most β (neighbour at β(1 − 10⁻³))", reference: "§3",
-                     aLabel: "ΔE/ΔKL right", bLabel: "β", a: slopes.right, b: s.beta, relation: .lessOrEqual,
+    page.check(Check(claim: "Secant slope on the high-KL side is at most the temperature, at \(at), neighbour at ×(1 − 10⁻³)", reference: "§3",
+                     aLabel: "ΔE/ΔKL right", bLabel: "temperature", a: slopes.right, b: slopeBeta, relation: .lessOrEqual,
                      tolerance: slopeTol, because: "concavity makes it exact; slack: rounding of E and KL over |ΔKL|"))
-    page.check(Check.close("Both secants pinch β: the central slope estimate equals β to second order in the step", reference: "§3",
-                           aLabel: "½(left + right)", bLabel: "β", a: (slopes.left + slopes.right) / 2, b: s.beta, relative: 1e-4, absolute: slopeTol,
+    page.check(Check.close("Both secants pinch the temperature: the central slope estimate equals it to second order in the step", reference: "§3",
+                           aLabel: "½(left + right)", bLabel: "temperature", a: (slopes.left + slopes.right) / 2, b: slopeBeta, relative: 1e-4, absolute: slopeTol,
                            because: "the secants differ from the tangent by O(h) each with opposite signs; h = 10⁻³ leaves O(h²) ≪ 10⁻⁴ relative, plus rounding"))
     page.record("frontier_kl_at_beta", here.klDivergence)
     page.record("frontier_reward_at_beta", here.expectedReward)

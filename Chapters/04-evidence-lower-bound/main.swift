@@ -127,7 +127,7 @@ func bayes(_ page: Page, _ s: Setting) {
                      aLabel: "max_x |p(x|O=1) − π*(x)|", bLabel: "0", a: diff, b: 0,
                      tolerance: 2 * summationTolerance(s.n, scale: 1) + 8 * Double.ulpOfOne * (s.maxLogLikelihood + s.maxLogPrior),
                      because: "an n-term sum in each normaliser, (n+2)ε each, plus exp of arguments up to max|r|/β + max|log π0|"))
-    page.aside("Erratum, eq. 10: the paper writes the posterior as $\\frac{1}{Z} a(x) \\exp(r(x)/\\beta)$; the factor is the prior $\\pi_0(x)$, as the line before it (eq. 9, with $p(x) = \\pi_0(x)$) and eq. 5 show. The check above uses $\\pi_0$.", kind: .erratum)
+    page.aside("Eq. 10: the paper writes the posterior as $\\frac{1}{Z} a(x) \\exp(r(x)/\\beta)$; the factor is the prior $\\pi_0(x)$, as the line before it (eq. 9, with $p(x) = \\pi_0(x)$) and eq. 5 show. The check above uses $\\pi_0$.", kind: .erratum)
 }
 
 // MARK: - Eqs. 11-17: the derivation, line by line
@@ -201,8 +201,8 @@ func derivation(_ page: Page, _ s: Setting, _ seeds: Seeds) {
     page.table(headers: ["policy", "(13) log-evidence", "(14) Jensen", "(15) likelihood", "(16) $J_{KLRL}/\\beta$", "(17) divergence form", "$\\operatorname{KL}(\\pi, \\pi^*)$"],
                rows: rows + [["(11), (12)", NumberFormat.format(fromJoint), "", "", "", "", NumberFormat.format(logZ)]],
                caption: "Each line of the derivation for four of the policies; (13) equals log p(O=1), and (14) through (17) fall short of it by KL(π ‖ π*).")
-    page.aside("Erratum, eq. 16: the paper writes the bound as $\\mathbb{E}_\\pi[r(x)] - \\operatorname{KL}(\\pi_\\theta, a)$; the second argument is the prior $\\pi_0$, as eqs. 15 and 17 and the objective of eq. 3 require. The check of (15) = (16) uses $\\pi_0$.", kind: .erratum)
-    page.aside("Erratum, §5: the paper defines $b(x) = 1$ if $x$ contains a curse word and 0 otherwise, and then says $\\pi^* \\propto \\pi_0 b$ gives cursing sequences probability zero. For that, $b(x)$ must be 1 when $x$ does not contain a curse word. (Chapter 6 works with the corrected $b$.)", kind: .erratum)
+    page.aside("Eq. 16: the paper writes the bound as $\\mathbb{E}_\\pi[r(x)] - \\operatorname{KL}(\\pi_\\theta, a)$; the second argument is the prior $\\pi_0$, as eqs. 15 and 17 and the objective of eq. 3 require. The check of (15) = (16) uses $\\pi_0$.", kind: .erratum)
+    page.aside("§5: the paper defines $b(x) = 1$ if $x$ contains a curse word and 0 otherwise, and then says $\\pi^* \\propto \\pi_0 b$ gives cursing sequences probability zero. For that, $b(x)$ must be 1 when $x$ does not contain a curse word. (Chapter 6 works with the corrected $b$.)", kind: .erratum)
 }
 
 // MARK: - The bound over many policies

@@ -83,12 +83,14 @@ struct Setting {
     }
 
     /// Rounding allowance of `proportionalitySum`: three n-term sums (E[r], KL to π0, KL to π*)
-    /// with terms up to max|r| and β max|log π − log q|, plus a few ε of β|log Z|.
+    /// with terms up to max|r| and β(1 + max|log π|, |log π0|, |log π*|) (a difference of rounded
+    /// logarithms is only as exact as the larger one), plus a few ε of β|log Z|.
     func sumTolerance(_ pi: Distribution) -> Double {
         var m = 0.0
         for x in 0..<n where pi.probabilities[x] > 0 {
-            m = max(m, Swift.abs(pi.logProbabilities[x] - prior.logProbabilities[x]), Swift.abs(pi.logProbabilities[x] - posterior.logProbabilities[x]))
+            m = max(m, Swift.abs(pi.logProbabilities[x]), Swift.abs(prior.logProbabilities[x]), Swift.abs(posterior.logProbabilities[x]))
         }
+        m += 1   // each log-probability is rounded relative to its own size, plus (n+2)ε from its normaliser
         return 2 * summationTolerance(n, scale: maxAbsReward + 2 * beta * m) + 4 * Double.ulpOfOne * beta * Swift.abs(logZ)
     }
 }
@@ -118,10 +120,10 @@ func manyPolicies(_ page: Page, _ s: Setting, _ seeds: Seeds) {
     }
     page.check(Check(claim: "J_KLRL(π) + β KL(π ‖ π*) does not depend on π: its spread over 303 policies is at rounding level", reference: "eq. 7",
                      aLabel: "max − min of J + β KL(π ‖ π*)", bLabel: "0", a: hi - lo, b: 0, tolerance: loTol + hiTol,
-                     because: "three n-term sums per policy with terms up to max|r| + 2β max|log-ratio|: the two extremes' allowances added"))
+                     because: "three n-term sums per policy with terms up to max|r| + 2β(1 + max|log π|): the two extremes' allowances added"))
     page.check(Check(claim: "The constant is β log Z, computed by log-sum-exp (worst policy shown)", reference: "eqs. 7, 17",
                      aLabel: "|J + β KL(π ‖ π*) − β log Z|", bLabel: "0", a: worst.diff, b: 0, tolerance: worst.tol,
-                     because: "three n-term sums: 2(n+2)ε (max|r| + 2β max|log-ratio|), plus a few ε of β|log Z|"))
+                     because: "three n-term sums: 2(n+2)ε (max|r| + 2β(1 + max|log π|)), plus a few ε of β|log Z|"))
     page.record("beta_log_Z", s.beta * s.logZ)
     page.record("spread_over_policies", hi - lo)
 }
@@ -145,7 +147,7 @@ func trajectory(_ page: Page, _ s: Setting, steps: Int) -> [Dynamics.Snapshot] {
     let tol = path.map { s.sumTolerance($0.policy) }.max()!
     page.check(Check(claim: "Along \(steps) steps of gradient ascent, J_KLRL + β KL(π_t ‖ π*) stays at β log Z", reference: "eq. 7",
                      aLabel: "max_t |J_t + β KL_t − β log Z|", bLabel: "0", a: sums.map { Swift.abs($0 - s.beta * s.logZ) }.max()!, b: 0,
-                     tolerance: tol, because: "per snapshot, three n-term sums: 2(n+2)ε (max|r| + 2β max|log-ratio|) + a few ε of β|log Z| (largest over the run)"))
+                     tolerance: tol, because: "per snapshot, three n-term sums: 2(n+2)ε (max|r| + 2β(1 + max|log π|)) + a few ε of β|log Z| (largest over the run)"))
     let rise = zip(js, js.dropFirst()).map { $1 - $0 }.min()!
     page.check(Check(claim: "The objective rises at every recorded step (so the divergence from π* falls)", reference: "§4",
                      aLabel: "min_t J_{t+1} − J_t", bLabel: "0", a: rise, b: 0, relation: .greaterOrEqual, tolerance: 2 * tol,

@@ -11,7 +11,9 @@ import GSL
 /// nearly isotropic: -∂²J/∂u² ≈ 4β/|u|² across the sphere.
 ///
 /// Gradient: ∂J/∂u_x = (2 u_x / |u|²) (r'(x) - J), with the shaped reward r' of eq. 4.
-/// The scale of u is a flat direction; the last amplitude is pinned at 1.
+/// The scale of u is a flat direction of J, and the gradient shrinks as 1/|u| when u grows, so
+/// a penalty (|u|² - 1)² that leaves π_u alone holds the amplitudes on the unit sphere:
+/// f(u) = -J_KLRL(π_u) + (|u|² - 1)², ∂f/∂u_x = -(2 u_x/|u|²)(r'(x) - J) + 4 (|u|² - 1) u_x.
 public final class AmplitudeObjective: DifferentiableObjective {
     public let prior: Distribution
     public let reward: [Double]
@@ -23,27 +25,32 @@ public final class AmplitudeObjective: DifferentiableObjective {
         self.prior = prior; self.reward = reward; self.beta = beta
     }
 
-    public var dimension: Int { reward.count - 1 }
+    public var dimension: Int { reward.count }
 
-    /// The policy u² / |u|² with the pinned last amplitude appended.
+    /// The policy u² / |u|².
     public static func policy(from x: some Collection<Double>) -> Distribution {
-        Distribution(weights: x.map { $0 * $0 } + [1])
+        Distribution(weights: x.map { $0 * $0 })
+    }
+
+    static func scalePenalty(_ x: UnsafeBufferPointer<Double>) -> (norm2: Double, penalty: Double) {
+        var norm2 = 0.0
+        for v in x { norm2 += v * v }
+        return (norm2, (norm2 - 1) * (norm2 - 1))
     }
 
     public func value(at x: UnsafeBufferPointer<Double>) -> Double {
-        -Objective.klRegularised(Self.policy(from: x), prior: prior, reward: reward, beta: beta)
+        -Objective.klRegularised(Self.policy(from: x), prior: prior, reward: reward, beta: beta) + Self.scalePenalty(x).penalty
     }
 
     public func valueAndGradient(at x: UnsafeBufferPointer<Double>, gradient: UnsafeMutableBufferPointer<Double>) -> Double {
         let pi = Self.policy(from: x)
         let shaped = Objective.shapedReward(pi, prior: prior, reward: reward, beta: beta)
         let j = pi.expectation(shaped)
-        var norm2 = 1.0
-        for v in x { norm2 += v * v }
+        let (norm2, penalty) = Self.scalePenalty(x)
         for i in 0..<dimension {
-            gradient[i] = pi.probabilities[i] > 0 ? -2 * x[i] / norm2 * (shaped[i] - j) : 0
+            gradient[i] = (pi.probabilities[i] > 0 ? -2 * x[i] / norm2 * (shaped[i] - j) : 0) + 4 * (norm2 - 1) * x[i]
         }
-        return -j
+        return -j + penalty
     }
 }
 
@@ -59,13 +66,14 @@ public enum AmplitudeOptimisation {
         public let iterations: Int
     }
 
-    /// BFGS (vector_bfgs2) on -J_KLRL(π_u) from amplitudes `start` (n values, rescaled so the
-    /// last is 1; it must not be 0).
+    /// BFGS (vector_bfgs2) on -J_KLRL(π_u) from amplitudes `start` (n values, not all 0; they are
+    /// scaled to the unit sphere).
     public static func maximiseKLRegularised(prior: Distribution, reward: [Double], beta: Double, from start: [Double],
                                              gradientTolerance: Double = 1e-12, maxIterations: Int = 20_000, restarts: Int = 20) throws(GSLError) -> Result {
-        precondition(start.last! != 0, "the last amplitude is the pinned scale and must not be 0")
+        let norm = start.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        precondition(norm > 0 && norm.isFinite, "the start amplitudes must not all be 0")
         let objective = AmplitudeObjective(prior: prior, reward: reward, beta: beta)
-        let x0 = start.dropLast().map { $0 / start.last! }
+        let x0 = start.map { $0 / norm }
         var m = try Minimizer.minimize(objective, from: x0, initialStep: 0.1, lineTolerance: 0.1,
                                        gradientTolerance: gradientTolerance, maxIterations: maxIterations)
         // A stall (GSL_ENOPROG) often comes from a stale curvature estimate: restart from where it
@@ -83,35 +91,42 @@ public enum AmplitudeOptimisation {
         return Result(policy: pi, objective: Objective.klRegularised(pi, prior: prior, reward: reward, beta: beta), minimisation: m, iterations: iterations)
     }
 
-    /// What the shaped reward says about a candidate π without knowing π*. With δ = log π - log π*,
-    /// r'(x) - J = β (KL(π ‖ π*) - δ_x) exactly, so from r' and J alone:
+    /// What the shaped reward says about a candidate π without knowing π*. With δ = log π - log π*
+    /// and u(x) = (r'(x) - J)/β, eq. 4 gives u(x) = KL(π ‖ π*) - δ_x exactly; and since π* = π e^{-δ}
+    /// sums to 1,
     ///
-    /// - ρ = Σ_x π(x) |r'(x) - J| / β, the mean residual, and
-    /// - η₊ = max(0, max_x (r'(x) - J) / β), the worst under-weighting.
+    ///     KL(π ‖ π*) = K := log Σ_x π(x) e^{u(x)},
     ///
-    /// Since Σ_x π*(x) e^{δ_x} = 1 some δ_x ≤ 0, hence KL(π ‖ π*) ≤ η₊ and δ_x ≥ -η₊ everywhere, and
+    /// a number computed from the policy, the reward and the prior alone. From it:
     ///
-    ///     β log Z - J_KLRL(π) = β KL(π ‖ π*) ≤ β η₊,
-    ///     TV(π, π*) = ½ Σ π |1 - e^{-δ}| ≤ ½ e^{η₊} Σ π |δ| ≤ ½ e^{η₊} (ρ + η₊).
+    /// - ρ = Σ_x π(x) |u(x)|, the mean residual (0 exactly at the optimum);
+    /// - TV(π, π*) = Σ_{x: δ_x > 0} (π(x) - π*(x)) ≤ Σ_x π(x) max(0, K - u(x)), using
+    ///   π - π* = π(1 - e^{-δ}) ≤ π δ on the over-weighted side;
+    /// - β log Z - J_KLRL(π) = β K.
     public struct Certificate: Sendable {
         public let meanResidual: Double
-        public let worstUnderweighting: Double
-        /// The bound on β log Z - J_KLRL(π).
-        public var shortfallBound: Double { beta * worstUnderweighting }
-        /// The bound on TV(π, π*).
-        public var totalVariationBound: Double { 0.5 * expOf(worstUnderweighting) * (meanResidual + worstUnderweighting) }
-        public let beta: Double
+        /// K = log E_π[e^u]: the divergence KL(π ‖ π*) as the residuals imply it.
+        public let divergence: Double
+        /// Σ_x π(x) max(0, K - u(x)): a bound on TV(π, π*).
+        public let distanceBound: Double
     }
 
     public static func certificate(_ pi: Distribution, prior: Distribution, reward: [Double], beta: Double) -> Certificate {
         let shaped = Objective.shapedReward(pi, prior: prior, reward: reward, beta: beta)
         let j = pi.expectation(shaped)
-        var rho = 0.0, eta = 0.0
-        for x in 0..<pi.count {
-            let d = (shaped[x] - j) / beta   // +∞ where π(x) = 0: an outcome the policy has lost
-            if pi.probabilities[x] > 0 { rho += pi.probabilities[x] * Swift.abs(d) }
-            eta = max(eta, d)
+        var rho = 0.0
+        var logTerms: [Double] = []
+        var u = [Double](repeating: 0, count: pi.count)
+        for x in 0..<pi.count where pi.probabilities[x] > 0 {
+            u[x] = (shaped[x] - j) / beta
+            rho += pi.probabilities[x] * Swift.abs(u[x])
+            logTerms.append(pi.logProbabilities[x] + u[x])
         }
-        return Certificate(meanResidual: rho, worstUnderweighting: eta, beta: beta)
+        // An outcome the policy has lost entirely (π(x) = 0 < π*(x)) is invisible to these sums;
+        // softmax or amplitude policies with finite parameters never lose one exactly.
+        let k = max(0, LogSpace.logSumExp(logTerms))
+        var bound = 0.0
+        for x in 0..<pi.count where pi.probabilities[x] > 0 { bound += pi.probabilities[x] * max(0, k - u[x]) }
+        return Certificate(meanResidual: rho, divergence: k, distanceBound: bound)
     }
 }

@@ -1,0 +1,48 @@
+import Foundation
+import Testing
+
+@Suite("Chapter 3: the optimal policy")
+struct Chapter03Tests {
+    let product = "optimal-policy"
+    let slug = "03-optimal-policy"
+
+    @Test("passes every check for several seeds, sizes, temperatures and oracles", arguments: [
+        ["--outcomes", "2", "--seed", "1", "--beta", "0.01", "--length", "1", "--bit-probability", "0.001"],
+        ["--outcomes", "3", "--seed", "7", "--beta", "100", "--length", "4", "--bit-probability", "0.999"],
+        ["--outcomes", "60", "--seed", "42", "--beta", "0.1", "--length", "10"],
+        ["--outcomes", "400", "--seed", "2024", "--beta", "1", "--length", "8"],
+        ["--outcomes", "30", "--seed", "3", "--beta", "0.01", "--length", "12", "--bit-probability", "0.5"],
+    ])
+    func passes(arguments: [String]) throws {
+        try expectChapterPasses(product, slug: slug, arguments: ["--quick"] + arguments)
+    }
+
+    @Test("bad input exits 2 with one line", arguments: [
+        (["--outcomes", "1"], "--outcomes"), (["--outcomes", "100001"], "--outcomes"),
+        (["--beta", "0"], "--beta"), (["--beta=-2"], "--beta"), (["--beta", "nan"], "--beta"), (["--beta", "-inf"], "--beta"),
+        (["--length", "0"], "--length"), (["--length", "21"], "--length"), (["--bit-probability", "0"], "--bit-probability"),
+        (["--bit-probability", "1"], "--bit-probability"), (["--bit-probability", "nan"], "--bit-probability"), (["--frobnicate"], "frobnicate"),
+    ])
+    func badInput(arguments: [String], mentioning: String) throws {
+        try expectUsageError(product, arguments: arguments, mentioning: mentioning)
+    }
+
+    @Test("--help documents every option and exits 0")
+    func help() throws {
+        let result = try ChapterRunner.run(product, ["--help"])
+        #expect(result.status == 0)
+        for option in ["--seed", "--quick", "--output", "--outcomes", "--beta", "--length", "--bit-probability"] { #expect(result.stdout.contains(option)) }
+    }
+
+    @Test("the report carries the optimiser's distances and the softmax-logit remark")
+    func report() throws {
+        let folder = try ChapterRunner.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let r = try ChapterRunner.run(product, ["--quick", "--outcomes", "40", "--length", "6", "--seed", "5", "--output", folder.path])
+        #expect(r.status == 0)
+        let report = try ChapterRunner.report(in: folder, slug: slug)
+        #expect((report.values["optimiser_tv_start_1"] ?? 1) < 1e-3)
+        let html = try String(contentsOf: folder.appendingPathComponent("\(slug).html"), encoding: .utf8)
+        #expect(html.contains("softmax logits"))
+    }
+}

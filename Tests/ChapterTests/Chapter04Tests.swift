@@ -1,0 +1,42 @@
+import Foundation
+import Testing
+
+@Suite("Chapter 4: the evidence lower bound")
+struct Chapter04Tests {
+    let product = "evidence-lower-bound"
+    let slug = "04-evidence-lower-bound"
+
+    @Test("passes every check for several seeds, sizes and temperatures",
+          arguments: [(2, 1, 1.0), (3, 7, 0.05), (200, 42, 100.0), (1000, 2024, 1.0), (50, 9, 0.3)])
+    func passes(outcomes: Int, seed: Int, beta: Double) throws {
+        try expectChapterPasses(product, slug: slug, arguments: ["--quick", "--outcomes", "\(outcomes)", "--seed", "\(seed)", "--beta", "\(beta)"])
+    }
+
+    @Test("bad input exits 2 with one line", arguments: [
+        (["--outcomes", "1"], "--outcomes"), (["--outcomes", "100001"], "--outcomes"),
+        (["--beta", "0"], "--beta"), (["--beta", "0.01"], "--beta"), (["--beta=-1"], "--beta"), (["--beta", "nan"], "--beta"),
+        (["--beta", "inf"], "--beta"), (["--frobnicate"], "frobnicate"),
+    ])
+    func badInput(arguments: [String], mentioning: String) throws {
+        try expectUsageError(product, arguments: arguments, mentioning: mentioning)
+    }
+
+    @Test("--help documents every option and exits 0")
+    func help() throws {
+        let result = try ChapterRunner.run(product, ["--help"])
+        #expect(result.status == 0)
+        for option in ["--seed", "--quick", "--output", "--outcomes", "--beta"] { #expect(result.stdout.contains(option)) }
+    }
+
+    @Test("the errata are stated in the report and listed on the index")
+    func errata() throws {
+        let folder = try ChapterRunner.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let r = try ChapterRunner.run(product, ["--quick", "--outcomes", "30", "--output", folder.path])
+        #expect(r.status == 0)
+        let html = try String(contentsOf: folder.appendingPathComponent("\(slug).html"), encoding: .utf8)
+        for text in ["Eq. 10: the paper writes", "Eq. 16: the paper writes", "§5: the paper defines"] { #expect(html.contains(text)) }
+        let index = try String(contentsOf: folder.appendingPathComponent("index.html"), encoding: .utf8)
+        #expect(index.contains("Eq. 10: the paper writes"))
+    }
+}
