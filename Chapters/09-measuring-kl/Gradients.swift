@@ -84,6 +84,27 @@ func gradients(_ page: Page, _ s: Setting, _ seeds: Seeds, _ answers: Answers) t
                          tolerance: roundingTolerance(terms: terms, scale: scaleOf(g) + scaleOf(target) + s.maxLogProbability),
                          because: "two exact sums over N sequences and P prefixes, terms up to max|g| + max|log π|"))
     }
+    // The per-token usages, in closed form per prefix (the aside above).
+    let ph = s.policy.prefixProbabilities
+    let c = s.space.choices
+    var firstPart = [Double](repeating: 0, count: s.space.parameterCount), otherWay = firstPart
+    for h in 0..<s.space.prefixCount {
+        let p = s.policy.next(h), q = s.prior.next(h)
+        let klh = klDivergence(p, q)
+        for a in 0..<c {
+            firstPart[h * c + a] = ph[h] * p.probabilities[a] * (p.logProbabilities[a] - q.logProbabilities[a] - klh)
+            otherWay[h * c + a] = ph[h] * (p.probabilities[a] - q.probabilities[a])
+        }
+    }
+    for (usage, target, name) in [(KLPenaltyUsage.k2LossPerToken, firstPart, "Σ_h π(h) ∇KL(π(·|h) ‖ π0(·|h))"),
+                                  (.ratioK3PerToken, firstPart, "Σ_h π(h) ∇KL(π(·|h) ‖ π0(·|h))"),
+                                  (.k3LossPerToken, otherWay, "Σ_h π(h) ∇KL(π0(·|h) ‖ π(·|h))")] {
+        let g = rows.first { $0.usage == usage && !$0.offPolicy }!.g
+        page.check(Check(claim: "“\(usage.rawValue)” on-policy follows \(name), with the prefix probabilities held fixed", reference: "beyond the paper",
+                         aLabel: "max |E∇L − per-prefix form|", bLabel: "0", a: zip(g, target).map { Swift.abs($0 - $1) }.max()!, b: 0,
+                         tolerance: roundingTolerance(terms: terms, scale: scaleOf(g) + scaleOf(target) + s.maxLogProbability),
+                         because: "a sum over N sequences against a sum over P prefixes, terms up to max|g| + max|log π|"))
+    }
     let zero = rows.first { $0.usage == .k1Loss && !$0.offPolicy }!.g
     page.check(Check(claim: "k1 as a loss on-policy has expected gradient zero: E_π[∇ log π] = 0", reference: "eq. 4",
                      aLabel: "max |E ∇k1|", bLabel: "0", a: zero.map { Swift.abs($0) }.max()!, b: 0,
