@@ -148,19 +148,22 @@ func filtering(_ page: Page, _ lm: BigramModel, _ seeds: Seeds, draws: Int) thro
                      aLabel: "p-value", bLabel: "level", a: gof.pValue, b: chiSquareLevel, relation: .greaterOrEqual,
                      tolerance: 0, because: "chi-square test (\(gof.cells) pooled cells, X² = \(NumberFormat.format(gof.statistic, significant: 4))): false failure 10⁻⁶"))
     histogram(page, lm, prior: lm.prior, posterior: post, kept: kept, title: "Filtering: prior, posterior and kept sentences",
-              caption: "Probability of the most likely sentences under the prior, the non-cursing posterior and the frequencies among the kept sentences. Cursing sentences (marked ✗) vanish; the others keep their prior odds, scaled up by 1/Z.")
+              caption: "Probability of the most likely sentences under the prior, the non-cursing posterior and the frequencies among the kept sentences. Sentences are numbered by prior rank (table below); cursing ones (marked ✗) vanish; the others keep their prior odds, scaled up by 1/Z.")
 }
 
 /// Bar chart of the 12 most likely sentences under the prior.
 func histogram(_ page: Page, _ lm: BigramModel, prior: Distribution, posterior: Distribution, kept: [Int], title: String, caption: String) {
     let top = (0..<lm.n).sorted { prior.probabilities[$0] > prior.probabilities[$1] }.prefix(12)
     let counts = GoodnessOfFit.counts(kept, outcomes: lm.n)
-    let names = top.map { lm.sentence($0) + (lm.acceptable[$0] ? "" : " ✗") }
+    let names = top.indices.map { "\($0 - top.startIndex + 1)" + (lm.acceptable[top[$0]] ? "" : "✗") }
     page.plot(BarChart(title: title, description: "Probabilities of the 12 likeliest sentences under three distributions.",
                        categories: names, yLabel: "probability",
                        series: [("prior π0", top.map { prior.probabilities[$0] }), ("posterior π*", top.map { posterior.probabilities[$0] }),
                                 ("sample frequency", top.map { Double(counts[$0]) / Double(kept.count) })]),
               caption: caption)
+    page.table(headers: ["rank", "sentence", "acceptable"], rows: top.indices.map { i in
+        ["\(i - top.startIndex + 1)", lm.sentence(top[i]), lm.acceptable[top[i]] ? "yes" : "no (curses)"]
+    }, caption: "The sentences of the chart, by prior probability", foldAbove: 4)
 }
 
 // MARK: - Real rewards
