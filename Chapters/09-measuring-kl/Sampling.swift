@@ -115,7 +115,7 @@ func negativity(_ page: Page, _ s: Setting, _ rows: [EstimatorRow], _ seeds: See
     page.record("p_negative_n1", exact[0])
     let n5 = batchSizes.first { pHat[$0 - 1] < 0.05 }
     answers.add("How large a batch before the k1 estimate stops going negative?",
-                "It never stops, it only becomes rare: P(mean k1 < 0) is \(NumberFormat.format(exact[0], significant: 3)) for one sample, \(NumberFormat.format(pHat[15], significant: 3)) for 16 and \(pHat[255] > 0 ? NumberFormat.format(pHat[255], significant: 3) : "below 1e-4 (none of \(streams) sampled batches)") for 256, \(n5.map { "below 5% from n = \($0) on" } ?? "still above 5% at 256"), and at most ρⁿ with ρ = \(NumberFormat.format(rho, significant: 4)) (table of negative batch means).")
+                "It never stops, it only becomes rare: P(mean k1 < 0) is \(NumberFormat.format(exact[0], significant: 3)) for one sample, \(NumberFormat.format(pHat[15], significant: 3)) for 16 and \(pHat[255] > 0 ? NumberFormat.format(pHat[255], significant: 3) : "0 of \(streams) sampled batches, below \(NumberFormat.format(3 / R, significant: 2)) at 95% confidence") for 256, \(n5.map { "below 5% from n = \($0) on" } ?? "still above 5% at 256"), and at most ρⁿ with ρ = \(NumberFormat.format(rho, significant: 4)) (table of negative batch means).")
     biasAndSpread(page, s, rows, clipped: clipped.map { $0 / R }, clippedSq: clippedSq.map { $0 / R }, streams: streams, answers)
 }
 
