@@ -106,12 +106,24 @@ let diagnoseProducts: [Product] = [
     .executable(name: "diagnose", targets: ["DiagnoseTool"]),
 ]
 
+// MARK: - Benchmarks
+// `exact-bench`: times the exact kernels of chapters 3-5 beside numpy (../shared/bench/exact_numpy.py).
+targets += [
+    .executableTarget(
+        name: "ExactBench",
+        dependencies: ["Finite", "GSL", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        path: "Benchmarks/exact-bench"
+    ),
+]
+let benchmarkProducts: [Product] = [.executable(name: "exact-bench", targets: ["ExactBench"])]
+
 let package = Package(
     name: "KLBayes",
     platforms: [.macOS(.v14)],
     products: chapters.map { .executable(name: $0.product, targets: ["Chapter" + $0.folder.prefix(2)]) }
         + tinyLMProducts
-        + diagnoseProducts,
+        + diagnoseProducts
+        + benchmarkProducts,
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),

@@ -31,25 +31,29 @@ struct SquareRootLaw: ParsableCommand {
     @Option(help: "Target KL in nats of the adaptive controller (0.1 to 6).")
     var targetKl: Double = 6
 
+    @Option(help: "Updates of the adaptive KL controller (100 to 100000); --quick uses at most 2000. Too few and it has not settled: its check fails.")
+    var updates: Int = 4000
+
     static func main() { ChapterMain.main(Self.self) }
 
     func validate() throws {
         guard (10...100_000).contains(outcomes) else { throw ValidationError("--outcomes must be between 10 and 100000 (got \(outcomes))") }
         guard noise.isFinite, noise >= 0, noise <= 10 else { throw ValidationError("--noise must be in [0, 10] (got \(noise))") }
         guard targetKl.isFinite, targetKl >= 0.1, targetKl <= 6 else { throw ValidationError("--target-kl must be in [0.1, 6] (got \(targetKl))") }
+        guard (100...100_000).contains(updates) else { throw ValidationError("--updates must be between 100 and 100000 (got \(updates))") }
     }
 
     func run() throws {
         let chapter = Chapter(
             slug: "08-square-root-law", number: 8, title: "β and the square-root law",
             summary: "Along the posterior path E[r], KL and Var are derivatives of one function; the gain in reward is σ√(2 KL) to first order, proxies over-optimise, and the adaptive KL controller finds the β of its target.")
-        try chapter.run(options: common, parameters: [("outcomes", "\(outcomes)"), ("noise", "\(noise)"), ("target-kl", "\(targetKl)")]) { page, seeds in
+        try chapter.run(options: common, parameters: [("outcomes", "\(outcomes)"), ("noise", "\(noise)"), ("target-kl", "\(targetKl)"), ("updates", "\(updates)")]) { page, seeds in
             let shapes = try Shape.all(outcomes: outcomes, seeds: seeds)
             try cumulantIdentities(page, shapes)
             try gaussianLaw(page)
             try squareRootLaw(page, shapes)
             try overoptimisation(page, seeds, outcomes: outcomes, noise: noise)
-            try controller(page, seeds, target: targetKl, quick: common.quick)
+            try controller(page, seeds, target: targetKl, updates: common.quick ? min(updates, 2000) : updates, quick: common.quick)
         }
     }
 }
@@ -335,12 +339,11 @@ func overoptimisation(_ page: Page, _ seeds: Seeds, outcomes n: Int, noise s: Do
 func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
 // MARK: - The adaptive KL controller
 
-func controller(_ page: Page, _ seeds: Seeds, target: Double, quick: Bool) throws {
+func controller(_ page: Page, _ seeds: Seeds, target: Double, updates: Int, quick: Bool) throws {
     page.section("The adaptive KL controller settles on the β of its target")
     page.prose("Ziegler et al. (2019) do not fix β: after each batch they raise it when the divergence overshoots a target and lower it when it undershoots, by a clipped proportional step. If the policy were always at its optimum $\\pi^*_\\beta$, the divergence would be the exact, decreasing curve $\\mathrm{KL}(\\pi^*_\\beta \\| \\pi_0)$, and the controller would settle where that curve meets the target. The Bayesian view thus reads the controller as a search for the posterior temperature with a given information budget. When the target exceeds what any β can give (a small space, where even collapse has less divergence), every step is clipped and β decays geometrically towards 0: the controller drives the policy into collapse.")
     page.equation("\\beta_{t+1} = \\beta_t \\left( 1 + \\operatorname{clip}\\left( \\frac{\\mathrm{KL}(\\pi^*_{\\beta_t} \\| \\pi_0)}{\\mathrm{KL}_{\\text{target}}} - 1, -0.2, 0.2 \\right) \\frac{n}{H} \\right)")
     let horizon = 10_000.0, batch = 256, beta0 = 0.15
-    let updates = quick ? 2000 : 4000
     let ctl = AdaptiveKLController(target: target, horizon: horizon, batchSize: batch)
     let rng = seeds.generator("controller")
     // As for a language model, the best outcome is rare under the prior: it is the least likely
@@ -360,14 +363,12 @@ func controller(_ page: Page, _ seeds: Seeds, target: Double, quick: Bool) throw
     let run = ctl.run(initialBeta: beta0, updates: updates, kl: klOf)
     let enter = run.kls.firstIndex { Swift.abs($0 / target - 1) < 0.2 } ?? updates
     // Linearised rate at β*: ρ = (n/H)·|d log KL/d log β|.
-    let hb = 1e-4
-    let slope = Swift.abs(log(klOf(betaStar * exp(hb)) / klOf(betaStar * exp(-hb))) / (2 * hb))
+    let hb = 1e-4, slope = Swift.abs(log(klOf(betaStar * exp(hb)) / klOf(betaStar * exp(-hb))) / (2 * hb))
     let rho = Double(batch) / horizon * slope
     let last = run.betas.last!
-    let contraction = 0.2 * pow(1 - rho * 0.8, Double(updates - enter))
-    page.check(Check(claim: "The controller settles on the β* with KL(π*_β* ‖ π0) = target (root by Brent)", reference: "beyond the paper, Ziegler et al. (2019)",
-                     aLabel: "β_T / β*", bLabel: "1", a: last / betaStar, b: 1, tolerance: 10 * contraction + 1e-9,
-                     because: "after entering the unclipped band the log-error contracts by ≥ 1 − 0.8ρ per update (ρ = (n/H)|dlogKL/dlogβ| at β*), plus a 10⁻⁹ floor for the rounding of KL(β)"))
+    page.check(Check(claim: "The controller settles on the β* with KL(π*_β* ‖ π0) = target (root by Brent) within \(updates) updates", reference: "beyond the paper, Ziegler et al. (2019)",
+                     aLabel: "β_T / β*", bLabel: "1", a: last / betaStar, b: 1, tolerance: 1e-9,
+                     because: "settle criterion 10⁻⁹ (Brent's root is good to 10⁻¹⁴; the rounding of KL(β) moves the fixed point by ~10⁻¹³)"))
     let within = run.betas.firstIndex { Swift.abs($0 / betaStar - 1) < 0.01 } ?? -1
     page.record("beta_star", betaStar); page.record("updates_to_1_percent", Double(within))
     page.table(headers: ["quantity", "value"],
@@ -377,8 +378,7 @@ func controller(_ page: Page, _ seeds: Seeds, target: Double, quick: Bool) throw
                       ["linearised rate ρ per update at β*", NumberFormat.format(rho, significant: 3)],
                       ["predicted updates for the clipped phase, |log(β0/β*)| / log(1 + 0.2n/H)", NumberFormat.format(Swift.abs(log(beta0 / betaStar)) / log1p(0.2 * Double(batch) / horizon), significant: 3)]],
                caption: "Where the controller settles and how fast")
-    // The small space: the target is out of reach.
-    let small = Distribution.uniform(100)
+    let small = Distribution.uniform(100)   // the small space: the target is out of reach
     let smallReward = (0..<100).map { Double($0) / 99 }
     let klSmall = { (beta: Double) in klDivergence(Posterior.distribution(prior: small, reward: smallReward, beta: beta), small) }
     let runSmall = ctl.run(initialBeta: beta0, updates: updates, kl: klSmall)

@@ -14,10 +14,22 @@ struct Chapter08Tests {
         try expectChapterPasses(product, slug: slug, arguments: ["--quick", "--seed", "\(seed)"] + arguments)
     }
 
+    @Test("a controller run too short to settle fails its check with exit 1")
+    func checksCanFail() throws {
+        let folder = try ChapterRunner.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let result = try ChapterRunner.run(product, ["--quick", "--outcomes", "50", "--updates", "100", "--output", folder.path])
+        #expect(result.status == 1)
+        let report = try ChapterRunner.report(in: folder, slug: slug)
+        #expect(report.failed == 1)
+        #expect(report.checks.contains { !$0.passed && $0.claim.contains("settles") })
+    }
+
     @Test("bad input exits 2 with one line", arguments: [
         (["--outcomes", "9"], "--outcomes"), (["--outcomes", "100001"], "--outcomes"), (["--noise", "-1"], "--noise"),
         (["--noise", "11"], "--noise"), (["--target-kl", "0"], "--target-kl"), (["--target-kl", "6.5"], "--target-kl"),
-        (["--target-kl", "nan"], "--target-kl"), (["--frobnicate"], "frobnicate"),
+        (["--target-kl", "nan"], "--target-kl"), (["--updates", "99"], "--updates"), (["--updates", "100001"], "--updates"),
+        (["--frobnicate"], "frobnicate"),
     ])
     func badInput(arguments: [String], mentioning: String) throws {
         try expectUsageError(product, arguments: arguments, mentioning: mentioning)
@@ -27,7 +39,7 @@ struct Chapter08Tests {
     func help() throws {
         let result = try ChapterRunner.run(product, ["--help"])
         #expect(result.status == 0)
-        for option in ["--seed", "--quick", "--output", "--outcomes", "--noise", "--target-kl"] {
+        for option in ["--seed", "--quick", "--output", "--outcomes", "--noise", "--target-kl", "--updates"] {
             #expect(result.stdout.contains(option))
         }
     }
