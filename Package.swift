@@ -69,7 +69,7 @@ targets += [
     // Runs the built chapter executables and reads what they write.
     .testTarget(
         name: "ChapterTests",
-        dependencies: ["Notebook"] + chapters.map { .target(name: "Chapter" + $0.folder.prefix(2)) }
+        dependencies: ["Notebook", "Chapter10"] + chapters.map { .target(name: "Chapter" + $0.folder.prefix(2)) }
     ),
 ]
 
@@ -83,7 +83,8 @@ targets += [
         path: "Tools/tinylm"
     ),
     // Fixtures/ holds a checkpoint written by PyTorch (bench/nanogpt_reference.py fixture), read by path.
-    .testTarget(name: "TinyLMTests", dependencies: ["TinyLM", "GSL"], exclude: ["Fixtures"]),
+    // Depends on the tool so that ToolTests can run the built `tinylm` beside the test bundle.
+    .testTarget(name: "TinyLMTests", dependencies: ["TinyLM", "TinyLMTool", "GSL"], exclude: ["Fixtures"]),
 ]
 let tinyLMProducts: [Product] = [
     .library(name: "TinyLM", targets: ["TinyLM"]),
@@ -106,6 +107,22 @@ let diagnoseProducts: [Product] = [
     .executable(name: "diagnose", targets: ["DiagnoseTool"]),
 ]
 
+// MARK: - Fine-tuning
+// RL, KL-regularised RL and DPG on TinyLM (chapter 10), with their measurements.
+targets += [
+    .target(name: "FineTune", dependencies: ["TinyLM", "Finite", "GSL"]),
+    .executableTarget(
+        name: "Chapter10",
+        dependencies: [
+            "BookKit", "FineTune", "TinyLM", "Finite", "GSL", "Notebook",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ],
+        path: "Chapters/10-fine-tuning"
+    ),
+    .testTarget(name: "FineTuneTests", dependencies: ["FineTune", "TinyLM", "Finite", "GSL"]),
+]
+let fineTuningProducts: [Product] = [.executable(name: "fine-tuning", targets: ["Chapter10"])]
+
 // MARK: - Benchmarks
 // `exact-bench`: times the exact kernels of chapters 3-5 beside numpy (../shared/bench/exact_numpy.py).
 targets += [
@@ -123,6 +140,7 @@ let package = Package(
     products: chapters.map { .executable(name: $0.product, targets: ["Chapter" + $0.folder.prefix(2)]) }
         + tinyLMProducts
         + diagnoseProducts
+        + fineTuningProducts
         + benchmarkProducts,
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -1,0 +1,112 @@
+import Foundation
+import GSL
+import TinyLM
+
+/// The fine-tuning methods the chapter compares, all on the same samples budget.
+public enum Method: Sendable, Equatable, CustomStringConvertible {
+    /// Plain REINFORCE on r, no KL penalty, leave-one-out baseline: maximises J_RL (eq. 1).
+    case reinforce
+    /// REINFORCE on the shaped reward r - β (log π_θ - log π0) of eq. 4, leave-one-out baseline:
+    /// maximises J_KLRL (eq. 3), whose optimum is π0 exp(r/β)/Z (eq. 5).
+    case klReinforce(beta: Double)
+    /// Distributional policy gradient on the binary constraint: minimises the forward
+    /// KL(π* || π_θ) for π* = π0 b / Z_b with on-policy importance weights π*(x)/π_θ(x).
+    case dpg
+
+    public var description: String {
+        switch self {
+        case .reinforce: return "RL (no KL)"
+        case .klReinforce(let beta): return "KL-RL β=\(beta)"
+        case .dpg: return "DPG"
+        }
+    }
+}
+
+/// Sampling and optimisation settings shared by every method.
+public struct FineTuneSettings: Sendable {
+    /// Samples a step.
+    public var batchSize = 32
+    public var steps = 200
+    public var learningRate = 1e-4
+    public var gradClip = 1.0
+    public init() {}
+}
+
+/// What one step saw.
+public struct StepRecord: Sendable {
+    public let step: Int
+    public let meanReward: Double
+    public let meanConstraint: Double
+    /// Mean of log π_θ(x) - log π0(x) over the step's samples (the k1 estimate of KL(π_θ || π0)).
+    public let meanLogRatio: Double
+}
+
+/// Fine-tunes a copy of the prior with one method. The prior stays frozen as the reference.
+public final class FineTuner {
+    public let method: Method
+    public let prior: GPT
+    public let policy: GPT
+    public let tokenizer: CharTokenizer
+    public let preference: TargetWord
+    public let settings: FineTuneSettings
+    /// log Z_b = log π0(b = 1), needed by DPG's importance weights (estimated from π0 samples).
+    public let logConstraintPartition: Double
+    let optimizer: AdamW
+    public private(set) var step = 0
+
+    public init(method: Method, prior: Checkpoint, preference: TargetWord, settings: FineTuneSettings, logConstraintPartition: Double) {
+        self.method = method
+        self.prior = prior.model
+        self.policy = prior.model.copy()
+        self.tokenizer = prior.tokenizer
+        self.preference = preference
+        self.settings = settings
+        self.logConstraintPartition = logConstraintPartition
+        // Fine-tuning: no weight decay toward zero, which would pull the policy away from π0.
+        self.optimizer = AdamW(layout: policy.layout, beta1: 0.9, beta2: 0.95, weightDecay: 0)
+    }
+
+    /// One step: sample a batch from π_θ, score it under π_θ (keeping activations) and π0,
+    /// form per-sample weights, backpropagate Σ_i w_i log π_θ(x_i), clip, AdamW.
+    ///
+    /// - Parameter reward: replaces the target word's reward (the bridge uses its own).
+    @discardableResult
+    public func trainStep(rng: RandomGenerator, reward customReward: ((String) -> Double)? = nil) -> StepRecord {
+        let B = settings.batchSize
+        let samples = policy.sample(count: B, start: tokenizer.bos, end: tokenizer.eos, rng: rng)
+        let sequences = samples.map(\.tokens)
+        let texts = sequences.map { tokenizer.decode($0) }
+        let r = texts.map { customReward?($0) ?? preference.reward($0) }
+        let b = texts.map { preference.constraint($0) }
+        let logPrior = prior.logProbs(of: sequences)
+        policy.zeroGradients()
+        let scored = policy.score(sequences)   // activations kept for the backward pass
+        let logPolicy = scored.logProbs
+        let logRatio = (0..<B).map { logPolicy[$0] - logPrior[$0] }
+        // The optimiser descends, so raising Σ_i A_i log π(x_i) / B means weights -A_i / B.
+        let weights: [Double]
+        switch method {
+        case .reinforce:
+            weights = FineTuner.leaveOneOut(r).map { -$0 / Double(B) }
+        case .klReinforce(let beta):
+            let shaped = (0..<B).map { r[$0] - beta * logRatio[$0] }
+            weights = FineTuner.leaveOneOut(shaped).map { -$0 / Double(B) }
+        case .dpg:
+            // π*(x)/π_θ(x) = b(x) π0(x) / (Z_b π_θ(x)).
+            weights = (0..<B).map { b[$0] > 0 ? -exp(-logRatio[$0] - logConstraintPartition) / Double(B) : 0 }
+        }
+        policy.backward(sequenceWeights: weights)
+        clipGradientNorm(policy, maxNorm: settings.gradClip)
+        optimizer.update(policy, learningRate: Float(settings.learningRate))
+        step += 1
+        return StepRecord(step: step, meanReward: r.reduce(0, +) / Double(B), meanConstraint: b.reduce(0, +) / Double(B),
+                          meanLogRatio: logRatio.reduce(0, +) / Double(B))
+    }
+
+    /// Advantages with the leave-one-out baseline: A_i = f_i - mean_{j ≠ i} f_j.
+    public static func leaveOneOut(_ f: [Double]) -> [Double] {
+        let n = Double(f.count)
+        let total = f.reduce(0, +)
+        return f.map { $0 - (total - $0) / (n - 1) }
+    }
+}
