@@ -56,7 +56,7 @@ struct ExactBench: ParsableCommand {
     func run() throws {
         let list = parsedSizes!
         print("# exact-bench  beta=\(beta) repeats=\(repeats) (median) min_time/sample=\(minTime)s threads=\(threads) cores=\(ProcessInfo.processInfo.activeProcessorCount); float64")
-        var rows: [(name: String, seconds: [Double])] = [("ALL readable (ExactKernels.summary)", []), ("ALL fused, 1 thread", []), ("ALL fused, \(threads) threads", [])]
+        var rows: [(name: String, seconds: [Double])] = [("ALL readable (ExactKernels.summary)", []), ("ALL fused, 1 thread", []), ("ALL fused, \(threads) thread\(threads == 1 ? "" : "s")", [])]
         var accuracy: [String] = []
         for n in list {
             let problem = Problem(n: n, seed: seed)
@@ -123,7 +123,7 @@ struct ExactBench: ParsableCommand {
             print("\n# numpy benchmark failed (exit \(p.terminationStatus))"); return
         }
         let micros = row.split(separator: " ").compactMap { Double($0) }.suffix(list.count)
-        print("\n## numpy all_in_one against the fused kernel (\(threads) threads), microseconds per call")
+        print("\n## numpy all_in_one against the fused kernel (\(threads) thread\(threads == 1 ? "" : "s")), microseconds per call")
         print("size".padding(toLength: 12, withPad: " ", startingAt: 0) + pad("numpy") + pad("fused") + pad("numpy/fused"))
         for (k, n) in list.enumerated() where k < micros.count {
             let np = Array(micros)[k], sw = fused[k] * 1e6
