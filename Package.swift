@@ -17,6 +17,11 @@ let chapters: [(product: String, folder: String)] = [
     ("measuring-kl", "09-measuring-kl"),
 ]
 
+// The transformer's kernels run 10-50 times slower unoptimised, which would make the tests of
+// TinyLM and chapter 10 (which train real models) take many minutes; they are compiled with -O
+// in debug builds too.
+let optimisedEvenInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
 // MARK: - Libraries
 var targets: [Target] = [
     // GSL and OpenBLAS headers; only the GSL module imports it.
@@ -76,7 +81,7 @@ targets += [
 // MARK: - TinyLM
 // The tiny nanoGPT-architecture language model, its command-line tool `tinylm` and its tests.
 targets += [
-    .target(name: "TinyLM", dependencies: ["GSL"]),
+    .target(name: "TinyLM", dependencies: ["GSL"], swiftSettings: optimisedEvenInDebug),
     .executableTarget(
         name: "TinyLMTool",
         dependencies: ["TinyLM", "GSL", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -110,14 +115,15 @@ let diagnoseProducts: [Product] = [
 // MARK: - Fine-tuning
 // RL, KL-regularised RL and DPG on TinyLM (chapter 10), with their measurements.
 targets += [
-    .target(name: "FineTune", dependencies: ["TinyLM", "Finite", "GSL"]),
+    .target(name: "FineTune", dependencies: ["TinyLM", "Finite", "GSL"], swiftSettings: optimisedEvenInDebug),
     .executableTarget(
         name: "Chapter10",
         dependencies: [
             "BookKit", "FineTune", "TinyLM", "Finite", "GSL", "Notebook",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ],
-        path: "Chapters/10-fine-tuning"
+        path: "Chapters/10-fine-tuning",
+        swiftSettings: optimisedEvenInDebug
     ),
     .testTarget(name: "FineTuneTests", dependencies: ["FineTune", "TinyLM", "Finite", "GSL"]),
 ]
