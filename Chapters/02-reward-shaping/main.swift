@@ -227,7 +227,7 @@ func constrained(_ page: Page, _ s: Setting, _ seeds: Seeds, quick: Bool) throws
     page.section("A KL budget instead of a KL price")
     let top = Frontier.largestKL(prior: s.prior, reward: s.reward)
     let epsilon = top / 2
-    page.prose("Practitioners sometimes fix a budget $\\varepsilon$ for the divergence instead of a price $\\beta$. The two problems have the same solutions: the best policy within the budget is the posterior whose divergence spends it exactly, and $\\beta$ is the Lagrange multiplier of the constraint. We find that temperature with GSL's Brent root finder on $\\log \\beta$, with the budget set to half the largest divergence the frontier reaches, $-\\tfrac{1}{2} \\log \\pi_0(A)$.")
+    page.prose("Practitioners sometimes fix a budget $\\varepsilon$ for the divergence instead of a price $\\beta$. The two problems have the same solutions: the best policy within the budget is the posterior whose divergence spends it exactly, and $\\beta$ is the Lagrange multiplier of the constraint. We find that temperature with GSL's Brent root finder on $\\log \\beta$, with the budget set to half the largest divergence the frontier reaches, $-\\frac{1}{2} \\log \\pi_0(A)$.")
     page.equation("\\max_\\pi \\mathbb{E}_\\pi[r] \\ \\text{s.t.} \\ \\operatorname{KL}(\\pi, \\pi_0) \\le \\varepsilon \\quad \\text{is solved by} \\quad \\pi^*_{\\hat\\beta}, \\quad \\operatorname{KL}(\\pi^*_{\\hat\\beta}, \\pi_0) = \\varepsilon, \\qquad \\min_{\\beta > 0} \\beta \\left( \\log Z(\\beta) + \\varepsilon \\right) = \\mathbb{E}_{\\pi^*_{\\hat\\beta}}[r]")
     let betaHat = try Frontier.temperature(forKL: epsilon, prior: s.prior, reward: s.reward)
     let at = Frontier.point(prior: s.prior, reward: s.reward, beta: betaHat)

@@ -234,8 +234,8 @@ func optimiser(_ page: Page, _ full: Setting, _ seeds: Seeds, quick: Bool) throw
 func bitStrings(_ page: Page, length L: Int, p: Double, beta: Double) throws {
     page.section("Closed forms on bit strings")
     let model = BernoulliProduct(length: L, bitProbability: p)
-    page.prose("Take strings of $L$ bits, a prior that sets each bit to one with probability $p$ independently, and a reward that counts the ones. Everything factorises: the posterior sets each bit independently with a new probability $p'$, the normaliser is a power, and the number of ones is binomial. We compare these closed forms (with $\\log \\binom{L}{k}$ from GSL's gsl_sf_lnchoose) with brute-force sums over all $2^L$ strings.")
-    page.equation("Z = \\left( 1 - p + p e^{1/\\beta} \\right)^L, \\quad \\pi^* = \\operatorname{Bernoulli}(p')^L, \\ p' = \\frac{p e^{1/\\beta}}{1 - p + p e^{1/\\beta}}, \\quad \\pi^*(k) = \\binom{L}{k} p'^k (1 - p')^{L - k}", number: "5")
+    page.prose("Take strings of $L$ bits, a prior that sets each bit to one with probability $p$ independently, and a reward that counts the ones. Everything factorises: the posterior sets each bit independently with a new probability $p'$, the normaliser is a power, and the number of ones is binomial. We compare these closed forms (with $\\log C(L, k)$, the log of the binomial coefficient, from GSL's gsl_sf_lnchoose) with brute-force sums over all $2^L$ strings.")
+    page.equation("Z = \\left( 1 - p + p e^{1/\\beta} \\right)^L, \\quad \\pi^* = \\operatorname{Bernoulli}(p')^L, \\ p' = \\frac{p e^{1/\\beta}}{1 - p + p e^{1/\\beta}}, \\quad \\pi^*(k) = \\frac{L!}{k! \\, (L - k)!} p'^k (1 - p')^{L - k}", number: "5")
     let prior = model.enumeratedPrior()
     let reward = model.enumeratedReward()
     let n = model.outcomeCount
