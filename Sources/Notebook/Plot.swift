@@ -114,13 +114,14 @@ public struct BarChart: Sendable {
     public let description: String
     public let categories: [String]
     public let series: [(name: String, values: [Double])]
+    public let xLabel: String
     public let yLabel: String
     public let yScale: Axis.Scale
 
-    public init(title: String, description: String, categories: [String], yLabel: String,
+    public init(title: String, description: String, categories: [String], xLabel: String = "outcome", yLabel: String,
                 yScale: Axis.Scale = .linear, series: [(name: String, values: [Double])]) {
         self.title = title; self.description = description; self.categories = categories
-        self.yLabel = yLabel; self.yScale = yScale; self.series = series
+        self.xLabel = xLabel; self.yLabel = yLabel; self.yScale = yScale; self.series = series
     }
 
     public func svg() -> String {
@@ -152,7 +153,7 @@ public struct BarChart: Sendable {
         }
         out += "<rect class=\"frame\" x=\"\(f(LinePlot.left))\" y=\"\(f(LinePlot.top))\" width=\"\(f(pw))\" height=\"\(f(ph))\"/>"
         out += "<text class=\"axis-label\" transform=\"translate(16 \(f(LinePlot.top + ph / 2))) rotate(-90)\" text-anchor=\"middle\">\(HTML.escape(yLabel))</text>"
-        out += "<text class=\"axis-label\" x=\"\(f(LinePlot.left + pw / 2))\" y=\"\(f(h - 10))\" text-anchor=\"middle\">outcome</text>"
+        out += "<text class=\"axis-label\" x=\"\(f(LinePlot.left + pw / 2))\" y=\"\(f(h - 10))\" text-anchor=\"middle\">\(HTML.escape(xLabel))</text>"
         out += "</svg>"
         return out + Legend.html(series.map(\.name))
     }

@@ -30,6 +30,7 @@ public enum TeX {
         "nu": "ν", "xi": "ξ", "pi": "π", "rho": "ρ", "sigma": "σ", "tau": "τ", "phi": "ϕ",
         "varphi": "φ", "chi": "χ", "psi": "ψ", "omega": "ω", "Gamma": "Γ", "Delta": "Δ",
         "Theta": "Θ", "Lambda": "Λ", "Pi": "Π", "Sigma": "Σ", "Phi": "Φ", "Psi": "Ψ", "Omega": "Ω",
+        "ell": "ℓ",
     ]
     static let symbols: [String: String] = [
         "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥", "ne": "≠", "neq": "≠", "approx": "≈",
@@ -157,6 +158,10 @@ public enum TeX {
             }
             if let g = TeX.greek[name] { return ("<mi>\(g)</mi>", false) }
             if let w = TeX.spaces[name] { return ("<mspace width=\"\(w)\"/>", false) }
+            if name == "|" || name == "mid" || name == "lVert" || name == "rVert" {
+                // Divider bars, not fences: never stretched around their neighbours.
+                return ("<mo stretchy=\"false\">\(TeX.symbols[name]!)</mo>", false)
+            }
             if let sym = TeX.symbols[name] { return ("<mo>\(HTML.escape(sym))</mo>", false) }
             if TeX.functions.contains(name) { return ("<mi>\(name)</mi><mo>\u{2061}</mo>", false) }
             if let big = TeX.bigOperators[name] {
