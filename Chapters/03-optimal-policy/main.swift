@@ -279,7 +279,7 @@ func bitStrings(_ page: Page, length L: Int, p: Double, beta: Double) throws {
                            aLabel: "E*[r] − β KL (closed)", bLabel: "β log Z (closed)", a: eClosed - beta * klClosed, b: beta * logZ,
                            relative: 0, absolute: 16 * Double.ulpOfOne * beta * scale + 4 * Double.ulpOfOne * Double(L),
                            because: "a few roundings of terms of size β(L/β + L|log p| + L|log(1−p)|)"))
-    let priorLaw = (0...L).map { k in exp((try? SpecialFunctions.lnChoose(L, k).value ?? 0)! + Double(k) * log(p) + Double(L - k) * log1p(-p)) }
+    let priorLaw = try (0...L).map { k in exp(try SpecialFunctions.lnChoose(L, k).value + Double(k) * log(p) + Double(L - k) * log1p(-p)) }
     page.plot(BarChart(title: "Number of ones under the prior and the posterior", description: "Binomial(L, p) under the prior, Binomial(L, p') under the posterior, from enumeration and closed form.",
                        categories: (0...L).map { "\($0)" }, yLabel: "probability",
                        series: [(name: "prior Binomial(L, p)", values: priorLaw), (name: "posterior, enumerated", values: enumerated),
