@@ -13,6 +13,11 @@ extension GPT {
     /// Each sequence is a token list starting with the start token (BOS ... EOS for a document);
     /// its log-probability is that of every token after the first given its prefix. Sequences
     /// may differ in length (the batch is padded); each needs 2...blockSize+1 tokens.
+    ///
+    /// Memory: the model keeps activations (and gradient scratch) for the largest batch it has
+    /// seen, about L * B * T * (22 C + NH T) floats: with L = 4, C = 128, NH = 4, T = 128,
+    /// B = 256 takes ~1.7 GB and B = 64 ~0.45 GB. For many sequences, call `score` and
+    /// `backward(sequenceWeights:)` on chunks of a few dozen: gradients accumulate across calls.
     public func score(_ sequences: [[Int32]]) -> ScoredSequences {
         precondition(!sequences.isEmpty, "score needs at least one sequence")
         let B = sequences.count

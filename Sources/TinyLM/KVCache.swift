@@ -4,7 +4,10 @@ import GSL
 /// Incremental decoding: the keys and values of every layer for up to B rows of maxT
 /// positions, so that each new position costs one row of work instead of a full forward pass.
 final class KVCache {
-    let B: Int
+    /// Rows the buffers hold.
+    let capacity: Int
+    /// Rows in use (<= capacity): `step` feeds rows 0..<B.
+    var B: Int
     let config: GPTConfig
     /// key, value (B,NH,maxT,HS) per layer: each head's history contiguous.
     let keys: [FloatBuffer], values: [FloatBuffer]
@@ -15,6 +18,7 @@ final class KVCache {
 
     init(config: GPTConfig, B: Int) {
         self.B = B
+        capacity = B
         self.config = config
         let C = config.nEmbd, maxT = config.blockSize
         keys = (0..<config.nLayer).map { _ in FloatBuffer(count: B * maxT * C) }

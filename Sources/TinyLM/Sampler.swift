@@ -25,10 +25,27 @@ extension GPT {
     /// Double, so a seed fixes the samples. Rows that have ended are still computed (they keep
     /// feeding `end`) but take no further draws.
     public func sample(
-        count B: Int, start: Int32, end: Int32?, temperature: Double = 1,
+        count: Int, start: Int32, end: Int32?, temperature: Double = 1,
         maxTokens: Int? = nil, rng: RandomGenerator
     ) -> [Sample] {
-        precondition(B >= 1, "sample needs count >= 1")
+        precondition(count >= 1, "sample needs count >= 1")
+        // at most `sampleChunk` rows at a time, so that the KV cache stays small
+        var out: [Sample] = []
+        out.reserveCapacity(count)
+        while out.count < count {
+            out += sampleRows(min(Self.sampleChunk, count - out.count), start: start, end: end,
+                              temperature: temperature, maxTokens: maxTokens, rng: rng)
+        }
+        return out
+    }
+
+    /// Rows sampled together; larger counts run in consecutive chunks (each drawing from `rng`
+    /// in turn). The KV cache of a chunk takes L * rows * maxT * C * 8 bytes.
+    public static let sampleChunk = 256
+
+    func sampleRows(
+        _ B: Int, start: Int32, end: Int32?, temperature: Double, maxTokens: Int?, rng: RandomGenerator
+    ) -> [Sample] {
         precondition(temperature > 0, "sample needs a positive temperature")
         let limit = min(maxTokens ?? config.blockSize + 1, config.blockSize + 1)
         precondition(limit >= 2, "sample needs room for at least one new token")
@@ -117,7 +134,10 @@ extension GPT {
     /// The KV cache for `rows` sequences, kept between calls (its memory is reused, not zeroed:
     /// a pass writes every key and value before reading it).
     func kvCache(rows: Int) -> KVCache {
-        if let cache = sampleCache, cache.B == rows { return cache }
+        if let cache = sampleCache, cache.capacity >= rows {
+            cache.B = rows
+            return cache
+        }
         let made = KVCache(config: config, B: rows)
         sampleCache = made
         return made
