@@ -31,7 +31,7 @@ struct FineTuning: ParsableCommand {
     @Option(help: "The target word of the constraint b(x) and the reward r(x) (letters only; default: love, or 'the' with --quick).")
     var word: String?
 
-    @Option(help: "Fine-tuning steps of each method (10 to 100000; default 300, or 150 with --quick).")
+    @Option(help: "Fine-tuning steps of each method (10 to 100000; default 150).")
     var steps: Int?
 
     @Option(help: "Samples a fine-tuning step (4 to 512).")
@@ -58,7 +58,7 @@ struct FineTuning: ParsableCommand {
         let target = TargetWord(word ?? (quick ? "the" : "love"))
         var settings = FineTuneSettings()
         settings.batchSize = batchSize
-        settings.steps = steps ?? (quick ? 150 : 300)
+        settings.steps = steps ?? 150
         settings.learningRate = learningRate
         let pretrain = quick ? Self.quickPretraining : PretrainSettings()
         let chapter = Chapter(

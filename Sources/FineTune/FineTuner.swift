@@ -10,7 +10,8 @@ public enum Method: Sendable, Equatable, CustomStringConvertible {
     /// maximises J_KLRL (eq. 3), whose optimum is π0 exp(r/β)/Z (eq. 5).
     case klReinforce(beta: Double)
     /// Distributional policy gradient on the binary constraint: minimises the forward
-    /// KL(π* || π_θ) for π* = π0 b / Z_b with on-policy importance weights π*(x)/π_θ(x).
+    /// KL(π* || π_θ) for π* = π0 b / Z_b with on-policy importance weights π*(x)/π_θ(x),
+    /// leave-one-out baseline.
     case dpg
 
     public var description: String {
@@ -92,8 +93,11 @@ public final class FineTuner {
             let shaped = (0..<B).map { r[$0] - beta * logRatio[$0] }
             weights = FineTuner.leaveOneOut(shaped).map { -$0 / Double(B) }
         case .dpg:
-            // π*(x)/π_θ(x) = b(x) π0(x) / (Z_b π_θ(x)).
-            weights = (0..<B).map { b[$0] > 0 ? -exp(-logRatio[$0] - logConstraintPartition) / Double(B) : 0 }
+            // π*(x)/π_θ(x) = b(x) π0(x) / (Z_b π_θ(x)), with the same leave-one-out baseline as the
+            // other methods: E_π_θ[∇ log π_θ] = 0, so subtracting it keeps the gradient unbiased and
+            // lowers its variance (DPG with a baseline).
+            let ratios = (0..<B).map { b[$0] > 0 ? exp(-logRatio[$0] - logConstraintPartition) : 0 }
+            weights = FineTuner.leaveOneOut(ratios).map { -$0 / Double(B) }
         }
         policy.backward(sequenceWeights: weights)
         clipGradientNorm(policy, maxNorm: settings.gradClip)

@@ -57,9 +57,13 @@ public enum EvidenceDerivation {
     /// eq. 12 when π covers the support of π0. Weights are scaled by their largest value.
     public static func logEvidenceImportanceWeighted(_ pi: Distribution, prior: Distribution, reward r: [Double], beta: Double) -> Double {
         let logW = logImportanceWeights(pi, prior: prior, reward: r, beta: beta)
-        let m = logW.max()!
+        // Each term π(x) w(x) is formed in log space, log π(x) + log w(x): multiplying a
+        // subnormal π(x) (which has lost digits) by a huge weight would carry its rounding into
+        // the sum.
+        let logTerms = (0..<r.count).map { pi.probabilities[$0] > 0 ? pi.logProbabilities[$0] + logW[$0] : -.infinity }
+        let m = logTerms.max()!
         var s = 0.0
-        for x in 0..<r.count where pi.probabilities[x] > 0 { s += pi.probabilities[x] * expOf(logW[x] - m) }
+        for t in logTerms where t > -.infinity { s += expOf(t - m) }
         return m + logOf(s)
     }
 

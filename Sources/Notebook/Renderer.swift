@@ -76,7 +76,9 @@ enum Renderer {
         var out = ""
         for (k, part) in parts.enumerated() {
             if k % 2 == 1 && k < parts.count - 1 || (k % 2 == 1 && parts.count % 2 == 1) {
-                out += TeX.inline(String(part))
+                // MathML cannot break a line; a long formula scrolls inside its own box rather
+                // than pushing the paragraph wider than the screen.
+                out += "<span class=\"imath\">" + TeX.inline(String(part)) + "</span>"
             } else {
                 out += HTML.escape(String(part))
             }

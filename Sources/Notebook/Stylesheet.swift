@@ -11,6 +11,7 @@ enum Stylesheet {
     *{box-sizing:border-box}
     body{margin:0 auto;max-width:58rem;padding:1.5rem 1.25rem 4rem;background:var(--bg);color:var(--fg);
     font:17px/1.6 "Charter","Bitstream Charter","DejaVu Serif",Georgia,serif;overflow-wrap:break-word}
+    .imath{display:inline-block;max-width:100%;overflow-x:auto;overflow-y:hidden;vertical-align:middle}
     math{font-family:"DejaVu Math TeX Gyre","STIX Two Math","Latin Modern Math","Cambria Math",math;font-size:1.05em}
     h1,h2,h3{font-family:"DejaVu Sans",system-ui,sans-serif;line-height:1.25}
     h1{font-size:1.9rem;margin:.3rem 0}h2{font-size:1.3rem;margin-top:2.4rem;border-bottom:1px solid var(--rule);padding-bottom:.2rem}
