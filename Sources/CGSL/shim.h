@@ -35,5 +35,6 @@ static inline const char *cgsl_version(void) { return gsl_version; }
 extern void openblas_set_num_threads(int num_threads);
 extern int openblas_get_num_threads(void);
 extern char *openblas_get_config(void);
+extern char *openblas_get_corename(void);
 
 #endif

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GSL
 import TinyLM
 
 struct Bench: ParsableCommand {
@@ -12,7 +13,7 @@ struct Bench: ParsableCommand {
     )
 
     @Option(help: "small, base or large.") var config = "base"
-    @Flag(help: "Print one JSON object {\"train_tokens_per_s\", \"sample_tokens_per_s\", \"rl_steps_per_s\"}.") var json = false
+    @Flag(help: "Print one JSON object {\"train_tokens_per_s\", \"sample_tokens_per_s\", \"rl_steps_per_s\", \"blas_kernels\"}.") var json = false
     @Option(help: "Seconds a measurement.") var budget = 6.0
     @Option(help: "Comma-separated subset of train,sample,rl.") var parts = "train,sample,rl"
 
@@ -25,9 +26,9 @@ struct Bench: ParsableCommand {
         if json {
             func v(_ x: Double) -> Any { x.isNaN ? NSNull() : x }
             print(jsonLine(["train_tokens_per_s": v(r.trainTokensPerSecond), "sample_tokens_per_s": v(r.sampleTokensPerSecond),
-                            "rl_steps_per_s": v(r.rlStepsPerSecond)]))
+                            "rl_steps_per_s": v(r.rlStepsPerSecond), "blas_kernels": BLAS.coreName]))
         } else {
-            print("config \(config): \(c)")
+            print("config \(config): \(c); OpenBLAS kernels \(BLAS.coreName)")
             print(String(format: "(i)   train:  %.0f tokens/s, %.1f GFLOP/s (%.1f%% of 234 GFLOP/s)", r.trainTokensPerSecond,
                          r.trainFlopsPerSecond / 1e9, r.trainFlopsPerSecond / 234e9 * 100))
             print(String(format: "(ii)  sample: %.0f tokens/s (KV cache)", r.sampleTokensPerSecond))
