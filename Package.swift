@@ -2,6 +2,7 @@
 // The executable companion to "RL with KL penalties is better viewed as Bayesian inference".
 // Licensed GPL-3.0-or-later (it links the GNU Scientific Library).
 import PackageDescription
+import Foundation
 
 // MARK: - Chapters
 // One executable a chapter: (product name, folder under Chapters/).
@@ -21,6 +22,18 @@ let chapters: [(product: String, folder: String)] = [
 // TinyLM and chapter 10 (which train real models) take many minutes; they are compiled with -O
 // in debug builds too.
 let optimisedEvenInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
+// TinyLM's SIMD kernels (SIMD8<Float>) compile to two 128-bit halves for the baseline x86-64
+// CPU. Where the building machine runs AVX2 and FMA (Haswell and later, read from /proc/cpuinfo
+// when this manifest is evaluated), TinyLM is compiled for them, like -march: its binaries then
+// run on such CPUs only, which is where they are built. Elsewhere the baseline stays.
+let buildCPUFlags: Set<Substring> = {
+    guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+          let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return [] }
+    return Set(line.split(separator: " "))
+}()
+let wideSIMD: [SwiftSetting] = ["avx2", "fma", "bmi2"].allSatisfy({ buildCPUFlags.contains($0) })
+    ? [.unsafeFlags(["-target-cpu", "haswell"]), .define("TINYLM_FMA")] : []
 
 // MARK: - Libraries
 var targets: [Target] = [
@@ -81,7 +94,7 @@ targets += [
 // MARK: - TinyLM
 // The tiny nanoGPT-architecture language model, its command-line tool `tinylm` and its tests.
 targets += [
-    .target(name: "TinyLM", dependencies: ["GSL"], swiftSettings: optimisedEvenInDebug),
+    .target(name: "TinyLM", dependencies: ["GSL"], swiftSettings: optimisedEvenInDebug + wideSIMD),
     .executableTarget(
         name: "TinyLMTool",
         dependencies: ["TinyLM", "GSL", .product(name: "ArgumentParser", package: "swift-argument-parser")],

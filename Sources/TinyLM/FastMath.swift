@@ -18,13 +18,13 @@ enum FastMath {
         let n = shifted - magic
         let f = (x - n * 0.693_359_375) - n * -2.121_944_4e-4
         var p = SIMD8<Float>(repeating: 1.0 / 5040)
-        p = p * f + 1.0 / 720
-        p = p * f + 1.0 / 120
-        p = p * f + 1.0 / 24
-        p = p * f + 1.0 / 6
-        p = p * f + 0.5
-        p = p * f + 1
-        p = p * f + 1
+        p = madd(p, f, 1.0 / 720)
+        p = madd(p, f, 1.0 / 120)
+        p = madd(p, f, 1.0 / 24)
+        p = madd(p, f, 1.0 / 6)
+        p = madd(p, f, 0.5)
+        p = madd(p, f, 1)
+        p = madd(p, f, 1)
         let nInt = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- unsafeBitCast(SIMD8<Float>(repeating: magic), to: SIMD8<Int32>.self)
         let bits = (nInt &+ 127) &<< 23
         return p * unsafeBitCast(bits, to: SIMD8<Float>.self)
@@ -39,12 +39,35 @@ enum FastMath {
         let ax = unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: SIMD8<Float>.self)
         let t = 1 / (1 + 0.327_591_1 * ax)
         var poly = SIMD8<Float>(repeating: 1.061_405_429)
-        poly = poly * t - 1.453_152_027
-        poly = poly * t + 1.421_413_741
-        poly = poly * t - 0.284_496_736
-        poly = poly * t + 0.254_829_592
+        poly = madd(poly, t, -1.453_152_027)
+        poly = madd(poly, t, 1.421_413_741)
+        poly = madd(poly, t, -0.284_496_736)
+        poly = madd(poly, t, 0.254_829_592)
         let y = 1 - poly * t * e
         return unsafeBitCast(unsafeBitCast(y, to: SIMD8<UInt32>.self) | signBit, to: SIMD8<Float>.self)
+    }
+
+    /// a * b + c: one fused multiply-add where TinyLM is compiled for FMA (`TINYLM_FMA`, set
+    /// by Package.swift), else a multiply and an add (a library call for fma would be slower).
+    @inline(__always)
+    static func madd(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>) -> SIMD8<Float> {
+        #if TINYLM_FMA
+        return c.addingProduct(a, b)
+        #else
+        return a * b + c
+        #endif
+    }
+
+    /// `madd` with a scalar addend.
+    @inline(__always)
+    static func madd(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: Float) -> SIMD8<Float> {
+        madd(a, b, SIMD8<Float>(repeating: c))
+    }
+
+    /// `madd` with a scalar factor.
+    @inline(__always)
+    static func madd(_ a: Float, _ b: SIMD8<Float>, _ c: SIMD8<Float>) -> SIMD8<Float> {
+        madd(SIMD8<Float>(repeating: a), b, c)
     }
 
     /// The horizontal sum of eight lanes.

@@ -69,12 +69,8 @@ final class KVCache {
                     let v_bh = vc + (b * NH + h) * maxT * HS
                     (k_bh + pos * HS).update(from: qkv_b + C + h * HS, count: HS)
                     (v_bh + pos * HS).update(from: qkv_b + 2 * C + h * HS, count: HS)
-                    // att (pos+1) = K q * scale, softmax; y_bh (HS) = V^T att
-                    BLAS.sgemv(trans: false, m: pos + 1, n: HS, alpha: scale, a: k_bh, lda: HS,
-                               x: qkv_b + h * HS, beta: 0, y: att)
-                    Kernels.softmaxRowSIMD(att, count: pos + 1)
-                    BLAS.sgemv(trans: true, m: pos + 1, n: HS, alpha: 1, a: v_bh, lda: HS,
-                               x: att, beta: 0, y: y + b * C + h * HS)
+                    Kernels.attendOneQuery(out: y + b * C + h * HS, scores: att, query: qkv_b + h * HS,
+                                           keys: k_bh, values: v_bh, count: pos + 1, HS: HS, scale: scale)
                 }
             }
             Kernels.matmulForward(out: proj, inp: y, weight: w.attprojw, bias: w.attprojb, N: B, C: C, OC: C)

@@ -32,20 +32,11 @@ extension Kernels {
         }
     }
 
-    /// Softmax of row[0...t] in place (max subtracted), row[t+1..<T] set to 0.
+    /// Softmax of row[0...t] in place (max subtracted, `softmaxRowSIMD`), row[t+1..<T] set to 0.
     @inline(__always)
     static func causalSoftmaxRow(_ row: UnsafeMutablePointer<Float>, t: Int, T: Int) {
-        var maxval = -Float.greatestFiniteMagnitude
-        for s in 0...t where row[s] > maxval { maxval = row[s] }
-        var sum: Float = 0
-        for s in 0...t {
-            let e = expf(row[s] - maxval)
-            row[s] = e
-            sum += e
-        }
-        let inv = 1 / sum
-        for s in 0...t { row[s] *= inv }
-        for s in (t + 1)..<T { row[s] = 0 }
+        softmaxRowSIMD(row, count: t + 1)
+        if t + 1 < T { (row + t + 1).update(repeating: 0, count: T - t - 1) }
     }
 
     /// Differentiates attention. From out = att V: datt = dout V^T, dV += att^T dout.
@@ -79,12 +70,8 @@ extension Kernels {
                            alpha: 1, a: att_bh, lda: T, b: dout_bh, ldb: C, beta: 1, c: dv, ldc: C3)
                 // softmax backward in place: datt becomes dpreatt
                 for t in 0..<T {
-                    let a = att_bh + t * T
-                    let d = datt + t * T
-                    var dot: Float = 0
-                    for s in 0...t { dot += a[s] * d[s] }
-                    for s in 0...t { d[s] = a[s] * (d[s] - dot) }
-                    for s in (t + 1)..<T { d[s] = 0 }
+                    softmaxBackwardRowSIMD(datt + t * T, probs: att_bh + t * T, count: t + 1)
+                    if t + 1 < T { (datt + t * T + t + 1).update(repeating: 0, count: T - t - 1) }
                 }
                 BLAS.sgemm(transA: false, transB: false, m: T, n: HS, k: T,
                            alpha: scale, a: datt, lda: T, b: k, ldb: C3, beta: 1, c: dq, ldc: C3)

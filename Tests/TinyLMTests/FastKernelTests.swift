@@ -86,4 +86,46 @@ struct FastKernelTests {
         Kernels.attentionBackwardParallel(dinp: &g2, dout: dy, inp: qkv, att: a2, B: B, T: T, C: C, NH: NH)
         #expect(g1 == g2)
     }
+
+    /// The KV cache's one-query attention against the formula in Double, for head sizes that take
+    /// the 32-wide path (32, 40 = 32 + 8), the 8-wide path (16) and the scalar one (12), and
+    /// counts that leave every remainder of the four-key blocks (1...13). Tolerance: Float
+    /// rounding of sums of at most 40 products plus the fast exp's 3e-7.
+    @Test func oneQueryAttentionMatchesDouble() {
+        for HS in [32, 40, 16, 12] {
+            for count in 1...13 {
+                let q = rng.floats(HS), k = rng.floats(count * HS), v = rng.floats(count * HS)
+                let scale = 1 / Float(HS).squareRoot()
+                var out = [Float](repeating: .nan, count: HS), scores = [Float](repeating: .nan, count: count)
+                Kernels.attendOneQuery(out: &out, scores: &scores, query: q, keys: k, values: v, count: count, HS: HS, scale: scale)
+                let logits = (0..<count).map { s in (0..<HS).reduce(0.0) { $0 + Double(q[$1]) * Double(k[s * HS + $1]) } * Double(scale) }
+                let m = logits.max()!
+                let z = logits.reduce(0.0) { $0 + Foundation.exp($1 - m) }
+                let p = logits.map { Foundation.exp($0 - m) / z }
+                for s in 0..<count { #expect(abs(Double(scores[s]) - p[s]) <= 1e-6, "HS \(HS) count \(count) score \(s)") }
+                for i in 0..<HS {
+                    let y = (0..<count).reduce(0.0) { $0 + p[$1] * Double(v[$1 * HS + i]) }
+                    #expect(abs(Double(out[i]) - y) <= 1e-5 * (abs(y) + 1), "HS \(HS) count \(count) out \(i)")
+                }
+            }
+        }
+    }
+
+    /// Softmax and its backward pass along rows of every length 1...20 (SIMD blocks and scalar
+    /// tails) against Double: d_s = a_s (g_s - sum_u a_u g_u).
+    @Test func softmaxRowsMatchDouble() {
+        for n in 1...20 {
+            let x = rng.floats(n, sigma: 3), g = rng.floats(n)
+            var row = x
+            Kernels.softmaxRowSIMD(&row, count: n)
+            let m = x.map(Double.init).max()!
+            let z = x.reduce(0.0) { $0 + Foundation.exp(Double($1) - m) }
+            let p = x.map { Foundation.exp(Double($0) - m) / z }
+            #expect(zip(row, p).allSatisfy { abs(Double($0) - $1) <= 1e-6 }, "softmax of \(n)")
+            var d = g
+            Kernels.softmaxBackwardRowSIMD(&d, probs: row, count: n)
+            let dot = (0..<n).reduce(0.0) { $0 + p[$1] * Double(g[$1]) }
+            for s in 0..<n { #expect(abs(Double(d[s]) - p[s] * (Double(g[s]) - dot)) <= 1e-6, "backward of \(n) at \(s)") }
+        }
+    }
 }
