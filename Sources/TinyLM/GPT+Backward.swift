@@ -8,61 +8,92 @@ extension GPT {
         Parallel.withOwnThreads { backwardPass(dLogProbs: dLogProbs) }
     }
 
-    /// The backward pass proper (kernels split across `Parallel.workers`).
+    /// The backward pass proper, shard by shard as the forward pass ran (`Parallel.shards`).
+    /// The first shard accumulates into `gradients`; each other shard into a zeroed buffer of
+    /// its own, added to `gradients` afterwards in shard order.
     func backwardPass(dLogProbs: [Float]) {
         guard let acts else { preconditionFailure("backward needs a forward pass first") }
         let B = acts.B, T = acts.T
         precondition(dLogProbs.count == B * T, "backward: dLogProbs must be (B,T) of the last forward")
-        let C = config.nEmbd, NH = config.nHead, V = config.vocabSize
-        let N = B * T
         let g = gradientScratch()
-        g.dlogits.zero(); g.dlnf.zero(); g.dresidual.zero()  // only the first N rows are used; zero all for clarity
+        let shards = Parallel.shards(B: B)
+        while shardGradients.count < shards.count - 1 { shardGradients.append(FloatBuffer(count: layout.count)) }
+        let extra = shardGradients.prefix(shards.count - 1).map { buffer -> ModelPointers in
+            buffer.zero()
+            return ModelPointers(buffer, layout)
+        }
         dLogProbs.withUnsafeBufferPointer { dlp in
-            Kernels.logProbBackwardParallel(dlogits: g.dlogits.pointer, dlogprobs: dlp.baseAddress!,
-                                    probs: acts.probs.pointer, targets: acts.targets.pointer, N: N, V: V)
-        }
-        // logits = lnf wte^T (tied lm_head): wte receives this gradient and the encoder's
-        Kernels.matmulBackwardParallel(dinp: g.dlnf.pointer, dweight: grads.wte, dbias: nil, dout: g.dlogits.pointer,
-                               inp: acts.lnf.pointer, weight: params.wte, N: N, C: C, OC: V)
-        let last = config.nLayer == 0 ? acts.encoded : acts.layers[config.nLayer - 1].residual3
-        Kernels.layerNormBackwardParallel(dinp: g.dresidual.pointer, dweight: grads.lnfw, dbias: grads.lnfb,
-                                  dout: g.dlnf.pointer, inp: last.pointer, weight: params.lnfw,
-                                  mean: acts.lnfMean.pointer, rstd: acts.lnfRstd.pointer, N: N, C: C)
-        // g.dresidual holds d/d(output of block l); each block writes d/d(its input) to dresidualIn
-        var dOut = g.dresidual, dIn = g.dresidualIn
-        for l in stride(from: config.nLayer - 1, through: 0, by: -1) {
-            let p = params.blocks[l], dp = grads.blocks[l]
-            let a = acts.layers[l]
-            let residual = l == 0 ? acts.encoded : acts.layers[l - 1].residual3
-            for buffer in [dIn, g.dres2, g.dfcproj, g.dfchGelu, g.dfch, g.dln2, g.dattproj, g.datty, g.dqkv, g.dln1] {
-                let perRow = buffer.count / (acts.capacityB * acts.maxT)  // C, 3C or 4C
-                buffer.pointer.update(repeating: 0, count: N * perRow)
+            Parallel.forShards(shards) { i, rows, workers in
+                backwardRows(acts, g, dLogProbs: dlp.baseAddress!, rows: rows, T: T,
+                             into: i == 0 ? grads : extra[i - 1], workers: workers)
             }
-            // residual3 = residual2 + fcproj
-            Kernels.residualBackward(dinp1: g.dres2.pointer, dinp2: g.dfcproj.pointer, dout: dOut.pointer, N: N * C)
-            Kernels.matmulBackwardParallel(dinp: g.dfchGelu.pointer, dweight: dp.fcprojw, dbias: dp.fcprojb, dout: g.dfcproj.pointer,
-                                   inp: a.fchGelu.pointer, weight: p.fcprojw, N: N, C: 4 * C, OC: C)
-            Kernels.geluBackwardParallel(dinp: g.dfch.pointer, inp: a.fch.pointer, dout: g.dfchGelu.pointer, N: N * 4 * C)
-            Kernels.matmulBackwardParallel(dinp: g.dln2.pointer, dweight: dp.fcw, dbias: dp.fcb, dout: g.dfch.pointer,
-                                   inp: a.ln2.pointer, weight: p.fcw, N: N, C: C, OC: 4 * C)
-            Kernels.layerNormBackwardParallel(dinp: g.dres2.pointer, dweight: dp.ln2w, dbias: dp.ln2b, dout: g.dln2.pointer,
-                                      inp: a.residual2.pointer, weight: p.ln2w, mean: a.ln2Mean.pointer,
-                                      rstd: a.ln2Rstd.pointer, N: N, C: C)
-            // residual2 = residual + attproj
-            Kernels.residualBackward(dinp1: dIn.pointer, dinp2: g.dattproj.pointer, dout: g.dres2.pointer, N: N * C)
-            Kernels.matmulBackwardParallel(dinp: g.datty.pointer, dweight: dp.attprojw, dbias: dp.attprojb, dout: g.dattproj.pointer,
-                                   inp: a.atty.pointer, weight: p.attprojw, N: N, C: C, OC: C)
-            Kernels.attentionBackwardParallel(dinp: g.dqkv.pointer, dout: g.datty.pointer, inp: a.qkv.pointer, att: a.att.pointer,
-                                      B: B, T: T, C: C, NH: NH)
-            Kernels.matmulBackwardParallel(dinp: g.dln1.pointer, dweight: dp.qkvw, dbias: dp.qkvb, dout: g.dqkv.pointer,
-                                   inp: a.ln1.pointer, weight: p.qkvw, N: N, C: C, OC: 3 * C)
-            Kernels.layerNormBackwardParallel(dinp: dIn.pointer, dweight: dp.ln1w, dbias: dp.ln1b, dout: g.dln1.pointer,
-                                      inp: residual.pointer, weight: p.ln1w, mean: a.ln1Mean.pointer,
-                                      rstd: a.ln1Rstd.pointer, N: N, C: C)
-            swap(&dOut, &dIn)
         }
-        Kernels.encoderBackward(dwte: grads.wte, dwpe: grads.wpe, dout: dOut.pointer, tokens: acts.inputs.pointer,
-                                B: B, T: T, C: C)
+        let total = gradients.pointer
+        for buffer in shardGradients.prefix(shards.count - 1) {
+            let part = buffer.pointer
+            Parallel.forChunks(layout.count, minimum: 65536) { r in
+                for i in r { total[i] += part[i] }
+            }
+        }
+    }
+
+    /// The backward pass of batch rows `rows` only, on their slices of the activations and of
+    /// the gradient scratch (row offset rows.lowerBound * T), accumulating into `dm`.
+    func backwardRows(_ acts: Activations, _ g: GradientScratch, dLogProbs: UnsafePointer<Float>, rows: Range<Int>, T: Int,
+                      into dm: ModelPointers, workers w: Int) {
+        let C = config.nEmbd, NH = config.nHead, V = config.vocabSize
+        let B = rows.count, N = B * T, o = rows.lowerBound * T
+        let attOffset = rows.lowerBound * NH * T * T
+        /// The shard's slice of a scratch buffer holding `perRow` floats a position, zeroed.
+        func zeroed(_ buffer: FloatBuffer, _ perRow: Int) -> UnsafeMutablePointer<Float> {
+            let p = buffer.pointer + o * perRow
+            p.update(repeating: 0, count: N * perRow)
+            return p
+        }
+        let dlogits = zeroed(g.dlogits, V), dlnf = zeroed(g.dlnf, C)
+        Kernels.logProbBackwardParallel(dlogits: dlogits, dlogprobs: dLogProbs + o, probs: acts.probs.pointer + o * V,
+                                        targets: acts.targets.pointer + o, N: N, V: V, workers: w)
+        // logits = lnf wte^T (tied lm_head): wte receives this gradient and the encoder's
+        Kernels.matmulBackwardParallel(dinp: dlnf, dweight: dm.wte, dbias: nil, dout: dlogits,
+                                       inp: acts.lnf.pointer + o * C, weight: params.wte, N: N, C: C, OC: V, workers: w)
+        let last = config.nLayer == 0 ? acts.encoded : acts.layers[config.nLayer - 1].residual3
+        // dOut holds d/d(output of block l); each block writes d/d(its input) to dIn
+        var dOut = zeroed(g.dresidual, C)
+        Kernels.layerNormBackwardParallel(dinp: dOut, dweight: dm.lnfw, dbias: dm.lnfb,
+                                          dout: dlnf, inp: last.pointer + o * C, weight: params.lnfw,
+                                          mean: acts.lnfMean.pointer + o, rstd: acts.lnfRstd.pointer + o, N: N, C: C, workers: w)
+        for l in stride(from: config.nLayer - 1, through: 0, by: -1) {
+            let p = params.blocks[l], dp = dm.blocks[l]
+            let a = acts.layers[l]
+            let residual = (l == 0 ? acts.encoded : acts.layers[l - 1].residual3).pointer + o * C
+            let dIn = zeroed(l % 2 == (config.nLayer - 1) % 2 ? g.dresidualIn : g.dresidual, C)
+            let dres2 = zeroed(g.dres2, C), dfcproj = zeroed(g.dfcproj, C), dfchGelu = zeroed(g.dfchGelu, 4 * C)
+            let dfch = zeroed(g.dfch, 4 * C), dln2 = zeroed(g.dln2, C), dattproj = zeroed(g.dattproj, C)
+            let datty = zeroed(g.datty, C), dqkv = zeroed(g.dqkv, 3 * C), dln1 = zeroed(g.dln1, C)
+            // residual3 = residual2 + fcproj
+            Kernels.residualBackward(dinp1: dres2, dinp2: dfcproj, dout: dOut, N: N * C)
+            Kernels.matmulBackwardParallel(dinp: dfchGelu, dweight: dp.fcprojw, dbias: dp.fcprojb, dout: dfcproj,
+                                           inp: a.fchGelu.pointer + o * 4 * C, weight: p.fcprojw, N: N, C: 4 * C, OC: C, workers: w)
+            Kernels.geluBackwardParallel(dinp: dfch, inp: a.fch.pointer + o * 4 * C, dout: dfchGelu, N: N * 4 * C, workers: w)
+            Kernels.matmulBackwardParallel(dinp: dln2, dweight: dp.fcw, dbias: dp.fcb, dout: dfch,
+                                           inp: a.ln2.pointer + o * C, weight: p.fcw, N: N, C: C, OC: 4 * C, workers: w)
+            Kernels.layerNormBackwardParallel(dinp: dres2, dweight: dp.ln2w, dbias: dp.ln2b, dout: dln2,
+                                              inp: a.residual2.pointer + o * C, weight: p.ln2w, mean: a.ln2Mean.pointer + o,
+                                              rstd: a.ln2Rstd.pointer + o, N: N, C: C, workers: w)
+            // residual2 = residual + attproj
+            Kernels.residualBackward(dinp1: dIn, dinp2: dattproj, dout: dres2, N: N * C)
+            Kernels.matmulBackwardParallel(dinp: datty, dweight: dp.attprojw, dbias: dp.attprojb, dout: dattproj,
+                                           inp: a.atty.pointer + o * C, weight: p.attprojw, N: N, C: C, OC: C, workers: w)
+            Kernels.attentionBackwardParallel(dinp: dqkv, dout: datty, inp: a.qkv.pointer + o * 3 * C, att: a.att.pointer + attOffset,
+                                              B: B, T: T, C: C, NH: NH, workers: w)
+            Kernels.matmulBackwardParallel(dinp: dln1, dweight: dp.qkvw, dbias: dp.qkvb, dout: dqkv,
+                                           inp: a.ln1.pointer + o * C, weight: p.qkvw, N: N, C: C, OC: 3 * C, workers: w)
+            Kernels.layerNormBackwardParallel(dinp: dIn, dweight: dp.ln1w, dbias: dp.ln1b, dout: dln1,
+                                              inp: residual, weight: p.ln1w, mean: a.ln1Mean.pointer + o,
+                                              rstd: a.ln1Rstd.pointer + o, N: N, C: C, workers: w)
+            dOut = dIn
+        }
+        Kernels.encoderBackward(dwte: dm.wte, dwpe: dm.wpe, dout: dOut, tokens: acts.inputs.pointer + o, B: B, T: T, C: C)
     }
 
     /// Backward pass for the mean cross-entropy of the last forward over its scored targets.

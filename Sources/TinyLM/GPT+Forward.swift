@@ -35,42 +35,53 @@ extension GPT {
         return made
     }
 
-    /// The forward pass on `acts.inputs` and `acts.targets`, shapes (B,T).
+    /// The forward pass on `acts.inputs` and `acts.targets`, shapes (B,T), shard by shard
+    /// (`Parallel.shards`).
     func forwardPass(_ acts: Activations, B: Int, T: Int) {
         acts.B = B
         acts.T = T
+        Parallel.forShards(Parallel.shards(B: B)) { _, rows, workers in
+            forwardRows(acts, rows: rows, T: T, workers: workers)
+        }
+    }
+
+    /// The forward pass of batch rows `rows` only: every activation is per row (attention mixes
+    /// positions within a row, never rows), so each shard reads and writes its own slice of
+    /// the buffers, from row offset rows.lowerBound * T.
+    func forwardRows(_ acts: Activations, rows: Range<Int>, T: Int, workers w: Int) {
         let C = config.nEmbd, NH = config.nHead, V = config.vocabSize
-        let N = B * T
-        Kernels.encoderForward(out: acts.encoded.pointer, tokens: acts.inputs.pointer,
+        let B = rows.count, N = B * T, o = rows.lowerBound * T
+        let attOffset = rows.lowerBound * NH * T * T
+        let encoded = acts.encoded.pointer + o * C
+        Kernels.encoderForward(out: encoded, tokens: acts.inputs.pointer + o,
                                wte: params.wte, wpe: params.wpe, B: B, T: T, C: C)
-        var residual = UnsafePointer(acts.encoded.pointer)
+        var residual = UnsafePointer(encoded)
         for l in 0..<config.nLayer {
             let p = params.blocks[l]
             let a = acts.layers[l]
-            Kernels.layerNormForwardParallel(out: a.ln1.pointer, mean: a.ln1Mean.pointer, rstd: a.ln1Rstd.pointer,
-                                     inp: residual, weight: p.ln1w, bias: p.ln1b, N: N, C: C)
-            Kernels.matmulForwardParallel(out: a.qkv.pointer, inp: a.ln1.pointer, weight: p.qkvw, bias: p.qkvb,
-                                  N: N, C: C, OC: 3 * C)
-            Kernels.attentionForwardParallel(out: a.atty.pointer, att: a.att.pointer, inp: a.qkv.pointer,
-                                     B: B, T: T, C: C, NH: NH)
-            Kernels.matmulForwardParallel(out: a.attproj.pointer, inp: a.atty.pointer, weight: p.attprojw, bias: p.attprojb,
-                                  N: N, C: C, OC: C)
-            Kernels.residualForwardParallel(out: a.residual2.pointer, inp1: residual, inp2: a.attproj.pointer, N: N * C)
-            Kernels.layerNormForwardParallel(out: a.ln2.pointer, mean: a.ln2Mean.pointer, rstd: a.ln2Rstd.pointer,
-                                     inp: a.residual2.pointer, weight: p.ln2w, bias: p.ln2b, N: N, C: C)
-            Kernels.matmulForwardParallel(out: a.fch.pointer, inp: a.ln2.pointer, weight: p.fcw, bias: p.fcb,
-                                  N: N, C: C, OC: 4 * C)
-            Kernels.geluForwardParallel(out: a.fchGelu.pointer, inp: a.fch.pointer, N: N * 4 * C)
-            Kernels.matmulForwardParallel(out: a.fcproj.pointer, inp: a.fchGelu.pointer, weight: p.fcprojw, bias: p.fcprojb,
-                                  N: N, C: 4 * C, OC: C)
-            Kernels.residualForwardParallel(out: a.residual3.pointer, inp1: a.residual2.pointer, inp2: a.fcproj.pointer, N: N * C)
-            residual = UnsafePointer(a.residual3.pointer)
+            let ln1 = a.ln1.pointer + o * C, qkv = a.qkv.pointer + o * 3 * C, atty = a.atty.pointer + o * C
+            let attproj = a.attproj.pointer + o * C, residual2 = a.residual2.pointer + o * C, ln2 = a.ln2.pointer + o * C
+            let fch = a.fch.pointer + o * 4 * C, fchGelu = a.fchGelu.pointer + o * 4 * C
+            let fcproj = a.fcproj.pointer + o * C, residual3 = a.residual3.pointer + o * C
+            Kernels.layerNormForwardParallel(out: ln1, mean: a.ln1Mean.pointer + o, rstd: a.ln1Rstd.pointer + o,
+                                             inp: residual, weight: p.ln1w, bias: p.ln1b, N: N, C: C, workers: w)
+            Kernels.matmulForwardParallel(out: qkv, inp: ln1, weight: p.qkvw, bias: p.qkvb, N: N, C: C, OC: 3 * C, workers: w)
+            Kernels.attentionForwardParallel(out: atty, att: a.att.pointer + attOffset, inp: qkv, B: B, T: T, C: C, NH: NH, workers: w)
+            Kernels.matmulForwardParallel(out: attproj, inp: atty, weight: p.attprojw, bias: p.attprojb, N: N, C: C, OC: C, workers: w)
+            Kernels.residualForwardParallel(out: residual2, inp1: residual, inp2: attproj, N: N * C, workers: w)
+            Kernels.layerNormForwardParallel(out: ln2, mean: a.ln2Mean.pointer + o, rstd: a.ln2Rstd.pointer + o,
+                                             inp: residual2, weight: p.ln2w, bias: p.ln2b, N: N, C: C, workers: w)
+            Kernels.matmulForwardParallel(out: fch, inp: ln2, weight: p.fcw, bias: p.fcb, N: N, C: C, OC: 4 * C, workers: w)
+            Kernels.geluForwardParallel(out: fchGelu, inp: fch, N: N * 4 * C, workers: w)
+            Kernels.matmulForwardParallel(out: fcproj, inp: fchGelu, weight: p.fcprojw, bias: p.fcprojb, N: N, C: 4 * C, OC: C, workers: w)
+            Kernels.residualForwardParallel(out: residual3, inp1: residual2, inp2: fcproj, N: N * C, workers: w)
+            residual = UnsafePointer(residual3)
         }
-        Kernels.layerNormForwardParallel(out: acts.lnf.pointer, mean: acts.lnfMean.pointer, rstd: acts.lnfRstd.pointer,
-                                 inp: residual, weight: params.lnfw, bias: params.lnfb, N: N, C: C)
-        Kernels.matmulForwardParallel(out: acts.logits.pointer, inp: acts.lnf.pointer, weight: params.wte, bias: nil,
-                              N: N, C: C, OC: V)
-        Kernels.logProbForwardParallel(probs: acts.probs.pointer, logprobs: acts.logprobs.pointer,
-                               logits: acts.logits.pointer, targets: acts.targets.pointer, N: N, V: V)
+        let lnf = acts.lnf.pointer + o * C, logits = acts.logits.pointer + o * V
+        Kernels.layerNormForwardParallel(out: lnf, mean: acts.lnfMean.pointer + o, rstd: acts.lnfRstd.pointer + o,
+                                         inp: residual, weight: params.lnfw, bias: params.lnfb, N: N, C: C, workers: w)
+        Kernels.matmulForwardParallel(out: logits, inp: lnf, weight: params.wte, bias: nil, N: N, C: C, OC: V, workers: w)
+        Kernels.logProbForwardParallel(probs: acts.probs.pointer + o * V, logprobs: acts.logprobs.pointer + o,
+                                       logits: logits, targets: acts.targets.pointer + o, N: N, V: V, workers: w)
     }
 }

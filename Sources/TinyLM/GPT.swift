@@ -19,6 +19,9 @@ public final class GPT {
     var acts: Activations?
     /// Gradient scratch for the backward pass, sized like `acts`.
     var scratch: GradientScratch?
+    /// Gradient buffers of the second and later batch shards of a backward pass (see
+    /// `Parallel.shards`), added into `gradients` when the pass ends.
+    var shardGradients: [FloatBuffer] = []
     /// The KV cache of the last `sample` call, reused by the next one with as many rows.
     var sampleCache: KVCache?
 
