@@ -23,7 +23,10 @@ struct FineTuning: ParsableCommand {
         discussion: """
         Pretrains (or takes from the cache in Output/.cache/tinylm, or $TINYLM_CACHE) a character GPT on Debian's \
         fortunes, fine-tunes it with plain REINFORCE, KL-regularised REINFORCE at two temperatures and DPG, and writes \
-        Output/10-fine-tuning.html and .json. Exit 0: every check holds; 1: a check failed; 2: bad usage or input.
+        Output/10-fine-tuning.html and .json. Exit 0: every check holds; 1: a check failed; 2: bad usage or input. \
+        While it fine-tunes, the run saves its state in the output folder's .cache/fine-tuning at every evaluation; \
+        run again with the same options after an interruption and it continues from there to the same report. The \
+        state is deleted once the report is written.
         """)
 
     @OptionGroup var common: ChapterOptions
@@ -43,6 +46,9 @@ struct FineTuning: ParsableCommand {
     @Option(help: "Learning rate of fine-tuning (AdamW, no weight decay), 0 < lr <= 0.1 (default 3e-5, or 2e-4 with --quick: small batches add KL through their noise, and a larger step on the larger model moves it away from its posterior).")
     var learningRate: Double?
 
+    @Option(help: ArgumentHelp("Testing aid: stop (exit 3) once this many fine-tuning steps in total are done, after saving the state.", visibility: .hidden))
+    var stopAfterSteps: Int?
+
     static func main() { ChapterMain.main(Self.self) }
 
     func validate() throws {
@@ -51,6 +57,7 @@ struct FineTuning: ParsableCommand {
         guard (4...512).contains(batchSize) else { throw ValidationError("--batch-size must be between 4 and 512 (got \(batchSize))") }
         guard beta.isFinite, beta > 0 else { throw ValidationError("--beta must be a positive number (got \(beta))") }
         if let lr = learningRate, !(lr.isFinite && lr > 0 && lr <= 0.1) { throw ValidationError("--learning-rate must be in (0, 0.1] (got \(lr))") }
+        if let n = stopAfterSteps, n < 1 { throw ValidationError("--stop-after-steps must be a positive number of steps (got \(n))") }
     }
 
     func run() throws {
@@ -64,19 +71,31 @@ struct FineTuning: ParsableCommand {
         let chapter = Chapter(
             slug: "10-fine-tuning", number: 10, title: "The same story on a transformer",
             summary: "A tiny GPT pretrained on fortune cookies: plain RL collapses it; KL-regularised RL and DPG move it toward the Bayesian posterior; on an enumerable space every identity is exact.")
-        try chapter.run(options: common, parameters: [
-            ("word", target.word), ("steps", "\(settings.steps)"), ("batch-size", "\(batchSize)"),
-            ("beta", "\(beta)"), ("learning-rate", "\(settings.learningRate)"), ("model", "\(pretrain.nLayer) layers, \(pretrain.nEmbd) wide, \(pretrain.steps) pretraining steps"),
-        ]) { page, seeds in
-            let prior: Checkpoint
-            do { prior = try PretrainCache.pretrainedModel(settings: pretrain, showProgress: true) } catch {
-                throw InputError("cannot pretrain the prior: \(error)")
+        // The fine-tuning state of an interrupted run: discarded once the report is written.
+        var state: FineTuneStateStore?
+        do {
+            try chapter.run(options: common, parameters: [
+                ("word", target.word), ("steps", "\(settings.steps)"), ("batch-size", "\(batchSize)"),
+                ("beta", "\(beta)"), ("learning-rate", "\(settings.learningRate)"), ("model", "\(pretrain.nLayer) layers, \(pretrain.nEmbd) wide, \(pretrain.steps) pretraining steps"),
+            ]) { page, seeds in
+                let prior: Checkpoint
+                do { prior = try PretrainCache.pretrainedModel(settings: pretrain, showProgress: true) } catch {
+                    throw InputError("cannot pretrain the prior: \(error)")
+                }
+                let study = Study(page: page, seeds: seeds, prior: prior, target: target, settings: settings,
+                                  betas: [beta, 2 * beta], quick: quick, priorKey: pretrain.key,
+                                  stateCache: URL(fileURLWithPath: common.output, isDirectory: true).appendingPathComponent(".cache", isDirectory: true),
+                                  stopAfter: stopAfterSteps)
+                let store = study.stateStore
+                state = store
+                try study.run(state: store)
+                try Bridge(page: page, seeds: seeds, quick: quick).run()
             }
-            let study = Study(page: page, seeds: seeds, prior: prior, target: target, settings: settings,
-                              betas: [beta, 2 * beta], quick: quick)
-            try study.run()
-            try Bridge(page: page, seeds: seeds, quick: quick).run()
+        } catch let failed as ChecksFailed {
+            state?.discard()   // the report is written, failing checks and all: the state has served
+            throw failed
         }
+        state?.discard()
     }
 
     /// A small model for --quick: two layers, 48 wide, 64-character documents, 400 steps.

@@ -18,21 +18,47 @@ struct Study {
     let settings: FineTuneSettings
     let betas: [Double]
     let quick: Bool
+    /// The pretraining cache's key of the prior (`PretrainSettings.key`).
+    let priorKey: String
+    /// The output folder's hidden cache, where an interrupted run keeps its fine-tuning state.
+    let stateCache: URL
+    /// Stop (exit 3) once this many fine-tuning steps in total are done: a testing aid.
+    let stopAfter: Int?
 
     var priorSamples: Int { 8192 }
     var evalSamples: Int { 256 }
     var evaluations: Int { quick ? 3 : 6 }
+    var methods: [Method] { [.reinforce] + betas.map { .klReinforce(beta: $0) } + [.dpg] }
 
-    struct Curve {
-        let method: Method
-        var steps: [Double] = []
-        var measurements: [PolicyMeasurement] = []
-        /// Per exact posterior sample: log π0(x) - log Z_b - log π_θ(x), at each evaluation.
-        var forwardTerms: [[Double]] = []
-        var forwardKL: [Double] { forwardTerms.map { $0.isEmpty ? .nan : $0.reduce(0, +) / Double($0.count) } }
+    /// Everything that determines what the fine-tuning measures: a saved state is resumed only
+    /// under an equal key. Bump `format` when the code changes what a step or an evaluation does.
+    struct StateKey: Codable {
+        var format = "fine-tuning-state/1"
+        let seed: UInt64
+        let quick: Bool
+        let word: String
+        let steps, batchSize: Int
+        let learningRate, gradClip: Double
+        let betas: [Double]
+        let methods: [String]
+        let priorSamples, evalSamples, evaluations: Int
+        /// The prior: its pretraining settings' key and a hash of its weights.
+        let prior, priorWeights: String
     }
 
-    func run() throws {
+    /// Where this run's fine-tuning state is kept, under its key.
+    var stateStore: FineTuneStateStore {
+        let key = StateKey(seed: seeds.seed, quick: quick, word: target.word, steps: settings.steps, batchSize: settings.batchSize,
+                           learningRate: settings.learningRate, gradClip: settings.gradClip, betas: betas, methods: methods.map { "\($0)" },
+                           priorSamples: priorSamples, evalSamples: evalSamples, evaluations: evaluations,
+                           prior: priorKey, priorWeights: prior.model.parameters.digest)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return FineTuneStateStore(cache: stateCache, key: String(decoding: try! encoder.encode(key), as: UTF8.self),
+                                  methods: methods, steps: settings.steps)
+    }
+
+    func run(state: FineTuneStateStore) throws {
         let model = prior.model
         page.section("The prior: a tiny GPT pretrained on fortune cookies")
         page.prose("The prior $\\pi_0$ is a character-level transformer with the architecture of nanoGPT, pretrained in this run (or taken from the cache) on the quotations of Debian's fortunes package. A document is a start token, characters and an end token, so $\\pi_0(x)$ is the product of next-token probabilities up to the end token and $\\pi_0$ is a distribution over finite strings, the setting of the paper's §2.")
@@ -68,33 +94,76 @@ struct Study {
         let posteriorPriorLogProbs = accepted.map { fresh[$0].logProb }
 
         // Fine-tuning.
-        let methods: [Method] = [.reinforce] + betas.map { .klReinforce(beta: $0) } + [.dpg]
-        var curves: [Curve] = []
-        let every = max(1, settings.steps / evaluations)
-        let start = Date()
-        for method in methods {
-            let tuner = FineTuner(method: method, prior: prior, preference: target, settings: settings,
-                                  logConstraintPartition: est.logConstraintPartition.value)
-            var curve = Curve(method: method)
+        let curves = try fineTune(state: state, logConstraintPartition: est.logConstraintPartition.value) { policy, method, step in
             let evalBeta = { () -> Double in if case .klReinforce(let b) = method { return b }; return beta }()
-            func evaluate(_ step: Int) {
-                let m = PolicyMeasurement.measure(policy: tuner.policy, prior: model, tokenizer: prior.tokenizer, preference: target,
-                                            beta: evalBeta, count: evalSamples, rng: seeds.generator("eval-\(method)-\(step)"))
-                curve.steps.append(Double(step))
-                curve.measurements.append(m)
-                curve.forwardTerms.append(forwardTerms(tuner.policy, posteriorSequences, posteriorPriorLogProbs, est.logConstraintPartition.value))
-            }
-            evaluate(0)
-            let rng = seeds.generator("train-\(method)")
-            for s in 1...settings.steps {
-                tuner.trainStep(rng: rng)
-                if s % every == 0 || s == settings.steps { evaluate(s) }
-            }
-            curves.append(curve)
-            FileHandle.standardError.write(Data("  fine-tuned \(method) in \(Int(Date().timeIntervalSince(start))) s\n".utf8))
+            let m = PolicyMeasurement.measure(policy: policy, prior: model, tokenizer: prior.tokenizer, preference: target,
+                                              beta: evalBeta, count: evalSamples, rng: seeds.generator("eval-\(method)-\(step)"))
+            return (m, forwardTerms(policy, posteriorSequences, posteriorPriorLogProbs, est.logConstraintPartition.value))
         }
         report(curves, est, zb: zb, priorTexts: freshTexts)
     }
+
+    /// Fine-tunes a copy of the prior with each method in turn, measuring it (`measure`) at step
+    /// 0, every `settings.steps / evaluations` steps and at the end. The state is saved at each
+    /// evaluation and when a method finishes, and a saved state is continued. Step s of a method
+    /// draws its samples from its own stream "train-<method>-<s>", and the tuner carries nothing
+    /// else from step to step but its policy, optimiser and step, which the state holds: so a
+    /// resumed run takes exactly the steps of an uninterrupted one.
+    func fineTune(state: FineTuneStateStore, logConstraintPartition: Double,
+                  measure: (GPT, Method, Int) -> (PolicyMeasurement, [Double])) throws -> [TrainingCurve] {
+        let restored = state.load(warn: warn)
+        if let restored { log("resuming fine-tuning from \(state.folder.path): \(restored.position(of: state))") }
+        var curves = restored?.finished ?? []
+        var saving = true
+        func save(_ current: (curve: TrainingCurve, tuner: FineTuner)?) {
+            guard saving else { return }
+            do { try state.save(finished: curves, current: current) } catch {
+                warn("cannot save the fine-tuning state in \(state.folder.path) (\(error)); continuing without it")
+                saving = false
+            }
+        }
+        let every = max(1, settings.steps / evaluations)
+        let start = Date()
+        for (index, method) in methods.enumerated() where index >= curves.count {
+            let tuner = FineTuner(method: method, prior: prior, preference: target, settings: settings,
+                                  logConstraintPartition: logConstraintPartition)
+            var curve = TrainingCurve(method: method)
+            if let restored, let current = restored.current, index == restored.finished.count {
+                do {
+                    try tuner.resume(from: current.checkpoint)
+                    curve = current.curve
+                } catch {
+                    warn("ignoring the saved policy of \(method) (\(error)); that method starts again")
+                }
+            }
+            func evaluate(_ step: Int) {
+                let (m, terms) = measure(tuner.policy, method, step)
+                curve.append(step: step, m, forwardTerms: terms)
+            }
+            if curve.steps.isEmpty {
+                evaluate(0)
+                save((curve, tuner))
+            }
+            for s in stride(from: tuner.step + 1, through: settings.steps, by: 1) {
+                tuner.trainStep(rng: seeds.generator("train-\(method)-\(s)"))
+                let evaluated = s % every == 0 || s == settings.steps
+                if evaluated { evaluate(s) }
+                let total = index * settings.steps + s
+                let stop = stopAfter.map { total >= $0 } ?? false
+                if s == settings.steps { curves.append(curve) }
+                if evaluated || stop { save(s == settings.steps ? nil : (curve, tuner)) }
+                if stop {
+                    throw StoppedEarly("fine-tuning: stopped after \(total) fine-tuning steps as --stop-after-steps asked; "
+                                       + (saving ? "run again to resume from \(state.folder.path)" : "its state could not be saved"))
+                }
+            }
+            log("  fine-tuned \(method) in \(Int(Date().timeIntervalSince(start))) s")
+        }
+        return curves
+    }
+
+    func log(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+    func warn(_ line: String) { log("warning: " + line.split(whereSeparator: \.isNewline).joined(separator: " ")) }
 
     /// The terms of the forward KL(π*_b || π_θ) on exact posterior samples (filtered prior
     /// draws): log π0(x) - log Z_b - log π_θ(x), whose mean estimates the divergence.
@@ -104,7 +173,7 @@ struct Study {
         return (0..<sequences.count).map { logPrior[$0] - logZb - lp[$0] }
     }
 
-    func report(_ curves: [Curve], _ est: PriorEstimates, zb: Double, priorTexts: [String]) {
+    func report(_ curves: [TrainingCurve], _ est: PriorEstimates, zb: Double, priorTexts: [String]) {
         let initial = curves[0].measurements[0]
         page.section("Training: what each method does to the prior")
         page.prose("Every method starts from the prior and sees the same number of samples (\(settings.steps) steps of \(settings.batchSize)). Plain REINFORCE maximises $\\mathbb{E}[r]$ alone; KL-regularised REINFORCE maximises the shaped reward of eq. 4; DPG minimises the forward divergence $\\mathrm{KL}(\\pi^*_b \\| \\pi_\\theta)$ with importance weights $\\pi^*_b(x)/\\pi_\\theta(x)$. Each point below is measured on \(evalSamples) fresh samples.")

@@ -16,7 +16,8 @@ public struct ChapterOptions: ParsableArguments {
 
 /// The entry point of every chapter executable: parses the command line, runs the chapter
 /// and exits 0 when every check holds, 1 when one fails, 2 for bad usage or bad input (with a
-/// one-line reason on standard error; `--help` prints the full help and exits 0).
+/// one-line reason on standard error; `--help` prints the full help and exits 0), 3 when it
+/// stopped early on purpose (`StoppedEarly`, with its one line).
 public enum ChapterMain {
     public static func main<Command: ParsableCommand>(_ command: Command.Type) -> Never {
         do {
@@ -26,6 +27,9 @@ public enum ChapterMain {
         } catch let e as ChecksFailed {
             printError("\(e.failed) of \(e.total) checks failed")
             exitProcess(1)
+        } catch let e as StoppedEarly {
+            printError(e.message)
+            exitProcess(3)
         } catch let e as InputError {
             failUsage(e.message)
         } catch {
@@ -56,4 +60,13 @@ public struct InputError: Error, CustomStringConvertible {
 public struct ChecksFailed: Error {
     public let failed: Int
     public let total: Int
+}
+
+/// Thrown when a chapter stops before its end because it was asked to (a testing aid, such as
+/// chapter 10's hidden `--stop-after-steps`), after saving what it needs to resume. Exit 3, with
+/// `message` as the one line on standard error; no report is written.
+public struct StoppedEarly: Error, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
 }

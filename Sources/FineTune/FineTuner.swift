@@ -3,7 +3,7 @@ import GSL
 import TinyLM
 
 /// The fine-tuning methods the chapter compares, all on the same samples budget.
-public enum Method: Sendable, Equatable, CustomStringConvertible {
+public enum Method: Sendable, Equatable, Codable, CustomStringConvertible {
     /// Plain REINFORCE on r, no KL penalty, leave-one-out baseline: maximises J_RL (eq. 1).
     case reinforce
     /// REINFORCE on the shaped reward r - β (log π_θ - log π0) of eq. 4, leave-one-out baseline:
@@ -105,6 +105,29 @@ public final class FineTuner {
         step += 1
         return StepRecord(step: step, meanReward: r.reduce(0, +) / Double(B), meanConstraint: b.reduce(0, +) / Double(B),
                           meanLogRatio: logRatio.reduce(0, +) / Double(B))
+    }
+
+    /// The policy with the optimiser's moments and step and the tuner's step, to continue from
+    /// with `resume(from:)`. The tuner holds no other state between steps: the next step depends
+    /// only on these and on the generator it is given.
+    public func checkpoint(metadata: [String: String] = [:]) -> Checkpoint {
+        var metadata = metadata
+        metadata["method"] = "\(method)"
+        metadata["step"] = "\(step)"
+        return Checkpoint(model: policy, tokenizer: tokenizer, optimizer: optimizer, metadata: metadata)
+    }
+
+    /// Continues from `checkpoint()` of a tuner with the same method, prior and settings; on a
+    /// checkpoint that does not fit, throws and changes nothing.
+    public func resume(from c: Checkpoint) throws(TinyLMError) {
+        guard c.extraMetadata["method"] == "\(method)" else {
+            throw .checkpoint("it continues \(c.extraMetadata["method"] ?? "no method"), not \(method)")
+        }
+        guard let s = c.extraMetadata["step"].flatMap(Int.init), (0...settings.steps).contains(s) else {
+            throw .checkpoint("its step is missing or outside 0...\(settings.steps)")
+        }
+        try c.restore(into: policy, tokenizer: tokenizer, optimizer: optimizer)
+        step = s
     }
 
     /// Advantages with the leave-one-out baseline: A_i = f_i - mean_{j ≠ i} f_j.

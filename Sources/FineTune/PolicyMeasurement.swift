@@ -5,7 +5,7 @@ import TinyLM
 /// What the chapter measures of a policy, from a fresh seeded sample of it, each mean with its
 /// standard error: reward, constraint rate, KL to the prior (exact stepwise sums and k1),
 /// entropy, diversity, fluency under the prior, and the Bayesian quantities.
-public struct PolicyMeasurement: Sendable {
+public struct PolicyMeasurement: Sendable, Codable {
     public let samples: Int
     public let reward: Estimate
     public let constraint: Estimate

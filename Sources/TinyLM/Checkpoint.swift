@@ -97,3 +97,35 @@ public struct Checkpoint {
         self.init(model: model, tokenizer: tokenizer, extraMetadata: m.filter { !Self.modelKeys.contains($0.key) }, extraTensors: extras)
     }
 }
+
+/// Training state riding along with a model: the AdamW moments as the tensors `optimizer.m` and
+/// `optimizer.v` (laid out like the parameters) and its step as the metadata `adam_step`, so a
+/// run restored from the file takes exactly the updates the uninterrupted run would.
+extension Checkpoint {
+    /// A checkpoint of `model` carrying `optimizer`'s state and the given metadata.
+    public init(model: GPT, tokenizer: CharTokenizer, optimizer: AdamW, metadata: [String: String]) {
+        let n = model.layout.count
+        var metadata = metadata
+        metadata["adam_step"] = "\(optimizer.step)"
+        self.init(model: model, tokenizer: tokenizer, extraMetadata: metadata,
+                  extraTensors: ["optimizer.m": .init(shape: [n], values: optimizer.m.array),
+                                 "optimizer.v": .init(shape: [n], values: optimizer.v.array)])
+    }
+
+    /// Copies the parameters into `model` and the optimiser state into `optimizer`, after
+    /// checking that the vocabulary, the configuration and the state all fit (nothing is
+    /// changed when they do not).
+    public func restore(into model: GPT, tokenizer: CharTokenizer, optimizer: AdamW) throws(TinyLMError) {
+        guard self.tokenizer == tokenizer, self.model.config == model.config else {
+            throw .checkpoint("its vocabulary or configuration differs from the model it should continue")
+        }
+        guard let a = extraMetadata["adam_step"].flatMap(Int.init), a >= 0,
+              let m = extraTensors["optimizer.m"], let v = extraTensors["optimizer.v"],
+              m.values.count == model.layout.count, v.values.count == model.layout.count
+        else { throw .checkpoint("it holds no resumable optimiser state") }
+        model.parameters.copy(from: self.model.parameters)
+        optimizer.m.copy(from: FloatBuffer(m.values))
+        optimizer.v.copy(from: FloatBuffer(v.values))
+        optimizer.step = a
+    }
+}

@@ -40,14 +40,7 @@ public struct PretrainSettings: Sendable, Equatable, Codable {
     }
 
     /// A stable 64-bit FNV-1a hash of `json`, in hex: the cache key.
-    public var key: String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in json.utf8 {
-            h ^= UInt64(byte)
-            h = h &* 0x100_0000_01b3
-        }
-        return String(h, radix: 16)
-    }
+    public var key: String { StableHash.hex(json) }
 
     /// A tiny run for tests and quick chapter runs: 1 layer, 32 wide, 64-position context.
     public static var quick: PretrainSettings {

@@ -74,13 +74,9 @@ public final class Pretrainer {
 
     /// The checkpoint of the current state: model, vocabulary, optimiser moments, step, settings.
     public func checkpoint() -> Checkpoint {
-        let n = model.layout.count
-        return Checkpoint(
-            model: model, tokenizer: tokenizer,
-            extraMetadata: ["step": "\(step)", "adam_step": "\(optimizer.step)", "pretrain_settings": settings.json,
-                            "complete": isComplete ? "true" : "false", "train_loss": "\(lastLoss)"],
-            extraTensors: ["optimizer.m": .init(shape: [n], values: optimizer.m.array),
-                           "optimizer.v": .init(shape: [n], values: optimizer.v.array)])
+        Checkpoint(model: model, tokenizer: tokenizer, optimizer: optimizer,
+                   metadata: ["step": "\(step)", "pretrain_settings": settings.json,
+                              "complete": isComplete ? "true" : "false", "train_loss": "\(lastLoss)"])
     }
 
     /// Continues from a checkpoint written by `checkpoint()` with the same settings and vocabulary.
@@ -88,17 +84,8 @@ public final class Pretrainer {
         guard c.extraMetadata["pretrain_settings"] == settings.json else {
             throw .checkpoint("it was written with other pretraining settings; delete it or use the same settings")
         }
-        guard c.tokenizer == tokenizer, c.model.config == model.config else {
-            throw .checkpoint("its vocabulary or configuration differs from this corpus and settings")
-        }
-        guard let s = c.extraMetadata["step"].flatMap(Int.init), let a = c.extraMetadata["adam_step"].flatMap(Int.init),
-              let m = c.extraTensors["optimizer.m"], let v = c.extraTensors["optimizer.v"],
-              m.values.count == model.layout.count, v.values.count == model.layout.count
-        else { throw .checkpoint("it holds no resumable optimiser state") }
-        model.parameters.copy(from: c.model.parameters)
-        optimizer.m.copy(from: FloatBuffer(m.values))
-        optimizer.v.copy(from: FloatBuffer(v.values))
-        optimizer.step = a
+        guard let s = c.extraMetadata["step"].flatMap(Int.init) else { throw .checkpoint("it holds no step to resume from") }
+        try c.restore(into: model, tokenizer: tokenizer, optimizer: optimizer)
         step = s
         lastLoss = c.extraMetadata["train_loss"].flatMap(Double.init) ?? .nan
     }

@@ -6,15 +6,70 @@ struct Chapter10Tests {
     let product = "fine-tuning"
     let slug = "10-fine-tuning"
 
+    static let arguments = ["--quick", "--seed", "3"]
+
+    /// The report of one uninterrupted `--quick --seed 3` run, made by whichever test asks first
+    /// (its expectations are recorded there) and shared with the other: the quick chapter takes
+    /// a minute or two.
+    static let uninterrupted: Data? = {
+        guard let folder = try? ChapterRunner.temporaryFolder() else { return nil }
+        defer { try? FileManager.default.removeItem(at: folder) }
+        guard (try? expectChapterPasses("fine-tuning", slug: "10-fine-tuning", arguments: arguments, in: folder)) != nil else { return nil }
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent(".cache").path),
+                "a run that finishes leaves no fine-tuning state behind")
+        return try? Data(contentsOf: folder.appendingPathComponent("10-fine-tuning.json"))
+    }()
+
     @Test("passes every check with --quick (pretrains a small prior on first use, then takes it from the cache)")
     func passes() throws {
-        try expectChapterPasses(product, slug: slug, arguments: ["--quick", "--seed", "3"])
+        _ = try #require(Self.uninterrupted)
+    }
+
+    @Test("stopped in the middle of a method, a run resumes from its saved state to the report of an uninterrupted run")
+    func resumes() throws {
+        let folder = try ChapterRunner.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // In the second method, halfway: the quick run evaluates every steps/3 steps, and the
+        // state's own record below confirms the stop is not at an evaluation.
+        let steps = 150   // the default of --steps
+        let stop = steps + steps / 2 + 1
+        let stopped = try ChapterRunner.run(product, Self.arguments + ["--stop-after-steps", "\(stop)", "--output", folder.path])
+        #expect(stopped.status == 3, "exit \(stopped.status): \(stopped.stderr)")
+        #expect(stopped.stderr.contains("stopped after \(stop) fine-tuning steps"), "stderr: \(stopped.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("\(slug).json").path), "no report yet")
+        let root = folder.appendingPathComponent(".cache/fine-tuning")
+        let states = try FileManager.default.contentsOfDirectory(atPath: root.path)
+        try #require(states.count == 1, "one state folder: \(states)")
+        let state = root.appendingPathComponent(states[0])
+        let files = try FileManager.default.contentsOfDirectory(atPath: state.path).sorted()
+        #expect(files == ["policy-1-\(stop - steps).safetensors", "progress.json"], "\(files)")
+        let progress = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: state.appendingPathComponent("progress.json"))) as? [String: Any])
+        let current = try #require(progress["current"] as? [String: Any])
+        let evaluated = try #require((current["curve"] as? [String: Any])?["steps"] as? [Double])
+        #expect(current["step"] as? Int == stop - steps)
+        #expect(!evaluated.contains(Double(stop - steps)) && evaluated.count >= 2, "stopped between evaluations \(evaluated)")
+        #expect((progress["finished"] as? [Any])?.count == 1)
+
+        let resumed = try expectChapterPasses(product, slug: slug, arguments: Self.arguments, in: folder)
+        #expect(resumed.stderr.contains("resuming fine-tuning from \(state.path)"), "stderr: \(resumed.stderr)")
+        #expect(!resumed.stderr.contains("warning"), "stderr: \(resumed.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent(".cache").path), "the state is deleted with the report written")
+
+        let reference = try #require(Self.uninterrupted)
+        let a = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("\(slug).json"))) as? NSDictionary)
+        let b = try #require(try JSONSerialization.jsonObject(with: reference) as? NSDictionary)
+        for key in Set(a.allKeys.compactMap { $0 as? String }).union(b.allKeys.compactMap { $0 as? String }) where key != "provenance" {
+            #expect(a[key] as? NSObject == b[key] as? NSObject, "\(key) differs from the uninterrupted run's")
+        }
+        #expect((a["values"] as? NSDictionary)?.count ?? 0 > 0)
+        let parameters = { (d: NSDictionary) in (d["provenance"] as? NSDictionary)?["parameters"] as? NSDictionary }
+        #expect(parameters(a) == parameters(b) && parameters(a)?["steps"] as? String == "\(steps)")
     }
 
     @Test("bad input exits 2 with one line", arguments: [
         (["--word", "l0ve"], "--word"), (["--word", ""], "--word"), (["--steps", "5"], "--steps"),
         (["--batch-size", "2"], "--batch-size"), (["--beta", "0"], "--beta"), (["--beta", "nan"], "--beta"),
-        (["--learning-rate", "1"], "--learning-rate"),
+        (["--learning-rate", "1"], "--learning-rate"), (["--stop-after-steps", "0"], "--stop-after-steps"),
     ])
     func badInput(arguments: [String], mentioning: String) throws {
         try expectUsageError(product, arguments: arguments, mentioning: mentioning)
@@ -27,5 +82,6 @@ struct Chapter10Tests {
         for option in ["--seed", "--quick", "--output", "--word", "--steps", "--batch-size", "--beta", "--learning-rate"] {
             #expect(result.stdout.contains(option))
         }
+        #expect(!result.stdout.contains("--stop-after-steps"), "the testing aid stays hidden")
     }
 }

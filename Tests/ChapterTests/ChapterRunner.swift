@@ -74,9 +74,14 @@ enum ChapterRunner {
 
 /// The contract every chapter keeps: exit 0 with every check passing and a report whose JSON
 /// matches what was printed; one-line errors with exit 2 on bad input.
-func expectChapterPasses(_ product: String, slug: String, arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws {
-    let folder = try ChapterRunner.temporaryFolder()
-    defer { try? FileManager.default.removeItem(at: folder) }
+///
+/// Writes into `folder` when given (and leaves it for the caller to read), else into a
+/// temporary folder deleted afterwards. Returns what the run printed.
+@discardableResult
+func expectChapterPasses(_ product: String, slug: String, arguments: [String], in given: URL? = nil,
+                         sourceLocation: SourceLocation = #_sourceLocation) throws -> ChapterRunner.Result {
+    let folder = try given ?? ChapterRunner.temporaryFolder()
+    defer { if given == nil { try? FileManager.default.removeItem(at: folder) } }
     let result = try ChapterRunner.run(product, arguments + ["--output", folder.path])
     #expect(result.status == 0, "\(product) exited \(result.status): \(result.stdout.suffix(2000)) \(result.stderr)", sourceLocation: sourceLocation)
     validateReportJSON(try Data(contentsOf: folder.appendingPathComponent("\(slug).json")), sourceLocation: sourceLocation)
@@ -94,6 +99,7 @@ func expectChapterPasses(_ product: String, slug: String, arguments: [String], s
     // No temporary files left behind by the atomic writes.
     let leftovers = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".tmp") }
     #expect(leftovers.isEmpty, sourceLocation: sourceLocation)
+    return result
 }
 
 /// Bad input: exit 2, exactly one line on standard error, nothing on disk.
