@@ -15,6 +15,12 @@ final class KVCache {
     /// fch, fchGelu (B,4C), att (maxT a worker), logits (B,V), mean and rstd (B).
     let x, ln, qkv, y, proj, fch, fchGelu, att, logits, mean, rstd: FloatBuffer
     let tokens: IntBuffer
+    /// Each layer's weights transposed (qkv (C,3C), attproj (C,C), fc (C,4C), fcproj (4C,C)) and
+    /// wte^T (C,V), for `Kernels.matmulForwardTransposed`; refreshed by `prepare(model:)`.
+    let qkvT, attprojT, fcT, fcprojT: [FloatBuffer]
+    let wteT: FloatBuffer
+    /// Whether `prepare(model:)` has run: `step` reads the weights as they were then.
+    private(set) var prepared = false
 
     init(config: GPTConfig, B: Int) {
         self.B = B
@@ -29,13 +35,41 @@ final class KVCache {
         att = FloatBuffer(count: maxT * Parallel.workers); logits = FloatBuffer(count: B * config.vocabSize)
         mean = FloatBuffer(count: B); rstd = FloatBuffer(count: B)
         tokens = IntBuffer(count: B)
+        qkvT = (0..<config.nLayer).map { _ in FloatBuffer(count: 3 * C * C) }
+        attprojT = (0..<config.nLayer).map { _ in FloatBuffer(count: C * C) }
+        fcT = (0..<config.nLayer).map { _ in FloatBuffer(count: 4 * C * C) }
+        fcprojT = (0..<config.nLayer).map { _ in FloatBuffer(count: 4 * C * C) }
+        wteT = FloatBuffer(count: C * config.vocabSize)
+    }
+
+    /// Copies the model's current weights, transposed, for the steps that follow (a sampling
+    /// call runs this once: the weights do not change while it samples).
+    func prepare(model: GPT) {
+        prepared = true
+        let C = config.nEmbd, V = config.vocabSize, L = config.nLayer
+        Parallel.forChunks(L + 1) { r in
+            for l in r {
+                if l == L {
+                    Kernels.transposeWeight(wteT.pointer, model.params.wte, C: C, OC: V)
+                    continue
+                }
+                let w = model.params.blocks[l]
+                Kernels.transposeWeight(qkvT[l].pointer, w.qkvw, C: C, OC: 3 * C)
+                Kernels.transposeWeight(attprojT[l].pointer, w.attprojw, C: C, OC: C)
+                Kernels.transposeWeight(fcT[l].pointer, w.fcw, C: C, OC: 4 * C)
+                Kernels.transposeWeight(fcprojT[l].pointer, w.fcprojw, C: 4 * C, OC: C)
+            }
+        }
     }
 
     /// Feeds `tokens` (B) at position `pos` (the cache holds positions 0..<pos) and leaves the
-    /// next-token logits (B,V) in `logits`. Same kernels as the full forward pass with T = 1,
-    /// except attention, which reads the cached keys and values of positions 0...pos.
+    /// next-token logits (B,V) in `logits`, with the weights as of the last `prepare(model:)`.
+    /// The full forward pass with T = 1, except that the matrix products run on the transposed
+    /// weights (`matmulForwardTransposed`) and attention reads the cached keys and values of
+    /// positions 0...pos (`attendOneQuery`).
     func step(model: GPT, pos: Int) {
         precondition(pos < config.blockSize, "KVCache.step: position \(pos) beyond the block size")
+        precondition(prepared, "KVCache.step needs prepare(model:) first")
         Parallel.withOwnThreads {
             Parallel.forChunksIndexed(B, minimum: 4) { w, rows in step(model: model, pos: pos, rows: rows, worker: w) }
         }
@@ -59,7 +93,7 @@ final class KVCache {
             let w = p.blocks[l]
             Kernels.layerNormForwardSIMD(out: ln, mean: mean, rstd: rstd, inp: x,
                                      weight: w.ln1w, bias: w.ln1b, N: B, C: C)
-            Kernels.matmulForward(out: qkv, inp: ln, weight: w.qkvw, bias: w.qkvb, N: B, C: C, OC: 3 * C)
+            Kernels.matmulForwardTransposed(out: qkv, inp: ln, wt: qkvT[l].pointer, bias: w.qkvb, N: B, C: C, OC: 3 * C)
             let kc = keys[l].pointer + r0 * maxT * C, vc = values[l].pointer + r0 * maxT * C
             for b in 0..<B {
                 let qkv_b = qkv + b * 3 * C
@@ -73,17 +107,17 @@ final class KVCache {
                                            keys: k_bh, values: v_bh, count: pos + 1, HS: HS, scale: scale)
                 }
             }
-            Kernels.matmulForward(out: proj, inp: y, weight: w.attprojw, bias: w.attprojb, N: B, C: C, OC: C)
+            Kernels.matmulForwardTransposed(out: proj, inp: y, wt: attprojT[l].pointer, bias: w.attprojb, N: B, C: C, OC: C)
             Kernels.residualForward(out: x, inp1: x, inp2: proj, N: B * C)
             Kernels.layerNormForwardSIMD(out: ln, mean: mean, rstd: rstd, inp: x,
                                      weight: w.ln2w, bias: w.ln2b, N: B, C: C)
-            Kernels.matmulForward(out: fch, inp: ln, weight: w.fcw, bias: w.fcb, N: B, C: C, OC: 4 * C)
+            Kernels.matmulForwardTransposed(out: fch, inp: ln, wt: fcT[l].pointer, bias: w.fcb, N: B, C: C, OC: 4 * C)
             Kernels.geluForwardSIMD(out: fchGelu, inp: fch, N: B * 4 * C)
-            Kernels.matmulForward(out: proj, inp: fchGelu, weight: w.fcprojw, bias: w.fcprojb, N: B, C: 4 * C, OC: C)
+            Kernels.matmulForwardTransposed(out: proj, inp: fchGelu, wt: fcprojT[l].pointer, bias: w.fcprojb, N: B, C: 4 * C, OC: C)
             Kernels.residualForward(out: x, inp1: x, inp2: proj, N: B * C)
         }
         Kernels.layerNormForwardSIMD(out: ln, mean: mean, rstd: rstd, inp: x,
                                  weight: p.lnfw, bias: p.lnfb, N: B, C: C)
-        Kernels.matmulForward(out: logits, inp: ln, weight: p.wte, bias: nil, N: B, C: C, OC: V)
+        Kernels.matmulForwardTransposed(out: logits, inp: ln, wt: wteT.pointer, bias: nil, N: B, C: C, OC: V)
     }
 }

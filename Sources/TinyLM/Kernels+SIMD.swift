@@ -103,10 +103,12 @@ extension Kernels {
         var m8 = SIMD8<Float>(repeating: -.greatestFiniteMagnitude)
         var s = 0
         while s + 8 <= n {
-            m8 = pointwiseMax(m8, FastMath.load(row + s))
+            let x = FastMath.load(row + s)
+            m8 = m8.replacing(with: x, where: x .> m8)
             s += 8
         }
-        var maxval = m8.max()
+        var maxval = m8[0]
+        for l in 1..<8 where m8[l] > maxval { maxval = m8[l] }
         for u in s..<n where row[u] > maxval { maxval = row[u] }
         var sum = SIMD8<Float>()
         s = 0

@@ -50,6 +50,7 @@ extension GPT {
         let limit = min(maxTokens ?? config.blockSize + 1, config.blockSize + 1)
         precondition(limit >= 2, "sample needs room for at least one new token")
         let cache = kvCache(rows: B)
+        cache.prepare(model: self)
         let V = config.vocabSize
         var tokens = [[Int32]](repeating: [start], count: B)
         var lp = [Double](repeating: 0, count: B)

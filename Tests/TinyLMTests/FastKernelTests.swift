@@ -128,4 +128,29 @@ struct FastKernelTests {
             for s in 0..<n { #expect(abs(Double(d[s]) - p[s] * (Double(g[s]) - dot)) <= 1e-6, "backward of \(n) at \(s)") }
         }
     }
+
+    /// The decoding step's matrix product on transposed weights against sgemm's, for row counts
+    /// that use the 4-row blocks and the single-row remainder (1...9), channel counts with and
+    /// without 16-wide blocks and a scalar tail (7, 16, 40), with and without a bias. Tolerance:
+    /// two Float orderings of sums of C = 13 products of order 1.
+    @Test func transposedMatmulMatchesSgemm() {
+        let C = 13
+        for OC in [7, 16, 40] {
+            for N in 1...9 {
+                let x = rng.floats(N * C), w = rng.floats(OC * C), bias = rng.floats(OC)
+                var wt = [Float](repeating: .nan, count: C * OC)
+                Kernels.transposeWeight(&wt, w, C: C, OC: OC)
+                for o in 0..<OC { for c in 0..<C { #expect(wt[c * OC + o] == w[o * C + c]) } }
+                for useBias in [true, false] {
+                    var a = [Float](repeating: .nan, count: N * OC), b = a
+                    bias.withUnsafeBufferPointer { bp in
+                        let bb = useBias ? bp.baseAddress : nil
+                        Kernels.matmulForward(out: &a, inp: x, weight: w, bias: bb, N: N, C: C, OC: OC)
+                        Kernels.matmulForwardTransposed(out: &b, inp: x, wt: wt, bias: bb, N: N, C: C, OC: OC)
+                    }
+                    #expect(zip(a, b).allSatisfy { abs($0 - $1) <= 1e-5 * (abs($0) + 1) }, "N \(N) OC \(OC) bias \(useBias)")
+                }
+            }
+        }
+    }
 }

@@ -14,6 +14,7 @@ struct SamplingTests {
         model.forward(inputs: seqs.flatMap { $0 }, targets: [Int32](repeating: -1, count: B * T), B: B, T: T)
         let full = model.lastLogits
         let cache = KVCache(config: config, B: B)
+        cache.prepare(model: model)
         let V = config.vocabSize
         for t in 0..<T {
             for b in 0..<B { cache.tokens[b] = seqs[b][t] }
@@ -21,7 +22,7 @@ struct SamplingTests {
             for b in 0..<B {
                 for v in 0..<V {
                     let a = cache.logits[b * V + v], f = full[(b * T + t) * V + v]
-                    // two Float32 paths (sgemv vs sgemm orderings): 1e-5 relative to logits of order 1-10
+                    // two Float32 paths (the cache's own kernels vs sgemm orderings): 1e-5 relative to logits of order 1-10
                     #expect(abs(a - f) <= 1e-5 * (abs(f) + 1), "b=\(b) t=\(t) v=\(v): cached \(a) vs full \(f)")
                 }
             }
