@@ -78,7 +78,21 @@ struct EvidencePropertyTests {
             let r = Self.negativeRewards(p).map { max($0, -700 * p.beta) }
             let post = Posterior.distribution(prior: p.prior, reward: r, beta: p.beta)
             let bayes = EvidenceDerivation.bayesPosterior(prior: p.prior, reward: r, beta: p.beta)
-            #expect(zip(bayes, post.probabilities).allSatisfy { abs($0 - $1) <= 4 * sumTolerance(p.n, 1) + 1e-13 * $1 }, "\(p)")
+            // An entry is as exact as its exponent, not to a fixed relative 10⁻¹³. Against the exact
+            // posterior of the prior's weights, with ρ = r/β ≤ 0, log π0 ≤ 0 and u = ε/2: the stored
+            // π0(x) and log π0(x) are off by u(|log π0(x)| + 2 log n + n + 4) and
+            // u(2|log π0(x)| + 4 log n + n + 1); Bayes' entry π0 e^ρ adds u|ρ(x)| + 3u and the
+            // exponent of eq. 5, a = log π0 + ρ, adds u(|ρ| + |a|) and u|a − max a| ≤ u(|a| + |log Z| + log n);
+            // each normaliser adds (n − 1)u and the π*-average of its entries' errors, where
+            // Σ π*|a| = |log Z| + H(π*) ≤ |log Z| + log n. The two add up to
+            // π*(x) ε (2.5|log π0(x)| + 2|ρ(x)| + 3.5|log Z| + 9.5 log n + 3n + 10); 4(n + 2)ε, also
+            // the absolute allowance for subnormal entries, covers (3n + 10)ε for n ≥ 2.
+            let logZ = EvidenceDerivation.logEvidence(prior: p.prior, reward: r, beta: p.beta)
+            func entryTolerance(_ x: Int) -> Double {
+                let exponents = 3 * (abs(p.prior.logProbabilities[x]) + abs(r[x] / p.beta)) + 4 * abs(logZ) + 10 * log(Double(p.n))
+                return 4 * sumTolerance(p.n, 1) + Double.ulpOfOne * exponents * post.probabilities[x]
+            }
+            #expect((0..<p.n).allSatisfy { abs(bayes[$0] - post.probabilities[$0]) <= entryTolerance($0) }, "\(p)")
             let joint = EvidenceDerivation.joint(prior: p.prior, reward: r, beta: p.beta)
             #expect(abs(joint.optimal.reduce(0, +) + joint.notOptimal.reduce(0, +) - 1) <= 4 * sumTolerance(2 * p.n, 1), "\(p)")
             let table = EvidenceDerivation.likelihood(reward: r, beta: p.beta)
