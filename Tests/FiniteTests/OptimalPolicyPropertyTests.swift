@@ -93,7 +93,28 @@ struct OptimalPolicyPropertyTests {
             guard gap > 0, pA > 1e-300 else { return }
             let cold = Posterior.distribution(prior: p.prior, reward: p.reward, beta: gap / 40)
             let limit = Posterior.zeroTemperatureLimit(prior: p.prior, reward: p.reward)
-            #expect(totalVariation(cold, limit) <= (1 - pA) / pA * exp(-40) + sumTolerance(p.n, 1), "\(p)")
+            // Rounding allowance, entry by entry. cold_x = exp(w_x − L) with w_x = log π0(x) + r(x)/β
+            // (an addition and a division: ε(|log π0(x)| + |r(x)/β|)), L = LSE(w) (logSumExpRounding),
+            // the subtraction (u|log cold_x|) and exp (ε): a relative error e_c(x). limit_x =
+            // exp(log π0(x) − log π0(A)) likewise with log π0(A) a log-sum-exp over A. Each entry's
+            // error is its value times its relative error; TV halves their sum, and its own sum of
+            // n terms below 1 adds sumTolerance(n, 1). Relative to the terms, not to the result:
+            // with r/β in the hundreds (β = gap/40) a flat n ε is exceeded.
+            let eps = Double.ulpOfOne
+            let logZCold = Posterior.logPartitionFunction(prior: p.prior, reward: p.reward, beta: gap / 40)
+            let lseCold = logSumExpRounding(p.n, logZCold), lseA = logSumExpRounding(a.count, log(pA))
+            var rounding = sumTolerance(p.n, 1)
+            for x in 0..<p.n where cold.probabilities[x] > 0 || limit.probabilities[x] > 0 {
+                let lp0 = abs(p.prior.logProbabilities[x])
+                if cold.probabilities[x] > 0 {
+                    let e = eps * (lp0 + abs(p.reward[x]) / (gap / 40) + abs(cold.logProbabilities[x]) + 1) + lseCold
+                    rounding += cold.probabilities[x] * e / 2
+                }
+                if limit.probabilities[x] > 0 {
+                    rounding += limit.probabilities[x] * (eps * (2 * lp0 + 1) + lseA) / 2
+                }
+            }
+            #expect(totalVariation(cold, limit) <= (1 - pA) / pA * exp(-40) + rounding, "\(p)")
         }
     }
 }
