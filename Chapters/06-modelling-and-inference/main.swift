@@ -69,7 +69,7 @@ func binaryPosterior(_ page: Page, _ lm: BigramModel, _ seeds: Seeds) {
     page.section("A binary preference defines a posterior")
     page.prose("Our prior $\\pi_0$ is a bigram language model over the five words \(lm.words.map { "“\($0)”" }.joined(separator: ", ")), writing sentences of exactly \(lm.length) words: \(lm.n) sentences in all, each with positive probability. The preference is binary: a sentence is acceptable when it never uses the curse word “\(lm.words[BigramModel.curse])”. Conditioning on acceptability keeps every acceptable sentence at its prior odds and removes the rest; the normaliser is the prior probability of being acceptable, and the divergence from the prior is exactly the information in that condition.")
     page.equation("\\pi^*(x) = \\frac{1}{Z} \\pi_0(x) b(x), \\quad Z = \\pi_0(b = 1), \\quad \\mathrm{KL}(\\pi^* \\| \\pi_0) = -\\log Z")
-    page.aside("Erratum in the paper's §5: it defines b(x) = 1 when x contains a curse word, which would make π* the distribution of cursing sentences. For π* to be non-cursing, b(x) must be 1 exactly when x does NOT contain a curse word; that is the definition used here.", kind: .erratum)
+    page.aside("The paper's §5 defines b(x) = 1 when x contains a curse word, which would make π* the distribution of cursing sentences; for π* to be non-cursing, b(x) must be 1 exactly when x does NOT contain a curse word. That is the definition used here (the erratum is listed once, under chapter 4).", kind: .remark)
     let b = lm.acceptable
     let post = RejectionSampling.binaryPosterior(prior: lm.prior, acceptable: b)
     let z = RejectionSampling.partitionFunction(prior: lm.prior, acceptable: b)
