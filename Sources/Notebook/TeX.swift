@@ -2,10 +2,10 @@
 /// script and no network to draw their mathematics.
 ///
 /// Supported: letters (italic identifiers), numbers, operators, `{...}` groups, `_` and `^`,
-/// `\frac{a}{b}`, `\sqrt{a}`, `\left( ... \right)`, `\text{...}`, `\mathrm{...}`,
-/// `\operatorname{...}`, `\mathbb{E}`, `\hat`, `\bar`, `\tilde`, Greek letters, big operators
-/// with limits (`\sum`, `\prod`, `\max`, `\min`, `\argmax`, `\lim`), function names (`\log`,
-/// `\exp`, `\KL`, `\Var`) and the relations and symbols in `symbols`. Anything unknown is shown
+/// `\frac{a}{b}` (and `\dfrac`, `\tfrac` in text size), `\binom{n}{k}`, `\sqrt{a}`,
+/// `\left( ... \right)`, `\text{...}`, `\mathrm{...}`, `\operatorname{...}`, `\mathbb{E}`, `\hat`,
+/// `\bar`, `\tilde`, Greek letters, big operators with limits (`\sum`, `\prod`, `\max`, `\min`,
+/// `\argmax`, `\lim`), function names (`\log`, `\exp`, `\KL`, `\Var`) and the relations and symbols in `symbols`. Anything unknown is shown
 /// literally (escaped), never dropped silently.
 public enum TeX {
     /// `<math display="block">` for an equation on its own line.
@@ -169,9 +169,15 @@ public enum TeX {
                 return (isSymbol ? "<mo largeop=\"true\" movablelimits=\"false\">\(big)</mo>" : "<mo movablelimits=\"false\">\(big)</mo>", true)
             }
             switch name {
-            case "frac":
+            case "frac", "dfrac":
                 let num = parseArgument(); let den = parseArgument()
                 return ("<mfrac><mrow>\(num)</mrow><mrow>\(den)</mrow></mfrac>", false)
+            case "tfrac":
+                let num = parseArgument(); let den = parseArgument()
+                return ("<mstyle displaystyle=\"false\"><mfrac><mrow>\(num)</mrow><mrow>\(den)</mrow></mfrac></mstyle>", false)
+            case "binom":
+                let n = parseArgument(); let k = parseArgument()
+                return ("<mrow><mo>(</mo><mfrac linethickness=\"0\"><mrow>\(n)</mrow><mrow>\(k)</mrow></mfrac><mo>)</mo></mrow>", false)
             case "sqrt":
                 return ("<msqrt><mrow>\(parseArgument())</mrow></msqrt>", false)
             case "text":

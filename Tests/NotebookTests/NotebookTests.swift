@@ -87,6 +87,9 @@ struct NotebookTests {
         #expect(TeX.convert("\\mathbb{E}").contains("𝔼"))
         #expect(TeX.convert("\\left( x \\right)").contains("stretchy=\"true\""))
         #expect(TeX.convert("\\foo").contains("<mtext>\\foo</mtext>"))   // unknown commands are shown, not dropped
+        #expect(TeX.convert("\\dfrac{a}{b}") == TeX.convert("\\frac{a}{b}"))
+        #expect(TeX.convert("\\tfrac{1}{2}").contains("<mstyle displaystyle=\"false\"><mfrac><mrow><mn>1</mn></mrow><mrow><mn>2</mn></mrow></mfrac></mstyle>"))
+        #expect(TeX.convert("\\binom{n}{k}").contains("<mo>(</mo><mfrac linethickness=\"0\"><mrow><mi>n</mi></mrow><mrow><mi>k</mi></mrow></mfrac><mo>)</mo>"))
     }
 
     @Test("axis ticks are round numbers printed without binary noise")
