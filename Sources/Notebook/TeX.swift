@@ -5,8 +5,8 @@
 /// `\frac{a}{b}` (and `\dfrac`, `\tfrac` in text size), `\binom{n}{k}`, `\sqrt{a}`,
 /// `\left( ... \right)`, `\text{...}`, `\mathrm{...}`, `\operatorname{...}`, `\mathbb{E}`, `\hat`,
 /// `\bar`, `\tilde`, Greek letters, big operators with limits (`\sum`, `\prod`, `\max`, `\min`,
-/// `\argmax`, `\lim`), function names (`\log`, `\exp`, `\KL`, `\Var`) and the relations and symbols in `symbols`. Anything unknown is shown
-/// literally (escaped), never dropped silently.
+/// `\argmax`, `\lim`), function names (`\log`, `\exp`, `\KL`, `\Var`) and the relations and
+/// symbols in `symbols`. Anything unknown is shown literally (escaped), never dropped silently.
 public enum TeX {
     /// `<math display="block">` for an equation on its own line.
     public static func block(_ source: String) -> String {
