@@ -2,12 +2,15 @@
 enum Renderer {
     static func page(_ page: Page, provenance: Provenance) -> String {
         var body = ""
-        body += "<header><p class=\"kicker\"><a href=\"index.html\">The book</a> · Chapter \(page.number)</p>"
+        // Pages outside the book (number 0, e.g. diagnose's) neither link to an index nor claim a chapter.
+        body += page.number > 0
+            ? "<header><p class=\"kicker\"><a href=\"index.html\">The book</a> · Chapter \(page.number)</p>"
+            : "<header><p class=\"kicker\">Report</p>"
         body += "<h1>\(HTML.escape(page.title))</h1><p class=\"lede\">\(HTML.escape(page.summary))</p>"
         body += summaryBox(page) + "</header><main>"
         for block in page.blocks { body += render(block) }
         body += "</main>" + footer(provenance)
-        return document(title: "\(page.number). \(page.title)", body: body)
+        return document(title: page.number > 0 ? "\(page.number). \(page.title)" : page.title, body: body)
     }
 
     static func summaryBox(_ page: Page) -> String {

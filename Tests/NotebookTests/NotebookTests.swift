@@ -166,4 +166,15 @@ struct NotebookTests {
         #expect(throws: AtomicFile.WriteError.self) { try AtomicFile.prepareFolder(file) }
         #expect(throws: AtomicFile.WriteError.self) { try AtomicFile.write("x", to: file.appendingPathComponent("y.html")) }
     }
+
+    @Test("a page outside the book (number 0) claims no chapter and links to no index; a chapter page does both")
+    func pageOutsideTheBook() {
+        let prov = Provenance(commit: "c", dirty: false, commandLine: "x", seed: 3, parameters: [:], swiftVersion: "s",
+                              gslVersion: "g", openblas: "o", cores: 2, date: "d", elapsedSeconds: 0.5)
+        let outside = Renderer.page(Page(slug: "tool", number: 0, title: "A tool's report", summary: "s"), provenance: prov)
+        #expect(!outside.contains("Chapter 0") && !outside.contains("href=\"index.html\""))
+        #expect(outside.contains("<title>\(HTML.escape("A tool's report"))</title>"), "the title carries no chapter number")
+        let chapter = Renderer.page(Page(slug: "07-x", number: 7, title: "Seven", summary: "s"), provenance: prov)
+        #expect(chapter.contains("Chapter 7") && chapter.contains("href=\"index.html\""))
+    }
 }
