@@ -78,12 +78,12 @@ public enum LineReader {
     public static let chunkSize = 1 << 20
     public static let maximumLineLength = 1 << 26
 
-    /// Calls `body(line, number)` for every line of the file at `path`; `name` is how errors
-    /// refer to the file. Returns the number of lines.
+    /// Calls `body(line, number)` for every line of the file at `path` ("-" reads standard
+    /// input, once); `name` is how errors refer to the file. Returns the number of lines.
     @discardableResult
     public static func forEachLine(path: String, name: String,
                                    _ body: (UnsafeBufferPointer<UInt8>, Int) throws(InputProblem) -> Void) throws(InputProblem) -> Int {
-        let fd = open(path, O_RDONLY)
+        let fd = path == "-" ? dup(STDIN_FILENO) : open(path, O_RDONLY)
         guard fd >= 0 else { throw InputProblem(file: name, line: nil, field: nil, reason: "cannot open: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var st = stat()

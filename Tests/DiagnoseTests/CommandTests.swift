@@ -81,6 +81,25 @@ struct CommandTests {
         #expect(try String(contentsOf: html, encoding: .utf8).contains("<svg"))
     }
 
+    @Test("- reads standard input: the same numbers as from the file, named 'standard input'; read once only")
+    func standardInput() throws {
+        let dir = try Tool.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let s = try write(CommandTests.samples(500, seed: 4), "s.jsonl", in: dir)
+        let fromFile = try jsonObject(try Tool.run(["samples", s, "--beta", "1", "--seed", "3"]).stdout)
+        let piped = try Tool.run(["samples", "-", "--beta", "1", "--seed", "3"], stdin: URL(fileURLWithPath: s))
+        #expect(piped.status == 0, "\(piped.stderr)")
+        let fromStdin = try jsonObject(piped.stdout)
+        for key in ["expected_reward", "kl_policy_posterior", "elbo", "samples"] {
+            #expect((fromFile[key] as? NSObject) == (fromStdin[key] as? NSObject), "\(key)")
+        }
+        let bad = try write("{\"logp_ref\": -1, \"logp_policy\": -1}\n", "bad.jsonl", in: dir)
+        let e = try Tool.run(["samples", "-", "--beta", "1"], stdin: URL(fileURLWithPath: bad))
+        #expect(e.status == 2 && e.stderr.hasPrefix("diagnose: standard input:1"), "\(e.stderr)")
+        let twice = try Tool.run(["samples", "-", "--reference", "-", "--beta", "1"], stdin: URL(fileURLWithPath: s))
+        #expect(twice.status == 2 && twice.stderr.contains("once") && twice.stderr.split(separator: "\n").count == 1, "\(twice.stderr)")
+    }
+
     @Test("log-probabilities that are not those of the sampling policy fail a check: exit 1, results still written")
     func checkFails() throws {
         let dir = try Tool.temporaryFolder()

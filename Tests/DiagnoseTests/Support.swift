@@ -18,7 +18,7 @@ enum Tool {
         return url.deletingLastPathComponent()
     }
 
-    static func run(_ arguments: [String], in folder: URL? = nil) throws -> Result {
+    static func run(_ arguments: [String], in folder: URL? = nil, stdin: URL? = nil) throws -> Result {
         let exe = productsFolder.appendingPathComponent("diagnose")
         guard FileManager.default.isExecutableFile(atPath: exe.path) else { throw Failure("diagnose not found at \(exe.path)") }
         let p = Process()
@@ -33,6 +33,7 @@ enum Tool {
         let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
         p.standardOutput = out
         p.standardError = err
+        if let stdin { p.standardInput = try FileHandle(forReadingFrom: stdin) }
         try p.run()
         p.waitUntilExit()
         try out.close(); try err.close()

@@ -62,6 +62,9 @@ func printError(_ line: String) {
 }
 
 /// Options both modes share.
+/// How messages and reports name an input: as the user typed it, "-" as "standard input".
+func inputName(_ path: String) -> String { path == "-" ? "standard input" : path }
+
 struct OutputOptions: ParsableArguments {
     @Option(help: "KL coefficient β of the penalised objective (the posterior's temperature), a positive number.")
     var beta: Double
@@ -77,8 +80,12 @@ struct OutputOptions: ParsableArguments {
         if let json, let report, URL(fileURLWithPath: json).standardized == URL(fileURLWithPath: report).standardized {
             throw ValidationError("--json and --report name the same file")
         }
+        if input.filter({ $0 == "-" }).count > 1 {
+            throw ValidationError("standard input (-) can be read once: give at most one input as -")
+        }
         for (option, path) in [("--json", json), ("--report", report)] {
             guard let path else { continue }
+            if path == "-" { throw ValidationError("\(option) needs a file name (- is not accepted for output)") }
             if input.contains(where: { URL(fileURLWithPath: $0).standardized == URL(fileURLWithPath: path).standardized }) {
                 throw ValidationError("\(option) would overwrite the input file \(path)")
             }
@@ -117,7 +124,7 @@ struct TableCommand: ParsableCommand {
         abstract: "Exact mode: a CSV with columns log_prior, reward and optionally log_policy and label, one row per outcome.",
         discussion: "log_prior may be unnormalised (it is normalised and the normaliser reported); log_policy must normalise. Writes log_partition, posterior (one probability per row, in input order), kl_posterior_prior, expected_reward_posterior and, with log_policy, objective, expected_reward, kl_policy_prior, kl_policy_posterior and elbo.")
 
-    @Argument(help: "The CSV file (header line first).")
+    @Argument(help: "The CSV file (header line first), or - for standard input.")
     var file: String
 
     @OptionGroup var output: OutputOptions
@@ -136,7 +143,7 @@ struct TableCommand: ParsableCommand {
         let start = Date()
         try output.checkOutputs()
         GSLRuntime.start()
-        let name = file   // errors name the file as the user typed it
+        let name = inputName(file)   // errors name the file as the user typed it
         let diagnosis: ExactDiagnosis, table: ExactTable
         do {
             table = try ExactTable.read(path: file, name: name)
@@ -158,12 +165,12 @@ struct SamplesCommand: ParsableCommand {
         abstract: "Sample mode: JSON Lines of completions drawn from the policy, each {\"logp_ref\": …, \"logp_policy\": …, \"reward\": …}.",
         discussion: "Streams the file in constant memory. Writes expected_reward, kl_policy_prior_k1, kl_policy_prior_k3, objective, elbo, log_partition, kl_policy_posterior and effective_sample_size, each {estimate, low, high, standard_error} with a 95% bootstrap interval, plus samples and warnings.")
 
-    @Argument(help: "JSON Lines of samples from the policy (sequence-level log-probabilities and reward; other keys are ignored).")
+    @Argument(help: "JSON Lines of samples from the policy (sequence-level log-probabilities and reward; other keys are ignored), or - for standard input.")
     var file: String
 
     @OptionGroup var output: OutputOptions
 
-    @Option(help: "JSON Lines of samples drawn from the reference π0 (only \"reward\" is needed): log Z is then estimated from them.")
+    @Option(help: "JSON Lines of samples drawn from the reference π0 (only \"reward\" is needed): log Z is then estimated from them. - reads standard input.")
     var reference: String?
 
     @Option(help: "Seed for the bootstrap (any non-negative integer).")
@@ -181,17 +188,17 @@ struct SamplesCommand: ParsableCommand {
         let start = Date()
         try output.checkOutputs()
         let seeds = Seeds(seed)
-        let name = file   // errors name the file as the user typed it
+        let name = inputName(file)   // errors name the file as the user typed it
         let diagnosis: SampleDiagnosis
         do {
-            diagnosis = try SampleDiagnosis.run(policyFile: file, name: name, referenceFile: reference.map { ($0, $0) },
+            diagnosis = try SampleDiagnosis.run(policyFile: file, name: name, referenceFile: reference.map { ($0, inputName($0)) },
                                                 beta: output.beta, replicates: bootstrap,
                                                 assignment: seeds.generator("group-assignment"), resampling: seeds.generator("bootstrap"))
         } catch { throw InputError(error.description) }
         let checks = DiagnoseChecks.samples(diagnosis)
-        try output.write(json: SampleReport.json(diagnosis, checks: checks, file: name, referenceFile: reference, seed: seed),
-                         page: { SampleReport.page(diagnosis, checks: checks, file: name, referenceFile: reference, seed: seed) },
-                         parameters: ["mode": "samples", "file": name, "beta": "\(output.beta)", "bootstrap": "\(bootstrap)", "reference": reference ?? "none"],
+        try output.write(json: SampleReport.json(diagnosis, checks: checks, file: name, referenceFile: reference.map(inputName), seed: seed),
+                         page: { SampleReport.page(diagnosis, checks: checks, file: name, referenceFile: reference.map(inputName), seed: seed) },
+                         parameters: ["mode": "samples", "file": name, "beta": "\(output.beta)", "bootstrap": "\(bootstrap)", "reference": reference.map(inputName) ?? "none"],
                          seed: seed, start: start)
         if output.json != nil {
             print("\(diagnosis.samples) samples; KL(pi || pi*) = \(diagnosis.estimate("kl_policy_posterior")!.estimate)")
