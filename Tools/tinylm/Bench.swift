@@ -8,7 +8,8 @@ struct Bench: ParsableCommand {
         abstract: "The three figures of shared/bench/tinygpt_torch.py for one of its configurations.",
         discussion: """
         Training tokens/s (AdamW, batch 32 x 64), KV-cache sampling tokens/s (64 x 63), \
-        REINFORCE-with-KL steps/s (64 x 32). Threads: OPENBLAS_NUM_THREADS (default: all cores).
+        REINFORCE-with-KL steps/s (64 x 32). Cores: TINYLM_THREADS (default: all of them); \
+        OpenBLAS runs one thread inside TinyLM's own split of the work.
         """
     )
 
