@@ -20,7 +20,7 @@ struct ToolTests {
         return folder.appendingPathComponent("tinylm")
     }
 
-    func run(_ arguments: [String], stdin: String? = nil) throws -> Run {
+    func run(_ arguments: [String], stdin: String? = nil, environment extra: [String: String] = [:]) throws -> Run {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tinylm-tool-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -33,6 +33,7 @@ struct ToolTests {
         p.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["OPENBLAS_NUM_THREADS"] = "1"
+        env.merge(extra) { _, new in new }
         p.environment = env
         p.standardInput = try FileHandle(forReadingFrom: inp)
         p.standardOutput = try FileHandle(forWritingTo: out)
@@ -57,6 +58,22 @@ struct ToolTests {
         let lines = r.stderr.split(separator: "\n")
         #expect(lines.count == 1 && r.stderr.contains(text), "stderr: \(r.stderr)", sourceLocation: sourceLocation)
         #expect(r.stdout.isEmpty, sourceLocation: sourceLocation)
+    }
+
+    /// The batch shards fix the order of every sum, so training on one core or two gives the same
+    /// bits (ARCHITECTURE.md, "How TinyLM uses the cores").
+    @Test func pretrainingGivesTheSameBitsOnOneCoreOrTwo() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tinylm-cores-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var files: [Data] = []
+        for threads in ["1", "2"] {
+            let file = dir.appendingPathComponent("cores-\(threads).safetensors")
+            let r = try run(["pretrain", "--quick", "--steps", "40", "--checkpoint", file.path], environment: ["TINYLM_THREADS": threads])
+            #expect(r.status == 0, "\(r.stderr)")
+            files.append(try Data(contentsOf: file))
+        }
+        #expect(files[0].count > 1000 && files[0] == files[1], "the checkpoints trained on one and on two cores differ")
     }
 
     @Test func scorePrintsExactLogProbsAsJSONLines() throws {
