@@ -32,8 +32,26 @@ struct CumulantsPropertyTests {
             let closed = try Cumulants.discreteUniform(lambda: lambda, levels: m)
             #expect(abs(enumerated - closed) <= roundingTolerance(m, scale: 8 * (1 + abs(lambda))), "m = \(m) λ = \(lambda)")
             let p = 0.001 + 0.998 * rng.uniform()
-            let bern = Cumulants.generating(prior: Distribution(weights: [1 - p, p]), reward: [0, 1], lambda: lambda)
-            #expect(abs(bern - (try Cumulants.bernoulli(lambda: lambda, p: p))) <= 16 * Double.ulpOfOne * (1 + abs(bern)), "p = \(p) λ = \(lambda)")
+            let prior = Distribution(weights: [1 - p, p])
+            let bern = Cumulants.generating(prior: prior, reward: [0, 1], lambda: lambda)
+            // Rounding of each side, from the magnitudes of what is rounded (not a multiple of
+            // 1 + |K|: that failed for input 450778040, p = 0.998, λ = −16.1, where log1p amplified
+            // its argument's rounding by 487 before `bernoulli` switched to log((1 − p) + p e^λ)).
+            // - closed: y = p expm1(λ) is off by ε p e^λ (exp within 1 ulp, e^λ − 1 exact or within
+            //   u|y|) + 2u|y|; log1p divides by 1 + y = 1 − p + p e^λ ≥ p e^λ, and |y| ≤ 1 + y when
+            //   y ≥ −1/2: 2ε, plus log1p's own ≤ u + 2ε|K|. For y < −1/2, see `bernoulli`: 2.5ε +
+            //   ε|K|. In all 2.5ε + 2ε|K|.
+            // - enumerated: log π0(x) (log of 1 − p or p, shift by the larger log-weight, whose
+            //   |log| ≤ log 2, minus log s with s ∈ [1, 2]) is off by ≤ ε(6 + 2|log π0(x)|); adding
+            //   λ r(x) rounds by u|t_x|. The log-sum-exp weighs these term errors by the tilted
+            //   law (`termErrorsInLogSumExp`) and adds its own `logSumExpRounding(2, K)`.
+            let eps = Double.ulpOfOne
+            let t = (0..<2).map { prior.logProbabilities[$0] + lambda * Double($0) }
+            let termErrors = (0..<2).map { eps * (6 + 2 * abs(prior.logProbabilities[$0])) + eps / 2 * abs(t[$0]) }
+            let tilted = Cumulants.tilted(prior: prior, reward: [0, 1], lambda: lambda)
+            let tolBern = eps * (2.5 + 2 * abs(bern)) + logSumExpRounding(2, bern)
+                + termErrorsInLogSumExp(weights: tilted.probabilities, errors: termErrors)
+            #expect(abs(bern - (try Cumulants.bernoulli(lambda: lambda, p: p))) <= tolBern, "p = \(p) λ = \(lambda)")
         }
     }
 
