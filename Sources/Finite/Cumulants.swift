@@ -55,8 +55,15 @@ public enum Cumulants {
 
     /// Reward Bernoulli(p) (1 with probability p, else 0): K(λ) = log(1 − p + p e^λ)
     /// = log1p(p expm1(λ)) (`gsl_sf_log_1plusx_e`, `gsl_sf_expm1_e`), exact for small λ.
+    ///
+    /// log1p multiplies the rounding of its argument y = p expm1(λ) by |y|/(1 + y), which exceeds 1
+    /// when y < −1/2 (λ < 0 and p > 1/2; 487 at p = 0.998, λ = −16). There K is computed as
+    /// log((1 − p) + p e^λ) instead: two non-negative terms (1 − p exact for p ≥ 1/2), so the sum
+    /// is within 2.5ε relative and K within 2.5ε + ε|K|.
     public static func bernoulli(lambda: Double, p: Double) throws(GSLError) -> Double {
-        try SpecialFunctions.log1p(p * (try SpecialFunctions.expm1(lambda).value)).value
+        let y = p * (try SpecialFunctions.expm1(lambda).value)
+        if y >= -0.5 { return try SpecialFunctions.log1p(y).value }
+        return logOf((1 - p) + p * expOf(lambda))
     }
 
     /// Reward N(μ, σ²): K(λ) = μ λ + σ² λ² / 2. Every tilted law is N(μ + σ²λ, σ²), so

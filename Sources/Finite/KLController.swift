@@ -15,6 +15,9 @@ public struct AdaptiveKLController: Sendable {
 
     public init(target: Double, horizon: Double, batchSize: Int, clip: Double = 0.2) {
         precondition(target > 0 && horizon > 0 && batchSize > 0 && clip > 0, "controller settings must be positive")
+        // A clipped step down multiplies β by 1 − clip·batchSize/horizon: at or below 0 it would
+        // end the run at β ≤ 0, and `clippedDecay`'s log1p would be −∞ or NaN.
+        precondition(clip * Double(batchSize) < horizon, "clip · batchSize must stay below horizon, or a step down sends β to 0 or below")
         self.target = target; self.horizon = horizon; self.batchSize = batchSize; self.clip = clip
     }
 
@@ -39,7 +42,8 @@ public struct AdaptiveKLController: Sendable {
     }
 
     /// When KL_t ≤ (1 − clip) target at every step (the target is out of reach), every update
-    /// is clipped and β decays geometrically: β_T = β_0 (1 − clip · batchSize/horizon)^T.
+    /// is clipped and β decays geometrically: β_T = β_0 (1 − clip · batchSize/horizon)^T
+    /// (the factor lies in (0, 1) by the initialiser's precondition).
     public func clippedDecay(initialBeta: Double, updates t: Int) -> Double {
         initialBeta * expOf(Double(t) * log1pOf(-clip * Double(batchSize) / horizon))
     }
