@@ -12,16 +12,21 @@ func printError(_ line: String) {
 /// Facts about the run for the provenance footer.
 enum Environment {
     /// The commit of the working tree and whether it has uncommitted changes, or "unknown".
-    static func gitState() -> (commit: String, dirty: Bool) {
-        guard let commit = run(["git", "rev-parse", "--short=12", "HEAD"]), !commit.isEmpty else { return ("unknown", false) }
-        let status = run(["git", "status", "--porcelain", "--untracked-files=no"]) ?? ""
+    /// Changes under Output/ do not count: the book writes its reports there (and commits them),
+    /// so every chapter after the first would otherwise see its own outputs as a dirty tree.
+    static func gitState(in folder: URL? = nil) -> (commit: String, dirty: Bool) {
+        guard let commit = run(["git", "rev-parse", "--short=12", "HEAD"], in: folder), !commit.isEmpty else { return ("unknown", false) }
+        let status = run(["git", "status", "--porcelain", "--untracked-files=no", "--", ":(top)", ":(top,exclude)Output"], in: folder) ?? ""
         return (commit, !status.isEmpty)
     }
 
-    static func run(_ arguments: [String]) -> String? {
+    /// Runs a command (through /usr/bin/env) in `folder` or the current one; its trimmed
+    /// standard output, or nil if it could not run or failed.
+    static func run(_ arguments: [String], in folder: URL? = nil) -> String? {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = arguments
+        if let folder { p.currentDirectoryURL = folder }
         let out = Pipe()
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice

@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
+@testable import BookKit
 @testable import Notebook
 import Testing
 
@@ -176,5 +177,27 @@ struct NotebookTests {
         #expect(outside.contains("<title>\(HTML.escape("A tool's report"))</title>"), "the title carries no chapter number")
         let chapter = Renderer.page(Page(slug: "07-x", number: 7, title: "Seven", summary: "s"), provenance: prov)
         #expect(chapter.contains("Chapter 7") && chapter.contains("href=\"index.html\""))
+    }
+
+    @Test("provenance: changes under Output/ leave the tree clean, a change to a source file makes it dirty")
+    func dirtyIgnoresOutput() throws {
+        let repo = FileManager.default.temporaryDirectory.appendingPathComponent("git-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: repo.appendingPathComponent("Output"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: repo) }
+        func git(_ args: String...) throws {
+            let r = Environment.run(["git", "-c", "user.name=t", "-c", "user.email=t@t"] + args, in: repo)
+            try #require(r != nil, "git \(args) failed")
+        }
+        try "a".write(to: repo.appendingPathComponent("code.swift"), atomically: true, encoding: .utf8)
+        try "r".write(to: repo.appendingPathComponent("Output/report.html"), atomically: true, encoding: .utf8)
+        try git("init", "-q")
+        try git("add", ".")
+        try git("commit", "-q", "-m", "x")
+        #expect(Environment.gitState(in: repo).dirty == false)
+        try "r2".write(to: repo.appendingPathComponent("Output/report.html"), atomically: true, encoding: .utf8)
+        let afterReport = Environment.gitState(in: repo)
+        #expect(afterReport.dirty == false && afterReport.commit != "unknown", "a rewritten report is not a change to the code")
+        try "b".write(to: repo.appendingPathComponent("code.swift"), atomically: true, encoding: .utf8)
+        #expect(Environment.gitState(in: repo).dirty == true)
     }
 }
