@@ -48,15 +48,17 @@ public enum Parallel {
         return (0..<k).map { (B * $0 / k)..<(B * ($0 + 1) / k) }
     }
 
-    /// Calls `body(index, rows, kernelWorkers)` for each shard: concurrently, one core a shard
-    /// with serial kernels, when there are at least as many workers as shards; else one shard
-    /// after the other, each splitting its kernels across the workers.
+    /// Calls `body(index, rows, kernelWorkers)` for each shard with serial kernels
+    /// (kernelWorkers = 1): concurrently, one core a shard, when there are at least as many
+    /// workers as shards, else one shard after the other. The kernels never split further, so a
+    /// pass gives the same bits on any number of cores (cores beyond the shards' stay idle in
+    /// passes, and a pass of a single row runs on one core).
     static func forShards(_ shards: [Range<Int>], _ body: (Int, Range<Int>, Int) -> Void) {
         guard shards.count > 1, workers >= shards.count else {
-            for (i, rows) in shards.enumerated() { body(i, rows, workers) }
+            for (i, rows) in shards.enumerated() { body(i, rows, 1) }
             return
         }
-        let inner = workers / shards.count
+        let inner = 1
         withoutActuallyEscaping(body) { escaping in
             let box = UncheckedSendable(escaping)
             DispatchQueue.concurrentPerform(iterations: shards.count) { i in box.value(i, shards[i], inner) }
