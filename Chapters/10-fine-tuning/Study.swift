@@ -241,18 +241,14 @@ struct Study {
             page.check(Check(claim: "β = \(fmt(b)): KL-RL ends far closer to π*_β than plain RL does", reference: "eq. 7",
                              aLabel: "KL(π_KLRL ‖ π*_β)", bLabel: "KL(π_RL ‖ π*_β)", a: endKL, b: rlKL, relation: .lessOrEqual,
                              tolerance: -z * se, because: "KL-RL must be closer by 5.3 standard errors of the two ELBO means (log Ẑ cancels)"))
-            if b == betas.min() {
-                // The strongest preference (the smallest β) puts π*_β far enough from π0 for the
-                // move toward it to show within 150 steps; at larger β the prior is already near
-                // π*_β and stochastic steps at a fixed learning rate can add as much distance as
-                // they remove (recorded in the JSON, not checked). Measured: the distance fell in
-                // every run tried, by 0.39-0.45 nats at full scale (seeds 1-3) and by 0.05-0.38
-                // with --quick (seeds 1-5), where one standard error of the difference is 0.05-0.12.
-                page.check(Check(claim: "β = \(fmt(b)): KL-RL ends closer to π*_β than the prior was", reference: "eqs. 5, 7",
-                                 aLabel: "KL(π_θ ‖ π*_β) at the end", bLabel: "KL(π0 ‖ π*_β)", a: endKL, b: startKL, relation: .lessOrEqual,
-                                 tolerance: 0,
-                                 because: "a strict comparison of two estimates from independent samples (log Ẑ cancels); the exact version is the bridge's check below"))
-            }
+            // Whether KL-RL ends closer to π*_β than the prior was is shown, not checked, at scale:
+            // at the smallest β the distance fell in every run tried (by 0.39-0.45 nats at full
+            // scale, seeds 1-3, about 6 standard errors), but with --quick only by 0.05-0.38
+            // (seeds 1-5), too close to its noise for a check the tests can rely on; at larger β
+            // the prior is already near π*_β and steps at a fixed learning rate can add as much
+            // distance as they remove. The bridge below checks the move exactly.
+            let first = curve.measurements.first!.elbo, last = curve.measurements.last!.elbo
+            page.prose("At β = \(fmt(b)) the estimated distance $\\mathrm{KL}(\\pi_\\theta \\| \\pi^*_\\beta) = \\log \\hat{Z} - \\hat{\\mathrm{ELBO}}$ is \(fmt(startKL)) at the prior and \(fmt(endKL)) after training (standard errors \(fmt(first.standardError)) and \(fmt(last.standardError)) from the samples of each ELBO; the error of $\\log \\hat{Z}$ is common to both). Shown rather than checked: the exact version of this move is the bridge's check below.")
             page.record("kl_to_posterior_start_beta_\(b)", startKL)
             page.record("kl_to_posterior_end_beta_\(b)", endKL)
             let js = curve.measurements.map { $0.objective.value }
