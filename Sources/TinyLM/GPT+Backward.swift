@@ -23,9 +23,9 @@ extension GPT {
             return ModelPointers(buffer, layout)
         }
         dLogProbs.withUnsafeBufferPointer { dlp in
-            Parallel.forShards(shards) { i, rows, workers in
+            Parallel.forShards(shards) { i, rows in
                 backwardRows(acts, g, dLogProbs: dlp.baseAddress!, rows: rows, T: T,
-                             into: i == 0 ? grads : extra[i - 1], workers: workers)
+                             into: i == 0 ? grads : extra[i - 1])
             }
         }
         let total = gradients.pointer
@@ -40,7 +40,7 @@ extension GPT {
     /// The backward pass of batch rows `rows` only, on their slices of the activations and of
     /// the gradient scratch (row offset rows.lowerBound * T), accumulating into `dm`.
     func backwardRows(_ acts: Activations, _ g: GradientScratch, dLogProbs: UnsafePointer<Float>, rows: Range<Int>, T: Int,
-                      into dm: ModelPointers, workers w: Int) {
+                      into dm: ModelPointers) {
         let C = config.nEmbd, NH = config.nHead, V = config.vocabSize
         let B = rows.count, N = B * T, o = rows.lowerBound * T
         let attOffset = rows.lowerBound * NH * T * T
@@ -51,17 +51,17 @@ extension GPT {
             return p
         }
         let dlogits = zeroed(g.dlogits, V), dlnf = zeroed(g.dlnf, C)
-        Kernels.logProbBackwardParallel(dlogits: dlogits, dlogprobs: dLogProbs + o, probs: acts.probs.pointer + o * V,
-                                        targets: acts.targets.pointer + o, N: N, V: V, workers: w)
+        Kernels.logProbBackward(dlogits: dlogits, dlogprobs: dLogProbs + o, probs: acts.probs.pointer + o * V,
+                                        targets: acts.targets.pointer + o, N: N, V: V)
         // logits = lnf wte^T (tied lm_head): wte receives this gradient and the encoder's
-        Kernels.matmulBackwardParallel(dinp: dlnf, dweight: dm.wte, dbias: nil, dout: dlogits,
-                                       inp: acts.lnf.pointer + o * C, weight: params.wte, N: N, C: C, OC: V, workers: w)
+        Kernels.matmulBackward(dinp: dlnf, dweight: dm.wte, dbias: nil, dout: dlogits,
+                                       inp: acts.lnf.pointer + o * C, weight: params.wte, N: N, C: C, OC: V)
         let last = config.nLayer == 0 ? acts.encoded : acts.layers[config.nLayer - 1].residual3
         // dOut holds d/d(output of block l); each block writes d/d(its input) to dIn
         var dOut = zeroed(g.dresidual, C)
-        Kernels.layerNormBackwardParallel(dinp: dOut, dweight: dm.lnfw, dbias: dm.lnfb,
+        Kernels.layerNormBackwardSIMD(dinp: dOut, dweight: dm.lnfw, dbias: dm.lnfb,
                                           dout: dlnf, inp: last.pointer + o * C, weight: params.lnfw,
-                                          mean: acts.lnfMean.pointer + o, rstd: acts.lnfRstd.pointer + o, N: N, C: C, workers: w)
+                                          mean: acts.lnfMean.pointer + o, rstd: acts.lnfRstd.pointer + o, N: N, C: C)
         for l in stride(from: config.nLayer - 1, through: 0, by: -1) {
             let p = params.blocks[l], dp = dm.blocks[l]
             let a = acts.layers[l]
@@ -72,25 +72,25 @@ extension GPT {
             let datty = zeroed(g.datty, C), dqkv = zeroed(g.dqkv, 3 * C), dln1 = zeroed(g.dln1, C)
             // residual3 = residual2 + fcproj
             Kernels.residualBackward(dinp1: dres2, dinp2: dfcproj, dout: dOut, N: N * C)
-            Kernels.matmulBackwardParallel(dinp: dfchGelu, dweight: dp.fcprojw, dbias: dp.fcprojb, dout: dfcproj,
-                                           inp: a.fchGelu.pointer + o * 4 * C, weight: p.fcprojw, N: N, C: 4 * C, OC: C, workers: w)
-            Kernels.geluBackwardParallel(dinp: dfch, inp: a.fch.pointer + o * 4 * C, dout: dfchGelu, N: N * 4 * C, workers: w)
-            Kernels.matmulBackwardParallel(dinp: dln2, dweight: dp.fcw, dbias: dp.fcb, dout: dfch,
-                                           inp: a.ln2.pointer + o * C, weight: p.fcw, N: N, C: C, OC: 4 * C, workers: w)
-            Kernels.layerNormBackwardParallel(dinp: dres2, dweight: dp.ln2w, dbias: dp.ln2b, dout: dln2,
+            Kernels.matmulBackward(dinp: dfchGelu, dweight: dp.fcprojw, dbias: dp.fcprojb, dout: dfcproj,
+                                           inp: a.fchGelu.pointer + o * 4 * C, weight: p.fcprojw, N: N, C: 4 * C, OC: C)
+            Kernels.geluBackwardSIMD(dinp: dfch, inp: a.fch.pointer + o * 4 * C, dout: dfchGelu, N: N * 4 * C)
+            Kernels.matmulBackward(dinp: dln2, dweight: dp.fcw, dbias: dp.fcb, dout: dfch,
+                                           inp: a.ln2.pointer + o * C, weight: p.fcw, N: N, C: C, OC: 4 * C)
+            Kernels.layerNormBackwardSIMD(dinp: dres2, dweight: dp.ln2w, dbias: dp.ln2b, dout: dln2,
                                               inp: a.residual2.pointer + o * C, weight: p.ln2w, mean: a.ln2Mean.pointer + o,
-                                              rstd: a.ln2Rstd.pointer + o, N: N, C: C, workers: w)
+                                              rstd: a.ln2Rstd.pointer + o, N: N, C: C)
             // residual2 = residual + attproj
             Kernels.residualBackward(dinp1: dIn, dinp2: dattproj, dout: dres2, N: N * C)
-            Kernels.matmulBackwardParallel(dinp: datty, dweight: dp.attprojw, dbias: dp.attprojb, dout: dattproj,
-                                           inp: a.atty.pointer + o * C, weight: p.attprojw, N: N, C: C, OC: C, workers: w)
-            Kernels.attentionBackwardParallel(dinp: dqkv, dout: datty, inp: a.qkv.pointer + o * 3 * C, att: a.att.pointer + attOffset,
-                                              B: B, T: T, C: C, NH: NH, workers: w)
-            Kernels.matmulBackwardParallel(dinp: dln1, dweight: dp.qkvw, dbias: dp.qkvb, dout: dqkv,
-                                           inp: a.ln1.pointer + o * C, weight: p.qkvw, N: N, C: C, OC: 3 * C, workers: w)
-            Kernels.layerNormBackwardParallel(dinp: dIn, dweight: dp.ln1w, dbias: dp.ln1b, dout: dln1,
+            Kernels.matmulBackward(dinp: datty, dweight: dp.attprojw, dbias: dp.attprojb, dout: dattproj,
+                                           inp: a.atty.pointer + o * C, weight: p.attprojw, N: N, C: C, OC: C)
+            Kernels.attentionBackward(dinp: dqkv, dout: datty, inp: a.qkv.pointer + o * 3 * C, att: a.att.pointer + attOffset,
+                                              B: B, T: T, C: C, NH: NH)
+            Kernels.matmulBackward(dinp: dln1, dweight: dp.qkvw, dbias: dp.qkvb, dout: dqkv,
+                                           inp: a.ln1.pointer + o * C, weight: p.qkvw, N: N, C: C, OC: 3 * C)
+            Kernels.layerNormBackwardSIMD(dinp: dIn, dweight: dp.ln1w, dbias: dp.ln1b, dout: dln1,
                                               inp: residual, weight: p.ln1w, mean: a.ln1Mean.pointer + o,
-                                              rstd: a.ln1Rstd.pointer + o, N: N, C: C, workers: w)
+                                              rstd: a.ln1Rstd.pointer + o, N: N, C: C)
             dOut = dIn
         }
         Kernels.encoderBackward(dwte: dm.wte, dwpe: dm.wpe, dout: dOut, tokens: acts.inputs.pointer + o, B: B, T: T, C: C)

@@ -40,15 +40,15 @@ extension GPT {
     func forwardPass(_ acts: Activations, B: Int, T: Int) {
         acts.B = B
         acts.T = T
-        Parallel.forShards(Parallel.shards(B: B)) { _, rows, workers in
-            forwardRows(acts, rows: rows, T: T, workers: workers)
+        Parallel.forShards(Parallel.shards(B: B)) { _, rows in
+            forwardRows(acts, rows: rows, T: T)
         }
     }
 
     /// The forward pass of batch rows `rows` only: every activation is per row (attention mixes
     /// positions within a row, never rows), so each shard reads and writes its own slice of
     /// the buffers, from row offset rows.lowerBound * T.
-    func forwardRows(_ acts: Activations, rows: Range<Int>, T: Int, workers w: Int) {
+    func forwardRows(_ acts: Activations, rows: Range<Int>, T: Int) {
         let C = config.nEmbd, NH = config.nHead, V = config.vocabSize
         let B = rows.count, N = B * T, o = rows.lowerBound * T
         let attOffset = rows.lowerBound * NH * T * T
@@ -63,25 +63,25 @@ extension GPT {
             let attproj = a.attproj.pointer + o * C, residual2 = a.residual2.pointer + o * C, ln2 = a.ln2.pointer + o * C
             let fch = a.fch.pointer + o * 4 * C, fchGelu = a.fchGelu.pointer + o * 4 * C
             let fcproj = a.fcproj.pointer + o * C, residual3 = a.residual3.pointer + o * C
-            Kernels.layerNormForwardParallel(out: ln1, mean: a.ln1Mean.pointer + o, rstd: a.ln1Rstd.pointer + o,
-                                             inp: residual, weight: p.ln1w, bias: p.ln1b, N: N, C: C, workers: w)
-            Kernels.matmulForwardParallel(out: qkv, inp: ln1, weight: p.qkvw, bias: p.qkvb, N: N, C: C, OC: 3 * C, workers: w)
-            Kernels.attentionForwardParallel(out: atty, att: a.att.pointer + attOffset, inp: qkv, B: B, T: T, C: C, NH: NH, workers: w)
-            Kernels.matmulForwardParallel(out: attproj, inp: atty, weight: p.attprojw, bias: p.attprojb, N: N, C: C, OC: C, workers: w)
-            Kernels.residualForwardParallel(out: residual2, inp1: residual, inp2: attproj, N: N * C, workers: w)
-            Kernels.layerNormForwardParallel(out: ln2, mean: a.ln2Mean.pointer + o, rstd: a.ln2Rstd.pointer + o,
-                                             inp: residual2, weight: p.ln2w, bias: p.ln2b, N: N, C: C, workers: w)
-            Kernels.matmulForwardParallel(out: fch, inp: ln2, weight: p.fcw, bias: p.fcb, N: N, C: C, OC: 4 * C, workers: w)
-            Kernels.geluForwardParallel(out: fchGelu, inp: fch, N: N * 4 * C, workers: w)
-            Kernels.matmulForwardParallel(out: fcproj, inp: fchGelu, weight: p.fcprojw, bias: p.fcprojb, N: N, C: 4 * C, OC: C, workers: w)
-            Kernels.residualForwardParallel(out: residual3, inp1: residual2, inp2: fcproj, N: N * C, workers: w)
+            Kernels.layerNormForwardSIMD(out: ln1, mean: a.ln1Mean.pointer + o, rstd: a.ln1Rstd.pointer + o,
+                                             inp: residual, weight: p.ln1w, bias: p.ln1b, N: N, C: C)
+            Kernels.matmulForward(out: qkv, inp: ln1, weight: p.qkvw, bias: p.qkvb, N: N, C: C, OC: 3 * C)
+            Kernels.attentionForward(out: atty, att: a.att.pointer + attOffset, inp: qkv, B: B, T: T, C: C, NH: NH)
+            Kernels.matmulForward(out: attproj, inp: atty, weight: p.attprojw, bias: p.attprojb, N: N, C: C, OC: C)
+            Kernels.residualForward(out: residual2, inp1: residual, inp2: attproj, N: N * C)
+            Kernels.layerNormForwardSIMD(out: ln2, mean: a.ln2Mean.pointer + o, rstd: a.ln2Rstd.pointer + o,
+                                             inp: residual2, weight: p.ln2w, bias: p.ln2b, N: N, C: C)
+            Kernels.matmulForward(out: fch, inp: ln2, weight: p.fcw, bias: p.fcb, N: N, C: C, OC: 4 * C)
+            Kernels.geluForwardSIMD(out: fchGelu, inp: fch, N: N * 4 * C)
+            Kernels.matmulForward(out: fcproj, inp: fchGelu, weight: p.fcprojw, bias: p.fcprojb, N: N, C: 4 * C, OC: C)
+            Kernels.residualForward(out: residual3, inp1: residual2, inp2: fcproj, N: N * C)
             residual = UnsafePointer(residual3)
         }
         let lnf = acts.lnf.pointer + o * C, logits = acts.logits.pointer + o * V
-        Kernels.layerNormForwardParallel(out: lnf, mean: acts.lnfMean.pointer + o, rstd: acts.lnfRstd.pointer + o,
-                                         inp: residual, weight: params.lnfw, bias: params.lnfb, N: N, C: C, workers: w)
-        Kernels.matmulForwardParallel(out: logits, inp: lnf, weight: params.wte, bias: nil, N: N, C: C, OC: V, workers: w)
-        Kernels.logProbForwardParallel(probs: acts.probs.pointer + o * V, logprobs: acts.logprobs.pointer + o,
-                                       logits: logits, targets: acts.targets.pointer + o, N: N, V: V, workers: w)
+        Kernels.layerNormForwardSIMD(out: lnf, mean: acts.lnfMean.pointer + o, rstd: acts.lnfRstd.pointer + o,
+                                         inp: residual, weight: params.lnfw, bias: params.lnfb, N: N, C: C)
+        Kernels.matmulForward(out: logits, inp: lnf, weight: params.wte, bias: nil, N: N, C: C, OC: V)
+        Kernels.logProbForward(probs: acts.probs.pointer + o * V, logprobs: acts.logprobs.pointer + o,
+                                       logits: logits, targets: acts.targets.pointer + o, N: N, V: V)
     }
 }

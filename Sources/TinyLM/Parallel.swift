@@ -16,15 +16,14 @@ public enum Parallel {
         return max(1, ProcessInfo.processInfo.activeProcessorCount)
     }()
 
-    /// Calls `body` on contiguous chunks of 0..<n, one a worker (`workers` of them, all of
-    /// `Parallel.workers` by default), concurrently; serially when a chunk would be smaller
-    /// than `minimum` or there is one worker.
-    static func forChunks(_ n: Int, minimum: Int = 1, workers: Int = workers, _ body: (Range<Int>) -> Void) {
-        forChunksIndexed(n, minimum: minimum, workers: workers) { _, r in body(r) }
+    /// Calls `body` on contiguous chunks of 0..<n, one a worker, concurrently (serially when a
+    /// chunk would be smaller than `minimum`).
+    static func forChunks(_ n: Int, minimum: Int = 1, _ body: (Range<Int>) -> Void) {
+        forChunksIndexed(n, minimum: minimum) { _, r in body(r) }
     }
 
     /// As `forChunks`, also passing the chunk's index (below `workers`).
-    static func forChunksIndexed(_ n: Int, minimum: Int = 1, workers: Int = workers, _ body: (Int, Range<Int>) -> Void) {
+    static func forChunksIndexed(_ n: Int, minimum: Int = 1, _ body: (Int, Range<Int>) -> Void) {
         let k = min(workers, n / max(minimum, 1))
         if k <= 1 {
             if n > 0 { body(0, 0..<n) }
@@ -48,20 +47,19 @@ public enum Parallel {
         return (0..<k).map { (B * $0 / k)..<(B * ($0 + 1) / k) }
     }
 
-    /// Calls `body(index, rows, kernelWorkers)` for each shard with serial kernels
-    /// (kernelWorkers = 1): concurrently, one core a shard, when there are at least as many
-    /// workers as shards, else one shard after the other. The kernels never split further, so a
-    /// pass gives the same bits on any number of cores (cores beyond the shards' stay idle in
-    /// passes, and a pass of a single row runs on one core).
-    static func forShards(_ shards: [Range<Int>], _ body: (Int, Range<Int>, Int) -> Void) {
+    /// Calls `body(index, rows)` for each shard, which runs serial kernels: concurrently, one
+    /// core a shard, when there are at least as many workers as shards, else one shard after
+    /// the other. The kernels never split further, so a pass gives the same bits on any number
+    /// of cores (cores beyond the shards' stay idle in passes, and a pass of a single row runs on
+    /// one core).
+    static func forShards(_ shards: [Range<Int>], _ body: (Int, Range<Int>) -> Void) {
         guard shards.count > 1, workers >= shards.count else {
-            for (i, rows) in shards.enumerated() { body(i, rows, 1) }
+            for (i, rows) in shards.enumerated() { body(i, rows) }
             return
         }
-        let inner = 1
         withoutActuallyEscaping(body) { escaping in
             let box = UncheckedSendable(escaping)
-            DispatchQueue.concurrentPerform(iterations: shards.count) { i in box.value(i, shards[i], inner) }
+            DispatchQueue.concurrentPerform(iterations: shards.count) { i in box.value(i, shards[i]) }
         }
     }
 
@@ -88,9 +86,9 @@ extension Kernels {
     /// `matmulForward` split over the N rows.
     public static func matmulForwardParallel(
         out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-        bias: UnsafePointer<Float>?, N: Int, C: Int, OC: Int, workers: Int = Parallel.workers
+        bias: UnsafePointer<Float>?, N: Int, C: Int, OC: Int
     ) {
-        Parallel.forChunks(N, minimum: 8, workers: workers) { r in
+        Parallel.forChunks(N, minimum: 8) { r in
             matmulForward(out: out + r.lowerBound * OC, inp: inp + r.lowerBound * C, weight: weight, bias: bias,
                           N: r.count, C: C, OC: OC)
         }
@@ -100,16 +98,15 @@ extension Kernels {
     /// over the OC output channels (each worker owns a block of dweight's rows).
     public static func matmulBackwardParallel(
         dinp: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>, dbias: UnsafeMutablePointer<Float>?,
-        dout: UnsafePointer<Float>, inp: UnsafePointer<Float>, weight: UnsafePointer<Float>, N: Int, C: Int, OC: Int,
-        workers: Int = Parallel.workers
+        dout: UnsafePointer<Float>, inp: UnsafePointer<Float>, weight: UnsafePointer<Float>, N: Int, C: Int, OC: Int
     ) {
         if let dinp {
-            Parallel.forChunks(N, minimum: 8, workers: workers) { r in
+            Parallel.forChunks(N, minimum: 8) { r in
                 BLAS.sgemm(transA: false, transB: false, m: r.count, n: C, k: OC, alpha: 1, a: dout + r.lowerBound * OC, lda: OC,
                            b: weight, ldb: C, beta: 1, c: dinp + r.lowerBound * C, ldc: C)
             }
         }
-        Parallel.forChunks(OC, minimum: 8, workers: workers) { r in
+        Parallel.forChunks(OC, minimum: 8) { r in
             // dweight[r] += dout[:, r]^T inp
             BLAS.sgemm(transA: true, transB: false, m: r.count, n: C, k: N, alpha: 1, a: dout + r.lowerBound, lda: OC,
                        b: inp, ldb: C, beta: 1, c: dweight + r.lowerBound * C, ldc: C)
@@ -125,10 +122,9 @@ extension Kernels {
     /// `layerNormForwardSIMD` split over the N rows.
     public static func layerNormForwardParallel(
         out: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>,
-        inp: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, N: Int, C: Int,
-        workers: Int = Parallel.workers
+        inp: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, N: Int, C: Int
     ) {
-        Parallel.forChunks(N, minimum: 16, workers: workers) { r in
+        Parallel.forChunks(N, minimum: 16) { r in
             let o = r.lowerBound
             layerNormForwardSIMD(out: out + o * C, mean: mean + o, rstd: rstd + o, inp: inp + o * C, weight: weight, bias: bias,
                              N: r.count, C: C)
@@ -140,17 +136,13 @@ extension Kernels {
     public static func layerNormBackwardParallel(
         dinp: UnsafeMutablePointer<Float>, dweight: UnsafeMutablePointer<Float>, dbias: UnsafeMutablePointer<Float>,
         dout: UnsafePointer<Float>, inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-        mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, N: Int, C: Int, workers: Int = Parallel.workers
+        mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, N: Int, C: Int
     ) {
-        if workers <= 1 {
-            return layerNormBackwardSIMD(dinp: dinp, dweight: dweight, dbias: dbias, dout: dout, inp: inp, weight: weight,
-                                         mean: mean, rstd: rstd, N: N, C: C)
-        }
-        let k = workers
+        let k = Parallel.workers
         let partial = UnsafeMutablePointer<Float>.allocate(capacity: 2 * C * k)
         partial.initialize(repeating: 0, count: 2 * C * k)
         defer { partial.deallocate() }
-        Parallel.forChunksIndexed(N, minimum: 16, workers: workers) { w, r in
+        Parallel.forChunksIndexed(N, minimum: 16) { w, r in
             let o = r.lowerBound
             layerNormBackwardSIMD(dinp: dinp + o * C, dweight: partial + 2 * C * w, dbias: partial + 2 * C * w + C,
                               dout: dout + o * C, inp: inp + o * C, weight: weight, mean: mean + o, rstd: rstd + o,
@@ -165,18 +157,15 @@ extension Kernels {
     }
 
     /// `geluForwardSIMD` split over the elements.
-    public static func geluForwardParallel(
-        out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, N: Int, workers: Int = Parallel.workers
-    ) {
-        Parallel.forChunks(N, minimum: 4096, workers: workers) { r in geluForwardSIMD(out: out + r.lowerBound, inp: inp + r.lowerBound, N: r.count) }
+    public static func geluForwardParallel(out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, N: Int) {
+        Parallel.forChunks(N, minimum: 4096) { r in geluForwardSIMD(out: out + r.lowerBound, inp: inp + r.lowerBound, N: r.count) }
     }
 
     /// `geluBackwardSIMD` split over the elements.
     public static func geluBackwardParallel(
-        dinp: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, dout: UnsafePointer<Float>, N: Int,
-        workers: Int = Parallel.workers
+        dinp: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, dout: UnsafePointer<Float>, N: Int
     ) {
-        Parallel.forChunks(N, minimum: 4096, workers: workers) { r in
+        Parallel.forChunks(N, minimum: 4096) { r in
             geluBackwardSIMD(dinp: dinp + r.lowerBound, inp: inp + r.lowerBound, dout: dout + r.lowerBound, N: r.count)
         }
     }
@@ -184,9 +173,9 @@ extension Kernels {
     /// `attentionForward` split over the B batch entries.
     public static func attentionForwardParallel(
         out: UnsafeMutablePointer<Float>, att: UnsafeMutablePointer<Float>,
-        inp: UnsafePointer<Float>, B: Int, T: Int, C: Int, NH: Int, workers: Int = Parallel.workers
+        inp: UnsafePointer<Float>, B: Int, T: Int, C: Int, NH: Int
     ) {
-        Parallel.forChunks(B, workers: workers) { r in
+        Parallel.forChunks(B) { r in
             let b = r.lowerBound
             attentionForward(out: out + b * T * C, att: att + b * NH * T * T, inp: inp + b * T * 3 * C, B: r.count, T: T, C: C, NH: NH)
         }
@@ -195,10 +184,9 @@ extension Kernels {
     /// `attentionBackward` split over the B batch entries.
     public static func attentionBackwardParallel(
         dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
-        inp: UnsafePointer<Float>, att: UnsafePointer<Float>, B: Int, T: Int, C: Int, NH: Int,
-        workers: Int = Parallel.workers
+        inp: UnsafePointer<Float>, att: UnsafePointer<Float>, B: Int, T: Int, C: Int, NH: Int
     ) {
-        Parallel.forChunks(B, workers: workers) { r in
+        Parallel.forChunks(B) { r in
             let b = r.lowerBound
             attentionBackward(dinp: dinp + b * T * 3 * C, dout: dout + b * T * C, inp: inp + b * T * 3 * C,
                               att: att + b * NH * T * T, B: r.count, T: T, C: C, NH: NH)
@@ -208,9 +196,9 @@ extension Kernels {
     /// `logProbForward` split over the N rows.
     public static func logProbForwardParallel(
         probs: UnsafeMutablePointer<Float>, logprobs: UnsafeMutablePointer<Float>,
-        logits: UnsafePointer<Float>, targets: UnsafePointer<Int32>, N: Int, V: Int, workers: Int = Parallel.workers
+        logits: UnsafePointer<Float>, targets: UnsafePointer<Int32>, N: Int, V: Int
     ) {
-        Parallel.forChunks(N, minimum: 16, workers: workers) { r in
+        Parallel.forChunks(N, minimum: 16) { r in
             let o = r.lowerBound
             logProbForward(probs: probs + o * V, logprobs: logprobs + o, logits: logits + o * V, targets: targets + o, N: r.count, V: V)
         }
@@ -219,9 +207,9 @@ extension Kernels {
     /// `logProbBackward` split over the N rows.
     public static func logProbBackwardParallel(
         dlogits: UnsafeMutablePointer<Float>, dlogprobs: UnsafePointer<Float>,
-        probs: UnsafePointer<Float>, targets: UnsafePointer<Int32>, N: Int, V: Int, workers: Int = Parallel.workers
+        probs: UnsafePointer<Float>, targets: UnsafePointer<Int32>, N: Int, V: Int
     ) {
-        Parallel.forChunks(N, minimum: 16, workers: workers) { r in
+        Parallel.forChunks(N, minimum: 16) { r in
             let o = r.lowerBound
             logProbBackward(dlogits: dlogits + o * V, dlogprobs: dlogprobs + o, probs: probs + o * V, targets: targets + o, N: r.count, V: V)
         }
@@ -229,10 +217,9 @@ extension Kernels {
 
     /// `residualForward` split over the elements.
     public static func residualForwardParallel(
-        out: UnsafeMutablePointer<Float>, inp1: UnsafePointer<Float>, inp2: UnsafePointer<Float>, N: Int,
-        workers: Int = Parallel.workers
+        out: UnsafeMutablePointer<Float>, inp1: UnsafePointer<Float>, inp2: UnsafePointer<Float>, N: Int
     ) {
-        Parallel.forChunks(N, minimum: 8192, workers: workers) { r in
+        Parallel.forChunks(N, minimum: 8192) { r in
             residualForward(out: out + r.lowerBound, inp1: inp1 + r.lowerBound, inp2: inp2 + r.lowerBound, N: r.count)
         }
     }
