@@ -4,14 +4,22 @@ import Notebook
 
 /// Runs one chapter: builds its page, prints each check as it is made, writes the report and
 /// the index, and says whether every check held.
-public struct Chapter {
+public struct Chapter: Sendable {
     public let slug: String
     public let number: Int
     public let title: String
     public let summary: String
 
+    /// - Parameter slug: the folder name, "NN-name"; the command is the name without "NN-".
     public init(slug: String, number: Int, title: String, summary: String) {
         self.slug = slug; self.number = number; self.title = title; self.summary = summary
+    }
+
+    /// The executable's name: the slug without its "NN-" prefix ("distribution-collapse").
+    public var command: String {
+        let parts = slug.split(separator: "-", maxSplits: 1)
+        guard parts.count == 2, parts[0].allSatisfy(\.isNumber) else { return slug }
+        return String(parts[1])
     }
 
     /// Runs `body` on a fresh page and publishes it to `options.output`.

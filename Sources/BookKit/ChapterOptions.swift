@@ -60,6 +60,7 @@ public struct InputError: Error, CustomStringConvertible {
 public struct ChecksFailed: Error {
     public let failed: Int
     public let total: Int
+    public init(failed: Int, total: Int) { self.failed = failed; self.total = total }
 }
 
 /// Thrown when a chapter stops before its end because it was asked to (a testing aid, such as

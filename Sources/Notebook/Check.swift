@@ -8,7 +8,14 @@ public struct Check: Codable, Sendable {
         case lessOrEqual = "<="
         /// a >= b - tolerance.
         case greaterOrEqual = ">="
+        /// a - b >= tolerance: a must exceed b by at least the margin `tolerance` (>= 0).
+        case exceeds = ">+"
     }
+
+    /// A stable identifier, unique within its chapter ("collapse.entropy-natural"): the name of
+    /// the check in the JSON and in the counterexample tests. Stays the same when the claim is
+    /// re-worded.
+    public let id: String
 
     /// The claim in words, e.g. "J_KLRL(pi*) equals beta log Z".
     public let claim: String
@@ -20,38 +27,52 @@ public struct Check: Codable, Sendable {
     public let a: Double
     public let b: Double
     public let relation: Relation
-    /// The tolerance, absolute, in the units of a and b.
+    /// The tolerance, absolute, in the units of a and b (the margin for `.exceeds`); never
+    /// negative: a check with a negative or NaN tolerance fails.
     public let tolerance: Double
     /// Why this tolerance (rounding of n terms, optimiser tolerance, a confidence level...).
     public let toleranceReason: String
-    /// |a - b| for equalities; a - b for inequalities (how far a is above b).
+    /// |a - b| for equalities; a - b for inequalities and `.exceeds` (how far a is above b).
     public let difference: Double
     public let passed: Bool
 
-    public init(claim: String, reference: String? = nil, aLabel: String, bLabel: String,
+    public init(id: String = "", claim: String, reference: String? = nil, aLabel: String, bLabel: String,
                 a: Double, b: Double, relation: Relation = .equal, tolerance: Double, because toleranceReason: String) {
+        self.id = id
         self.claim = claim; self.reference = reference; self.aLabel = aLabel; self.bLabel = bLabel
         self.a = a; self.b = b; self.relation = relation; self.tolerance = tolerance
         self.toleranceReason = toleranceReason
+        let comparable = !a.isNaN && !b.isNaN && tolerance >= 0   // false for a NaN tolerance too
         switch relation {
         case .equal:
             difference = (a == b) ? 0 : Swift.abs(a - b)   // ∞ = ∞ counts as equal
-            passed = !a.isNaN && !b.isNaN && tolerance >= 0 && difference <= tolerance
+            passed = comparable && difference <= tolerance
         case .lessOrEqual:
             difference = a - b
-            passed = !a.isNaN && !b.isNaN && (a <= b + tolerance)
+            passed = comparable && (a <= b + tolerance)
         case .greaterOrEqual:
             difference = a - b
-            passed = !a.isNaN && !b.isNaN && (a >= b - tolerance)
+            passed = comparable && (a >= b - tolerance)
+        case .exceeds:
+            difference = a - b
+            passed = comparable && difference >= tolerance
         }
     }
 
+    /// "A exceeds B by at least `margin`": a - b >= margin, with margin >= 0 (for example a
+    /// number of standard errors, so that the effect claimed is larger than its noise).
+    public static func exceeds(id: String, claim: String, reference: String? = nil, aLabel: String, bLabel: String,
+                               a: Double, b: Double, margin: Double, because reason: String) -> Check {
+        Check(id: id, claim: claim, reference: reference, aLabel: aLabel, bLabel: bLabel, a: a, b: b,
+              relation: .exceeds, tolerance: margin, because: reason)
+    }
+
     /// Relative comparison with an absolute floor: |a - b| <= rel max(|a|, |b|) + abs.
-    public static func close(_ claim: String, reference: String? = nil, aLabel: String, bLabel: String,
+    public static func close(id: String = "", _ claim: String, reference: String? = nil, aLabel: String, bLabel: String,
                              a: Double, b: Double, relative: Double, absolute: Double = 0, because reason: String) -> Check {
         let scale = max(Swift.abs(a), Swift.abs(b))
         let tol = relative * (scale.isFinite ? scale : 0) + absolute
-        return Check(claim: claim, reference: reference, aLabel: aLabel, bLabel: bLabel, a: a, b: b,
+        return Check(id: id, claim: claim, reference: reference, aLabel: aLabel, bLabel: bLabel, a: a, b: b,
                      relation: .equal, tolerance: tol, because: reason)
     }
 
@@ -63,6 +84,8 @@ public struct Check: Codable, Sendable {
             return "\(claim): \(verdict) (\(aLabel) and \(bLabel) differ by \(NumberFormat.format(difference, significant: 3)), allowed \(NumberFormat.format(tolerance, significant: 3)))"
         case .lessOrEqual, .greaterOrEqual:
             return "\(claim): \(verdict) (\(aLabel) − \(bLabel) = \(NumberFormat.format(difference, significant: 3)), slack \(NumberFormat.format(tolerance, significant: 3)))"
+        case .exceeds:
+            return "\(claim): \(verdict) (\(aLabel) − \(bLabel) = \(NumberFormat.format(difference, significant: 3)), must be at least \(NumberFormat.format(tolerance, significant: 3)))"
         }
     }
 }

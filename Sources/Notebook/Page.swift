@@ -13,6 +13,7 @@ public final class Page {
         case table(headers: [String], rows: [[String]], caption: String, folded: Bool)
         case aside(kind: AsideKind, text: String)
         case samples(title: String, texts: [String])
+        case derivation(Derivation)
     }
 
     public enum AsideKind: String, Sendable { case remark, erratum }
@@ -28,6 +29,8 @@ public final class Page {
     /// Named numbers for the JSON report (parameters and results programs may read).
     public private(set) var values: [String: Double] = [:]
     public private(set) var errata: [String] = []
+    /// The derivations shown on the page: algebraic steps with their values, not checks.
+    public private(set) var derivations: [Derivation] = []
     /// Called for each check as it is added (the chapter prints it to the terminal).
     public var onCheck: ((Check) -> Void)?
 
@@ -74,6 +77,15 @@ public final class Page {
         if kind == .erratum { errata.append(text) }
     }
 
+    /// The lines of a derivation, each evaluated on the page's example. A rearrangement of the
+    /// same sum is a step of the derivation, not an independent computation, so it is shown
+    /// with its value and is not counted as a check.
+    public func derivation(_ lines: [DerivationLine], caption: String) {
+        let d = Derivation(caption: caption, lines: lines)
+        derivations.append(d)
+        blocks.append(.derivation(d))
+    }
+
     /// Generated text (e.g. language-model samples), shown verbatim and escaped.
     public func samples(_ title: String, _ texts: [String]) { blocks.append(.samples(title: title, texts: texts)) }
 
@@ -82,4 +94,21 @@ public final class Page {
 
     public var passedCount: Int { checks.filter(\.passed).count }
     public var failedCount: Int { checks.count - passedCount }
+}
+
+/// One line of a derivation: the expression, its value on the page's example, and the step
+/// that leads to it ("Jensen", "eq. 12 substituted").
+public struct DerivationLine: Codable, Sendable, Equatable {
+    public let tex: String
+    public let value: Double
+    public let note: String?
+    public init(_ tex: String, _ value: Double, note: String? = nil) {
+        self.tex = tex; self.value = value; self.note = note
+    }
+}
+
+/// A derivation shown on a page, line by line.
+public struct Derivation: Codable, Sendable, Equatable {
+    public let caption: String
+    public let lines: [DerivationLine]
 }

@@ -49,6 +49,14 @@ enum Renderer {
         case .aside(let kind, let text):
             let label = kind == .erratum ? "Erratum" : "Remark"
             return "<aside class=\"\(kind.rawValue)\"><strong>\(label).</strong> \(inlineMath(text))</aside>"
+        case .derivation(let d):
+            let rows = d.lines.map { line in
+                "<tr><td class=\"line\"><span class=\"imath\">\(TeX.inline(line.tex))</span></td>"
+                    + "<td class=\"num\">\(HTML.escape(NumberFormat.format(line.value, significant: 12)))</td>"
+                    + "<td>\(inlineMath(line.note ?? ""))</td></tr>"
+            }.joined()
+            let head = "<tr><th scope=\"col\">Line</th><th scope=\"col\">Value</th><th scope=\"col\">Step</th></tr>"
+            return "<p class=\"table-caption\">\(inlineMath(d.caption))</p><div class=\"scroll\"><table class=\"data derivation\"><thead>\(head)</thead><tbody>\(rows)</tbody></table></div>"
         case .samples(let title, let texts):
             let items = texts.map { "<li><pre>\(HTML.escape($0))</pre></li>" }.joined()
             return "<div class=\"samples\"><h3>\(HTML.escape(title))</h3><ol>\(items)</ol></div>"
@@ -60,7 +68,13 @@ enum Renderer {
         for c in checks {
             let verdict = c.passed ? "<span class=\"badge pass\">holds</span>" : "<span class=\"badge fail\">fails</span>"
             let ref = c.reference.map { " <span class=\"ref\">\(HTML.escape($0))</span>" } ?? ""
-            let rel = c.relation == .equal ? "|A − B|" : (c.relation == .lessOrEqual ? "A − B ≤" : "A − B ≥ −")
+            let rel: String
+            switch c.relation {
+            case .equal: rel = "|A − B|"
+            case .lessOrEqual: rel = "A − B ≤"
+            case .greaterOrEqual: rel = "A − B ≥ −"
+            case .exceeds: rel = "A − B ≥"
+            }
             rows += "<tr class=\"\(c.passed ? "pass" : "fail")\">"
             rows += "<td class=\"claim\">\(HTML.escape(c.claim))\(ref)</td>"
             rows += "<td><span class=\"what\">\(HTML.escape(c.aLabel))</span><span class=\"num\">\(HTML.escape(NumberFormat.format(c.a, significant: 12)))</span></td>"

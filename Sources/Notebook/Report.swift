@@ -4,7 +4,7 @@ import Foundation
 /// for programs and tests. Non-finite numbers are written as the strings "Infinity",
 /// "-Infinity" and "NaN" so that the file stays valid JSON.
 public struct Report: Codable, Sendable {
-    public static let schemaVersion = "klbayes-report/1"
+    public static let schemaVersion = "klbayes-report/2"
     public var schema: String
     public var chapter: String
     public var number: Int
@@ -15,6 +15,8 @@ public struct Report: Codable, Sendable {
     public var checks: [Check]
     public var values: [String: Double]
     public var errata: [String]
+    /// Derivations shown on the page (algebraic steps with their values; not checks).
+    public var derivations: [Derivation]
     public var provenance: Provenance
 
     public init(page: Page, provenance: Provenance) {
@@ -22,6 +24,7 @@ public struct Report: Codable, Sendable {
         chapter = page.slug; number = page.number; title = page.title; summary = page.summary
         passed = page.passedCount; failed = page.failedCount
         checks = page.checks; values = page.values; errata = page.errata
+        derivations = page.derivations
         self.provenance = provenance
     }
 

@@ -12,20 +12,22 @@ func validateReportJSON(_ data: Data, sourceLocation: SourceLocation = #_sourceL
         if let s = v as? String { return ["Infinity", "-Infinity", "NaN"].contains(s) }
         return v is NSNumber && !(v is Bool && false)
     }
-    #expect(json["schema"] as? String == "klbayes-report/1", sourceLocation: sourceLocation)
+    #expect(json["schema"] as? String == "klbayes-report/2", sourceLocation: sourceLocation)
     for key in ["chapter", "title", "summary"] { #expect(json[key] is String, "\(key)", sourceLocation: sourceLocation) }
     for key in ["number", "passed", "failed"] { #expect(json[key] is NSNumber, "\(key)", sourceLocation: sourceLocation) }
     #expect(json["values"] is [String: Any], sourceLocation: sourceLocation)
     #expect(json["errata"] is [String], sourceLocation: sourceLocation)
+    #expect(json["derivations"] is [[String: Any]], sourceLocation: sourceLocation)
     guard let checks = json["checks"] as? [[String: Any]] else {
         Issue.record("checks is not an array of objects", sourceLocation: sourceLocation)
         return
     }
     var passed = 0
     for c in checks {
-        for key in ["claim", "a_label", "b_label", "tolerance_reason"] { #expect(c[key] is String, "\(key)", sourceLocation: sourceLocation) }
+        for key in ["id", "claim", "a_label", "b_label", "tolerance_reason"] { #expect(c[key] is String, "\(key)", sourceLocation: sourceLocation) }
         for key in ["a", "b", "difference", "tolerance"] { #expect(isNumber(c[key]), "\(key)", sourceLocation: sourceLocation) }
-        #expect(["=", "<=", ">="].contains(c["relation"] as? String ?? ""), sourceLocation: sourceLocation)
+        #expect(["=", "<=", ">=", ">+"].contains(c["relation"] as? String ?? ""), sourceLocation: sourceLocation)
+        if let t = c["tolerance"] as? Double { #expect(t >= 0, "a negative tolerance", sourceLocation: sourceLocation) }
         #expect(!(c["tolerance_reason"] as? String ?? "").isEmpty, "every tolerance states its reason", sourceLocation: sourceLocation)
         if c["passed"] as? Bool == true { passed += 1 }
     }

@@ -6,8 +6,8 @@ import Testing
 
 @Suite("The appendix derivation, eqs. 8-17 (property tests)")
 struct EvidencePropertyTests {
-    /// Non-positive rewards, as the appendix requires: r ≤ 0, shifted from an ExactProblem.
-    static func negativeRewards(_ p: ExactProblem) -> [Double] {
+    /// Non-positive rewards, as the appendix requires: r ≤ 0, shifted from an ExactCase.
+    static func negativeRewards(_ p: ExactCase) -> [Double] {
         let top = p.reward.max()!
         return p.reward.map { $0 - top }
     }
@@ -15,7 +15,7 @@ struct EvidencePropertyTests {
     @Test("each line equals the next, the Jensen gap is KL(π ‖ π*), and ELBO ≤ log p(O=1)")
     func derivation() async {
         await propertyCheck(count: 150, input: ExactGens.seed) { seed in
-            let p = ExactProblem(seed: seed)
+            let p = ExactCase(seed: seed)
             let r = Self.negativeRewards(p)
             let post = Posterior.distribution(prior: p.prior, reward: r, beta: p.beta)
             let l12 = EvidenceDerivation.logEvidence(prior: p.prior, reward: r, beta: p.beta)
@@ -60,7 +60,7 @@ struct EvidencePropertyTests {
     /// the π-weighted lines (r/β, log π0, log π* on the supports) does not bound: at seed 810735424
     /// (n = 2) π(x) = e^{−278} where π*(x) = 0.42, and (13) is 8.7·10⁻¹⁵ from (12) against 6.6·10⁻¹⁵
     /// allowed by that scale; this bound allows 2.8·10⁻¹⁴.
-    static func importanceWeightedTolerance(_ p: ExactProblem, reward r: [Double], posterior post: Distribution,
+    static func importanceWeightedTolerance(_ p: ExactCase, reward r: [Double], posterior post: Distribution,
                                             l12: Double, l13: Double) -> Double {
         let termErrors = (0..<p.n).map { x -> Double in
             let a = p.prior.logProbabilities[x] + r[x] / p.beta
@@ -73,7 +73,7 @@ struct EvidencePropertyTests {
     @Test("Bayes' rule in linear space is the posterior; the joint sums to 1; eq. 15 from the likelihood table")
     func bayesAndLikelihood() async {
         await propertyCheck(count: 150, input: ExactGens.seed) { seed in
-            let p = ExactProblem(seed: seed, kinds: [.gaussian, .ties, .constant])
+            let p = ExactCase(seed: seed, kinds: [.gaussian, .ties, .constant])
             // Keep the likelihood table e^{r/β} above underflow: r/β ≥ −700.
             let r = Self.negativeRewards(p).map { max($0, -700 * p.beta) }
             let post = Posterior.distribution(prior: p.prior, reward: r, beta: p.beta)

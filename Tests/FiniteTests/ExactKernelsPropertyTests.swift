@@ -9,7 +9,7 @@ struct ExactKernelsPropertyTests {
     @Test("summaryFused equals summary and the library's own functions, on any size, with sparse policies and extreme rewards")
     func fusedEqualsReadable() async {
         await propertyCheck(count: 120, input: ExactGens.seed) { seed in
-            let p = ExactProblem(seed: seed, maxOutcomes: 5000)
+            let p = ExactCase(seed: seed, maxOutcomes: 5000)
             let rng = RandomGenerator(seed: seed &+ 13)
             let threads = 1 + rng.uniformInt(below: 3)
             var readable = [Double](repeating: 0, count: p.n), fused = [Double](repeating: 0, count: p.n)

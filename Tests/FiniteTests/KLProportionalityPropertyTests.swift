@@ -9,7 +9,7 @@ struct KLProportionalityPropertyTests {
     @Test("J_KLRL(π) + β KL(π ‖ π*) = β log Z for every π, with no NaN or overflow (eq. 7)")
     func proportionality() async {
         await propertyCheck(count: 150, input: ExactGens.seed) { seed in
-            let p = ExactProblem(seed: seed)
+            let p = ExactCase(seed: seed)
             let post = Posterior.distribution(prior: p.prior, reward: p.reward, beta: p.beta)
             let logZ = Posterior.logPartitionFunction(prior: p.prior, reward: p.reward, beta: p.beta)
             #expect(logZ.isFinite, "\(p)")
@@ -25,7 +25,7 @@ struct KLProportionalityPropertyTests {
     @Test("J_KLRL(π) ≤ β log Z, with equality at π* (eq. 6)")
     func upperBound() async {
         await propertyCheck(count: 150, input: ExactGens.seed) { seed in
-            let p = ExactProblem(seed: seed)
+            let p = ExactCase(seed: seed)
             let post = Posterior.distribution(prior: p.prior, reward: p.reward, beta: p.beta)
             let logZ = Posterior.logPartitionFunction(prior: p.prior, reward: p.reward, beta: p.beta)
             let tol = 4 * sumTolerance(p.n, p.scale(post)) + 4 * Double.ulpOfOne * p.beta * abs(logZ)
@@ -39,7 +39,7 @@ struct KLProportionalityPropertyTests {
     @Test("∇J_KLRL = −β ∇KL(π_θ ‖ π*) at interior policies (eq. 7)")
     func gradients() async {
         await propertyCheck(count: 100, input: ExactGens.seed) { seed in
-            let p = ExactProblem(seed: seed, maxOutcomes: 2000)
+            let p = ExactCase(seed: seed, maxOutcomes: 2000)
             // An interior softmax policy: the prior's logits plus noise.
             let rng = RandomGenerator(seed: seed &+ 1)
             let pi = Distribution.softmax(p.prior.logProbabilities.map { $0 + rng.gaussian() })
@@ -57,7 +57,7 @@ struct KLProportionalityPropertyTests {
     @Test("KL(π0 ‖ π*) = log Z − E_π0[r]/β and KL(π* ‖ π0) = E_π*[r]/β − log Z")
     func closedFormDivergences() async {
         await propertyCheck(count: 150, input: ExactGens.seed) { seed in
-            let p = ExactProblem(seed: seed)
+            let p = ExactCase(seed: seed)
             let post = Posterior.distribution(prior: p.prior, reward: p.reward, beta: p.beta)
             let logZ = Posterior.logPartitionFunction(prior: p.prior, reward: p.reward, beta: p.beta)
             let tol = 4 * sumTolerance(p.n, p.scale(post) / p.beta) + 4 * Double.ulpOfOne * abs(logZ)

@@ -37,7 +37,7 @@ struct OptimalPolicyPropertyTests {
     @Test("the residual certificate bounds TV(π, π*) and gives β log Z − J = β K, for any full-support π")
     func certificate() async {
         await propertyCheck(count: 120, input: ExactGens.seed) { seed in
-            let p = ExactProblem(seed: seed, maxOutcomes: 3000, kinds: [.gaussian, .ties, .constant])
+            let p = ExactCase(seed: seed, maxOutcomes: 3000, kinds: [.gaussian, .ties, .constant])
             let rng = RandomGenerator(seed: seed &+ 11)
             let post = Posterior.distribution(prior: p.prior, reward: p.reward, beta: p.beta)
             // A policy near the posterior (where the bound is tight) or a random one.
@@ -55,7 +55,7 @@ struct OptimalPolicyPropertyTests {
     @Test("BFGS in amplitudes reaches the posterior on small spaces")
     func optimiser() async throws {
         await propertyCheck(count: 25, input: ExactGens.seed) { seed in
-            let p = ExactProblem(seed: seed, maxOutcomes: 40, kinds: [.gaussian, .ties])
+            let p = ExactCase(seed: seed, maxOutcomes: 40, kinds: [.gaussian, .ties])
             guard p.beta >= 1e-2 * max(1, p.reward.map(abs).max()!) else { return }   // keep r/β within 100
             let rng = RandomGenerator(seed: seed &+ 5)
             let start = (0..<p.n).map { _ in abs(rng.gaussian()) + 1e-3 }
@@ -72,7 +72,7 @@ struct OptimalPolicyPropertyTests {
     @Test("the shortfall β log Z − J(π) is at least 2β TV(π, π*)² (Pinsker), and the β limits hold")
     func pinskerAndLimits() async {
         await propertyCheck(count: 120, input: ExactGens.seed) { seed in
-            let p = ExactProblem(seed: seed, kinds: [.gaussian, .ties, .minusMillion, .huge])
+            let p = ExactCase(seed: seed, kinds: [.gaussian, .ties, .minusMillion, .huge])
             let post = Posterior.distribution(prior: p.prior, reward: p.reward, beta: p.beta)
             let logZ = Posterior.logPartitionFunction(prior: p.prior, reward: p.reward, beta: p.beta)
             let j = Objective.klRegularised(p.policy, prior: p.prior, reward: p.reward, beta: p.beta)

@@ -9,7 +9,7 @@ struct RewardShapingPropertyTests {
     @Test("J_KLRL(π) = E_π[r'_π] for any policy, including sparse ones (eq. 4)")
     func shapedReward() async {
         await propertyCheck(count: 150, input: ExactGens.seed) { seed in
-            let p = ExactProblem(seed: seed)
+            let p = ExactCase(seed: seed)
             let j = Objective.klRegularised(p.policy, prior: p.prior, reward: p.reward, beta: p.beta)
             let shaped = p.policy.expectation(Objective.shapedReward(p.policy, prior: p.prior, reward: p.reward, beta: p.beta))
             #expect(j.isFinite && shaped.isFinite, "\(p)")
@@ -20,7 +20,7 @@ struct RewardShapingPropertyTests {
     @Test("the score-function gradient with any baseline equals π ⊙ (r' − J); E_π[∇ log π] = 0")
     func baselines() async {
         await propertyCheck(count: 100, input: ExactGens.seed) { seed in
-            let p = ExactProblem(seed: seed, maxOutcomes: 3000)
+            let p = ExactCase(seed: seed, maxOutcomes: 3000)
             let rng = RandomGenerator(seed: seed &+ 7)
             let pi = Distribution.softmax(p.prior.logProbabilities.map { $0 + rng.gaussian() })
             let shaped = Objective.shapedReward(pi, prior: p.prior, reward: p.reward, beta: p.beta)
@@ -38,7 +38,7 @@ struct RewardShapingPropertyTests {
     @Test("the frontier: E[r] and KL fall with β, the slope-β line through each point lies above the others")
     func frontier() async {
         await propertyCheck(count: 60, input: ExactGens.seed) { seed in
-            let p = ExactProblem(seed: seed, maxOutcomes: 2000)
+            let p = ExactCase(seed: seed, maxOutcomes: 2000)
             let betas = (0...12).map { p.beta * pow(10, -1.5 + Double($0) / 4) }
             let points = betas.map { Frontier.point(prior: p.prior, reward: p.reward, beta: $0) }
             #expect(points.allSatisfy { $0.klDivergence.isFinite && $0.expectedReward.isFinite }, "\(p)")
@@ -60,7 +60,7 @@ struct RewardShapingPropertyTests {
     @Test("the KL budget: Brent's temperature spends exactly the budget, and no feasible mixture beats it")
     func constrained() async throws {
         await propertyCheck(count: 40, input: ExactGens.seed) { seed in
-            let p = ExactProblem(seed: seed, maxOutcomes: 500, kinds: [.gaussian, .ties, .minusMillion])
+            let p = ExactCase(seed: seed, maxOutcomes: 500, kinds: [.gaussian, .ties, .minusMillion])
             let top = Frontier.largestKL(prior: p.prior, reward: p.reward)
             guard top > 1e-6, top.isFinite else { return }   // every outcome is a maximiser: no trade-off
             let epsilon = top / 2

@@ -3,7 +3,7 @@ import Foundation
 import GSL
 import PropertyBased
 
-/// A random exact problem for the identities of chapters 2-5, drawn from one seed through GSL
+/// A random exact problem (a `Finite.ExactProblem` with a policy) for the identities of chapters 2-5, drawn from one seed through GSL
 /// so that a failure is reproduced by its seed alone.
 ///
 /// - |X| log-uniform in 2 ... 10^4;
@@ -14,7 +14,7 @@ import PropertyBased
 /// - β log-uniform in [10^-3, 10^3];
 /// - policy: full-support Gamma weights like the prior, or (one time in four) a sparse Dirichlet
 ///   draw that may put exactly zero mass on some outcomes.
-struct ExactProblem: CustomStringConvertible {
+struct ExactCase: CustomStringConvertible {
     enum RewardKind: String, CaseIterable { case gaussian, ties, huge, minusMillion, constant }
 
     let seed: UInt64
@@ -54,7 +54,9 @@ struct ExactProblem: CustomStringConvertible {
     }
 
     var n: Int { prior.count }
-    var description: String { "ExactProblem(seed: \(seed), n: \(n), beta: \(beta), reward: \(kind.rawValue))" }
+    /// The prior, reward and temperature as the library's `ExactProblem`.
+    var problem: ExactProblem { ExactProblem(prior: prior, reward: reward, beta: beta) }
+    var description: String { "ExactCase(seed: \(seed), n: \(n), beta: \(beta), reward: \(kind.rawValue))" }
 
     /// The rounding scale of π-weighted sums (E_π of terms built from r(x), β log π0(x), β log π(x)
     /// and β log d(x) for the distributions d passed): max|r| + β (1 + the largest |log d(x)| and
@@ -80,7 +82,7 @@ enum ExactGens {
 }
 
 /// (n + 2) ε scale: the rounding allowance of an n-term sum of terms up to `scale`.
-func sumTolerance(_ n: Int, _ scale: Double) -> Double { Double(n + 2) * Double.ulpOfOne * scale }
+func sumTolerance(_ n: Int, _ scale: Double) -> Double { summationTolerance(n, scale: scale) }
 
 /// The rounding of one log-sum-exp L = m + log Σ_x e^{t_x − m}, m = max_x t_x, of n given doubles
 /// t (`LogSpace.logSumExp`, and the loops written like it): (n + 2)ε + ε|L|/2.
@@ -98,7 +100,7 @@ func logSumExpRounding(_ n: Int, _ result: Double) -> Double { sumTolerance(n, 1
 /// softmax of the terms (for log Z = LSE(log π0 + r/β), the posterior π*).
 ///
 /// ∂L/∂t_x = w_x, and by the mean value theorem the weights at the point between the two term
-/// vectors exceed w by a factor of at most e^{2 max δ}. With |r|/β ≤ 10⁹ in `ExactProblem`,
+/// vectors exceed w by a factor of at most e^{2 max δ}. With |r|/β ≤ 10⁹ in `ExactCase`,
 /// max δ < 10⁻⁶, and callers state δ with ε where u = ε/2 would do, which covers that factor. So
 /// each term's error counts by its share of the sum, not by π and not by the largest term.
 func termErrorsInLogSumExp(weights w: [Double], errors delta: [Double]) -> Double {

@@ -1,0 +1,64 @@
+import Foundation
+import Notebook
+import Testing
+
+/// A counterexample to one check: the check's own builder, fed inputs that make its claim
+/// false (a policy that is not the posterior, a stopped optimiser, a temperature off by 1%, a
+/// sign error, an off-by-one sum). The test asserts that the check then fails.
+struct Counterexample: CustomTestStringConvertible, Sendable {
+    /// The id of the check, as the chapter emits it.
+    let id: String
+    /// What is wrong with the input, in a few words.
+    let what: String
+    let build: @Sendable () throws -> Check
+
+    init(_ id: String, _ what: String, _ build: @escaping @Sendable () throws -> Check) {
+        self.id = id; self.what = what; self.build = build
+    }
+
+    var testDescription: String { "\(id): \(what)" }
+}
+
+/// Every chapter's counterexamples, by slug. A chapter enters this list when each check it
+/// emits has one; `CounterexampleCoverage` then holds it to that.
+let counterexamplesByChapter: [(slug: String, product: String, counterexamples: [Counterexample])] = [
+]
+
+@Suite("Every check fails on its counterexample")
+struct CounterexampleTests {
+    static let all: [Counterexample] = counterexamplesByChapter.flatMap(\.counterexamples)
+
+    @Test("the check fails", arguments: CounterexampleTests.all)
+    func fails(_ c: Counterexample) throws {
+        let check = try c.build()
+        #expect(check.id == c.id, "the builder made \(check.id), not \(c.id)")
+        #expect(!check.passed, "\(check.sentence)")
+    }
+}
+
+@Suite("Every check a chapter emits has a counterexample")
+struct CounterexampleCoverage {
+    /// The ids a chapter's quick run emits.
+    static func emittedIDs(product: String, slug: String, extra: [String] = []) throws -> [String] {
+        let folder = try ChapterRunner.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let r = try ChapterRunner.run(product, ["--quick", "--seed", "3"] + extra + ["--output", folder.path])
+        #expect(r.status == 0, "\(product) exited \(r.status): \(r.stderr)")
+        return try ChapterRunner.report(in: folder, slug: slug).checks.map(\.id)
+    }
+
+    @Test("ids are unique and each has a counterexample; no counterexample is stale",
+          arguments: counterexamplesByChapter.map { $0.slug })
+    func covered(slug: String) throws {
+        let entry = counterexamplesByChapter.first { $0.slug == slug }!
+        let ids = try CounterexampleCoverage.emittedIDs(product: entry.product, slug: slug)
+        #expect(!ids.isEmpty)
+        #expect(!ids.contains(""), "a check without an id")
+        #expect(Set(ids).count == ids.count, "duplicate ids: \(Dictionary(grouping: ids, by: { $0 }).filter { $0.value.count > 1 }.keys.sorted())")
+        let known = Set(entry.counterexamples.map(\.id))
+        let missing = Set(ids).subtracting(known).sorted()
+        let stale = known.subtracting(ids).sorted()
+        #expect(missing.isEmpty, "checks with no counterexample: \(missing)")
+        #expect(stale.isEmpty, "counterexamples for checks the chapter no longer emits: \(stale)")
+    }
+}
