@@ -40,7 +40,7 @@ struct FineTuning: ParsableCommand {
     @Option(help: "Samples a fine-tuning step (4 to 512).")
     var batchSize: Int = 64
 
-    @Option(help: "Temperature β of the first KL-regularised run (the second uses 2β); > 0.")
+    @Option(help: "Temperature β of the first KL-regularised run (the second uses 2β); 0 < β <= 1e6.")
     var beta: Double = 0.25
 
     @Option(help: "Learning rate of fine-tuning (AdamW, no weight decay), 0 < lr <= 0.1 (default 3e-5, or 2e-4 with --quick: small batches add KL through their noise, and a larger step on the larger model moves it away from its posterior).")
@@ -55,7 +55,7 @@ struct FineTuning: ParsableCommand {
         if let w = word, w.isEmpty || !w.allSatisfy({ $0.isLetter }) { throw ValidationError("--word must be a word made of letters (got '\(w)')") }
         if let s = steps, !(10...100_000).contains(s) { throw ValidationError("--steps must be between 10 and 100000 (got \(s))") }
         guard (4...512).contains(batchSize) else { throw ValidationError("--batch-size must be between 4 and 512 (got \(batchSize))") }
-        guard beta.isFinite, beta > 0 else { throw ValidationError("--beta must be a positive number (got \(beta))") }
+        guard beta.isFinite, beta > 0, beta <= 1e6 else { throw ValidationError("--beta must be in (0, 1e6] (got \(beta)); the second KL-regularised run uses 2β") }
         if let lr = learningRate, !(lr.isFinite && lr > 0 && lr <= 0.1) { throw ValidationError("--learning-rate must be in (0, 0.1] (got \(lr))") }
         if let n = stopAfterSteps, n < 1 { throw ValidationError("--stop-after-steps must be a positive number of steps (got \(n))") }
     }

@@ -28,6 +28,7 @@ public struct Chapter: Sendable {
     ///   `ChecksFailed` after publishing if any check failed.
     public func run(options: ChapterOptions, parameters: [(String, String)], body: (Page, Seeds) throws -> Void) throws {
         let start = Date()
+        guard !options.output.isEmpty else { throw InputError("--output needs a folder name (an empty one would mean the current folder)") }
         let folder = URL(fileURLWithPath: options.output, isDirectory: true)
         do { try AtomicFile.prepareFolder(folder) } catch { throw InputError("\(error)") }
         GSLRuntime.start()
@@ -41,15 +42,9 @@ public struct Chapter: Sendable {
         }
         try body(page, Seeds(options.seed))
 
-        let git = Environment.gitState()
         var params = Dictionary(parameters, uniquingKeysWith: { _, b in b })
         params["quick"] = options.quick ? "yes" : "no"
-        let provenance = Provenance(
-            commit: git.commit, dirty: git.dirty, commandLine: Environment.commandLine, seed: options.seed,
-            parameters: params, swiftVersion: Environment.swiftVersion, gslVersion: GSLRuntime.gslVersion,
-            openblas: GSLRuntime.openBLASConfig.trimmingCharacters(in: .whitespaces),
-            cores: ProcessInfo.processInfo.activeProcessorCount,
-            date: ISO8601DateFormatter().string(from: start), elapsedSeconds: Date().timeIntervalSince(start))
+        let provenance = RunProvenance.make(seed: options.seed, parameters: params, start: start)
         do { try Publisher.publish(page, provenance: provenance, to: folder) } catch { throw InputError("\(error)") }
         print("  report: \(folder.appendingPathComponent(slug + ".html").path)")
         print("\(page.passedCount) passed, \(page.failedCount) failed")

@@ -19,13 +19,21 @@ public struct ChapterOptions: ParsableArguments {
 /// one-line reason on standard error; `--help` prints the full help and exits 0), 3 when it
 /// stopped early on purpose (`StoppedEarly`, with its one line).
 public enum ChapterMain {
-    public static func main<Command: ParsableCommand>(_ command: Command.Type) -> Never {
+    ///
+    /// Standard streams are prepared first (`StandardStreams`), a negative number after an
+    /// option is its value (`--beta -1`), and output lost on a closed or full standard output
+    /// is exit 2. `checksFailed` words the line for exit 1.
+    public static func main<Command: ParsableCommand>(
+        _ command: Command.Type,
+        checksFailed: (ChecksFailed) -> String = { "\($0.failed) of \($0.total) checks failed" }
+    ) -> Never {
+        StandardStreams.prepare()
         do {
-            var parsed = try command.parseAsRoot()
+            var parsed = try command.parseAsRoot(CommandLineArguments.normalised(Array(CommandLine.arguments.dropFirst())))
             try parsed.run()   // --help arrives here too, as a thrown request
             exitProcess(0)
         } catch let e as ChecksFailed {
-            printError("\(e.failed) of \(e.total) checks failed")
+            printError(checksFailed(e))
             exitProcess(1)
         } catch let e as StoppedEarly {
             printError(e.message)

@@ -87,12 +87,15 @@ enum Renderer {
         return "<div class=\"scroll\"><table class=\"checks\"><thead>\(head)</thead><tbody>\(rows)</tbody></table></div>"
     }
 
-    /// Escapes text and turns each `$...$` span into inline MathML.
+    /// Escapes text and turns each `$...$` span into inline MathML. A last `$` without its
+    /// pair is text ("costs $5") and is kept.
     static func inlineMath(_ text: String) -> String {
         let parts = text.split(separator: "$", omittingEmptySubsequences: false)
         var out = ""
         for (k, part) in parts.enumerated() {
-            if k % 2 == 1 && k < parts.count - 1 || (k % 2 == 1 && parts.count % 2 == 1) {
+            if k % 2 == 1 && k == parts.count - 1 {
+                out += HTML.escape("$" + part)
+            } else if k % 2 == 1 {
                 // MathML cannot break a line; a long formula scrolls inside its own box rather
                 // than pushing the paragraph wider than the screen.
                 out += "<span class=\"imath\">" + TeX.inline(String(part)) + "</span>"
