@@ -22,8 +22,9 @@ struct Score: ParsableCommand {
         let data: Data
         do { data = try InputFile.read(input) } catch let e as InputError { throw UsageError(e.message) }
         // One text a line; a line ending CRLF (a file written on Windows) loses its CR.
-        var lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-            .map { $0.hasSuffix("\r") ? String($0.dropLast()) : String($0) }
+        // (split as bytes: in a Swift String "\r\n" is one Character, never equal to "\n")
+        var lines = data.split(separator: 0x0A, omittingEmptySubsequences: false)
+            .map { String(decoding: $0.last == 0x0D ? $0.dropLast() : $0, as: UTF8.self) }
         if lines.last == "" { lines.removeLast() }
         var encoded: [[Int32]] = []
         for (i, line) in lines.enumerated() {
