@@ -24,6 +24,7 @@ struct Counterexample: CustomTestStringConvertible, Sendable {
 let counterexamplesByChapter: [(slug: String, product: String, counterexamples: [Counterexample])] = [
     ("05-kl-proportionality", "kl-proportionality", Chapter05Counterexamples.all),
     ("06-modelling-and-inference", "modelling-and-inference", Chapter06Counterexamples.all),
+    ("09-measuring-kl", "measuring-kl", Chapter09Counterexamples.all),
 ]
 
 @Suite("Every check fails on its counterexample")
