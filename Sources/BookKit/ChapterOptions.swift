@@ -1,4 +1,5 @@
 import ArgumentParser
+import GSL
 
 /// The options every chapter takes: `--seed`, `--quick`, `--output`.
 public struct ChapterOptions: ParsableArguments {
@@ -28,6 +29,7 @@ public enum ChapterMain {
         checksFailed: (ChecksFailed) -> String = { "\($0.failed) of \($0.total) checks failed" }
     ) -> Never {
         StandardStreams.prepare()
+        BLASKernels.choose()   // may re-run the program once, with kernels that suit the CPU
         do {
             var parsed = try command.parseAsRoot(CommandLineArguments.normalised(Array(CommandLine.arguments.dropFirst())))
             try parsed.run()   // --help arrives here too, as a thrown request

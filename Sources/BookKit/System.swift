@@ -143,7 +143,7 @@ public enum RunProvenance {
         return Provenance(
             commit: git.commit, dirty: git.dirty, commandLine: Environment.commandLine, seed: seed,
             parameters: parameters, swiftVersion: Environment.swiftVersion, gslVersion: GSLRuntime.gslVersion,
-            openblas: GSLRuntime.openBLASConfig.trimmingCharacters(in: .whitespaces),
+            openblas: GSLRuntime.openBLASConfig.trimmingCharacters(in: .whitespaces) + "; kernels " + BLASKernels.description,
             cores: ProcessInfo.processInfo.activeProcessorCount,
             date: ISO8601DateFormatter().string(from: start), elapsedSeconds: Date().timeIntervalSince(start))
     }

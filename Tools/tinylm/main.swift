@@ -1,6 +1,7 @@
 import ArgumentParser
 import BookKit
 import Foundation
+import GSL
 import TinyLM
 
 /// `tinylm`: pretrain, sample, score and benchmark the tiny language model.
@@ -38,6 +39,7 @@ func checkThreadsVariable() throws {
 /// input, or output lost on a closed or full standard output.
 func runTool() -> Int32 {
     StandardStreams.prepare()
+    BLASKernels.choose()
     do {
         try checkThreadsVariable()
         var command = try Tool.parseAsRoot(CommandLineArguments.normalised(Array(CommandLine.arguments.dropFirst())))
