@@ -56,7 +56,8 @@ public enum PlainMath {
                     }
                 case "-": i += 1; out += "−"
                 case "'": i += 1; out += "′"
-                case "&", "~": i += 1; out += c == "~" ? " " : ""
+                case "&": i += 1
+                case "~", "\n", "\t": i += 1; out += " "
                 default: i += 1; out.append(c)
                 }
             }

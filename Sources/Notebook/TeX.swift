@@ -78,7 +78,8 @@ public enum TeX {
         /// What an atom is, for the spacing and scripts that follow it.
         enum Kind { case ordinary, big, function }
 
-        mutating func skipSpaces() { while i < s.count && s[i] == " " { i += 1 } }
+        /// Spaces, and the line breaks of a formula written over several source lines.
+        mutating func skipSpaces() { while i < s.count && (s[i] == " " || s[i] == "\n" || s[i] == "\t") { i += 1 } }
 
         /// Parses atoms with their scripts until `terminator` (or the end). Inside a script,
         /// a run of letters that reads as a word (RL, KLRL, old) is one upright identifier.
