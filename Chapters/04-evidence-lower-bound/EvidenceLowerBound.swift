@@ -139,8 +139,7 @@ func likelihood(_ c: Context) throws {
     page.parameters([("$|X|$", "\(s.n)"), (#"prior $\pi_0$"#, "Dirichlet(1, …, 1) draw"),
                      ("reward", "r(x) = log u(x), u uniform on (0, 1)"),
                      (#"$\beta$"#, NumberFormat.format(s.beta) + betaNote),
-                     ("experiment", #"\#(observationDraws) draws from $\pi_0$, each with "#
-                         + #"$O \sim \mathrm{Bernoulli}(p(O = 1 \mid x))$"#)])
+                     ("experiment", "\(observationDraws) draws from π0, each with O ~ Bernoulli(p(O = 1 | x))")])
     let table = s.likelihood
     let joint = EvidenceDerivation.joint(prior: s.prior, reward: s.reward, beta: s.beta)
     page.derivation([
