@@ -80,6 +80,9 @@ struct Context {
     let draws: Int
     /// Temperature of the real-reward posterior.
     let beta: Double
+
+    /// The real-reward problem: the language model, the fraction of "good" words, β.
+    var problem: ExactProblem { ExactProblem(prior: lm.prior, reward: lm.reward, beta: beta) }
 }
 
 /// z for a two-sided normal test with false-failure probability about 1.2e-7.
@@ -319,7 +322,7 @@ func realRewardFiltering(_ c: Context) throws {
     page.check(proposalsPerKept(id: "real.mean-attempts",
                                 claim: "Mean attempts per kept sentence is 1 / acceptance rate", reference: "eq. 5",
                                 proposals: total, kept: c.draws, acceptance: exact, bLabel: "1 / rate"))
-    let post = Posterior.distribution(prior: lm.prior, reward: r, beta: beta)
+    let post = c.problem.posterior
     page.check(try chiSquare(id: "real.posterior",
                              claim: "Kept sentences follow the posterior $\\pi^*_\\beta$ of eq. 5 (chi-square)",
                              reference: "eq. 5", draws: run.kept, probabilities: post.probabilities))
@@ -444,7 +447,7 @@ func metropolisHastings(_ c: Context) {
     P(x, y) = \pi_0(y) \min\left(1, \frac{w(y)}{w(x)}\right) \; (y \ne x), \qquad
     \sum_x \pi^*(x) P(x, y) = \pi^*(y)
     """#)
-    let post = Posterior.distribution(prior: lm.prior, reward: lm.reward, beta: c.beta)
+    let post = ExactProblem(prior: lm.prior, reward: lm.reward, beta: c.beta).posterior
     let p = IndependentMetropolisHastings.transitionMatrix(target: post, proposal: lm.prior)
     page.check(stationarity(target: post, chain: p))
     page.check(detailedBalance(target: post, chain: p))
@@ -524,7 +527,7 @@ func importanceSampling(_ c: Context) {
     \hat{Z} = \frac{1}{N} \sum_{i=1}^{N} e^{r(x_i)/\beta}, \quad
     \frac{\operatorname{Var} \hat{Z}}{Z^2} = \frac{e^{D_2(\pi^* \| \pi_0)} - 1}{N}
     """#)
-    let problem = ExactProblem(prior: lm.prior, reward: lm.reward, beta: c.beta)
+    let problem = c.problem
     let sums = ImportanceSums(lm, c.seeds.generator("importance"), draws: c.draws, beta: c.beta)
     page.check(partitionEstimateAgrees(sums, problem))
     page.check(selfNormalisedAgrees(sums, problem))
