@@ -4,7 +4,8 @@
 public final class Page {
     /// One block of the page, in reading order.
     enum Block {
-        case heading(String)
+        /// A section heading, with where `section` was called from (for `attachCode`).
+        case heading(String, CodeLocation? = nil)
         case prose(String)
         case equation(tex: String, number: String?)
         case parameters([(String, String)])
@@ -47,12 +48,8 @@ public final class Page {
     /// A section heading. Where it is called from is kept, so that the function that builds the
     /// section can be shown under it (`attachCode`).
     public func section(_ title: String, fileID: String = #fileID, line: Int = #line) {
-        sectionCalls.append((blocks.count, CodeLocation(fileID: fileID, line: line)))
-        blocks.append(.heading(title))
+        blocks.append(.heading(title, CodeLocation(fileID: fileID, line: line)))
     }
-
-    /// Where each section heading was added from: (its block index, the call's location).
-    var sectionCalls: [(block: Int, location: CodeLocation)] = []
 
     /// Puts, at the end of each section, the code `excerpt` finds for the section's call (the
     /// function that built it), folded. A function that built several sections is shown once,
@@ -60,9 +57,10 @@ public final class Page {
     public func attachCode(_ excerpt: (CodeLocation) -> CodeExcerpt?) {
         var shown = Set<String>()
         var inserts: [(at: Int, block: Block)] = []
-        for (k, call) in sectionCalls.enumerated() {
-            guard let e = excerpt(call.location) else { continue }
-            let end = k + 1 < sectionCalls.count ? sectionCalls[k + 1].block : blocks.count
+        let headings = blocks.indices.filter { if case .heading = blocks[$0] { return true } else { return false } }
+        for (k, index) in headings.enumerated() {
+            guard case .heading(_, let location?) = blocks[index], let e = excerpt(location) else { continue }
+            let end = k + 1 < headings.count ? headings[k + 1] : blocks.count
             if shown.insert("\(e.path):\(e.firstLine)").inserted {
                 inserts.append((end, .code(e)))
                 code.append(e)
@@ -71,7 +69,6 @@ public final class Page {
             }
         }
         for (at, block) in inserts.reversed() { blocks.insert(block, at: at) }
-        sectionCalls = []
     }
 
     /// The closing section: the command that makes this page again, and the `--help` text that

@@ -43,7 +43,7 @@ enum Renderer {
 
     static func render(_ block: Page.Block, _ context: inout Context) -> String {
         switch block {
-        case .heading(let t):
+        case .heading(let t, _):
             return "<h2>\(inlineMath(t))</h2>"
         case .prose(let t):
             return "<p>\(inlineMath(t))</p>"

@@ -53,7 +53,7 @@ struct SourcesOnPageTests {
                     "\(excerpt.path):\(excerpt.firstLine)")
             #expect(excerpt.text.contains("func "))
         }
-        #expect(report.reproduction?.hasPrefix("swift run -c release \(product) --seed 2") == true)
+        #expect(report.reproduction == "swift run -c release \(product) --quick --seed 2 --output \(folder.path)")
         let html = try String(contentsOf: folder.appendingPathComponent("\(slug).html"), encoding: .utf8)
         #expect(html.contains("href=\"\(slug).json\""))
         #expect(html.contains("id=\"option-seed\""))
