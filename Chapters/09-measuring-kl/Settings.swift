@@ -198,26 +198,26 @@ func settings(_ c: Context) throws {
 /// Every setting's exact expected gradient against Richardson differences of its averaged loss,
 /// on- and off-policy, along each direction: one sweep, the worst comparison reported.
 func settingsDerivativeCheck(_ rows: [SettingGradient], _ s: Setting, directions: [[Double]]) -> Check {
-    let terms = s.n * (s.space.maxLength + 2) + s.space.parameterCount
-    var w = WorstCase(.equal)
-    for r in rows {
+    let items = rows.map { r -> DerivativeItem in
         let mu: AutoregressiveModel? = r.offPolicy ? s.behaviour : nil
-        let f0 = r.setting.averagedLoss(at: s.policy, frozen: s.policy, prior: s.prior, behaviour: mu)
-        for v in directions {
-            let fd = GradientCheck.derivative(along: v) {
-                r.setting.averagedLoss(at: moved(s, v, $0), frozen: s.policy, prior: s.prior, behaviour: mu)
-            }
-            w.add(dot(r.g, v), fd.value,
-                  tolerance: fd.tolerance(terms: terms, scale: 1 + Swift.abs(f0) + r.g.map { Swift.abs($0) }.max()!
-                                                    + s.maxLogProbability),
-                  at: "\(r.setting.id), \(r.offPolicy ? "off" : "on")-policy")
+        let smooth = { (v: [Double]) in
+            r.setting.isSmooth(between: moved(s, v, -GradientCheck.step), and: moved(s, v, GradientCheck.step),
+                               frozen: s.policy, prior: s.prior)
+        }
+        return DerivativeItem(label: "\(r.setting.id), \(r.offPolicy ? "off" : "on")-policy", gradient: r.g,
+                              smoothAlong: smooth) {
+            r.setting.averagedLoss(at: $0, frozen: s.policy, prior: s.prior, behaviour: mu)
         }
     }
-    return w.check(id: "settings.expected-equals-derivative",
-                   claim: "Every library setting's exact expected gradient equals the derivative of its averaged loss "
-                    + "(each on- and off-policy, \(directions.count) random directions)", reference: "eq. 4",
-                   aLabel: "$\\langle \\mathbb{E} \\nabla L, v \\rangle$", bLabel: "Richardson difference",
-                   because: GradientCheck.reason)
+    let sweep = derivativeSweep(items, s, directions: directions)
+    let skipped = items.count * directions.count - sweep.count
+    return sweep.check(
+        id: "settings.expected-equals-derivative",
+        claim: "Every library setting's exact expected gradient equals the derivative of its averaged loss (each on- "
+            + "and off-policy, \(directions.count) random directions)", reference: "eq. 4",
+        aLabel: "$\\langle \\mathbb{E} \\nabla L, v \\rangle$", bLabel: "Richardson difference",
+        because: GradientCheck.reason + "; \(skipped) setting-direction pairs along which a kink of |ℓ| or of a "
+            + "clamp falls within the step are left out")
 }
 
 /// The settings with a known target, on-policy: the expected gradient (a sum over sequences)

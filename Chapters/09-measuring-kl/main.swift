@@ -78,7 +78,7 @@ struct MeasuringKL: ParsableCommand {
             let top = page.mark()
             enumeration(c)
             let est = try estimators(c)
-            try schulman(c)
+            try schulman(c, est)
             monteCarlo(c, est)
             try negativity(c, est)
             try gradients(c)
