@@ -22,6 +22,8 @@ struct Counterexample: CustomTestStringConvertible, Sendable {
 /// Every chapter's counterexamples, by slug. A chapter enters this list when each check it
 /// emits has one; `CounterexampleCoverage` then holds it to that.
 let counterexamplesByChapter: [(slug: String, product: String, counterexamples: [Counterexample])] = [
+    ("01-distribution-collapse", "distribution-collapse", Chapter01Counterexamples.all),
+    ("02-reward-shaping", "reward-shaping", Chapter02Counterexamples.all),
 ]
 
 @Suite("Every check fails on its counterexample")
