@@ -18,7 +18,8 @@ enum Checks {
                   tolerance: summationTolerance(reward.count, scale: 1), at: "policy \(k)")
         }
         return w.check(id: "ceiling.no-policy-beats-max",
-                       claim: #"No policy beats the best reward: $J_{RL}(\pi) \le \max_x r(x)$ for 200 Dirichlet policies"#,
+                       claim: #"No policy beats the best reward: $J_{RL}(\pi) \le \max_x r(x)$ for 200 "#
+                           + "Dirichlet policies",
                        reference: "eq. 1", aLabel: #"$J_{RL}(\pi)$"#, bLabel: #"$\max_x r(x)$"#,
                        because: "rounding of an n-term sum of terms at most 1: (n + 2)ε")
     }
@@ -32,15 +33,17 @@ enum Checks {
                   tolerance: summationTolerance(reward.count, scale: 1), at: "policy \(k)")
         }
         return w.check(id: "ceiling.shortfall-outside-argmax",
-                       claim: #"Mass outside $A$ costs reward: $\max r - J_{RL}(\pi) \ge \Delta \, \pi(X \setminus A)$ "#
-                           + "for all 200 policies",
-                       reference: "eq. 1", aLabel: #"$\max r - J_{RL}(\pi)$"#, bLabel: #"$\Delta \, \pi(X \setminus A)$"#,
+                       claim: #"Mass outside $A$ costs reward: "#
+                           + #"$\max r - J_{RL}(\pi) \ge \Delta \, \pi(X \setminus A)$ for all 200 policies"#,
+                       reference: "eq. 1", aLabel: #"$\max r - J_{RL}(\pi)$"#,
+                       bLabel: #"$\Delta \, \pi(X \setminus A)$"#,
                        because: "rounding of an n-term sum: (n + 2)ε")
     }
 
     /// J_RL(π) = max r for a policy supported on A.
     static func attained(_ onA: Distribution, reward: [Double]) -> Check {
-        Check(id: "ceiling.attained-on-argmax", claim: "A policy supported on $A$ attains the ceiling", reference: "eq. 2",
+        Check(id: "ceiling.attained-on-argmax", claim: "A policy supported on $A$ attains the ceiling",
+              reference: "eq. 2",
               aLabel: #"$J_{RL}(\delta_{x^*})$"#, bLabel: #"$\max_x r(x)$"#,
               a: Objective.expectedReward(onA, reward: reward), b: reward.max()!,
               tolerance: 0, because: "a single term times 1: exact in floating point")
@@ -75,13 +78,15 @@ enum Checks {
         let t = l.threshold
         let within = "a threshold fixed before the run: " + l.why
         return [
-            Check(id: "\(l.ascent).entropy-to-zero", claim: #"Entropy goes to 0: $H(\pi_T) \le \#(l.tex)$"#, reference: "§2",
+            Check(id: "\(l.ascent).entropy-to-zero", claim: #"Entropy goes to 0: $H(\pi_T) \le \#(l.tex)$"#,
+                  reference: "§2",
                   aLabel: #"$H(\pi_T)$"#, bLabel: "0", a: end.entropy, b: 0, relation: .lessOrEqual, tolerance: t,
                   because: within),
             Check(id: "\(l.ascent).kl-to-point-mass",
-                  claim: #"$\operatorname{KL}(\pi_T \,\|\, \pi_0)$ reaches $-\log \pi_0(\#(name))$, the KL of the point mass, "#
-                      + "within $\(l.tex)$",
-                  reference: "§2", aLabel: #"$\operatorname{KL}(\pi_T \,\|\, \pi_0)$"#, bLabel: #"$-\log \pi_0(\#(name))$"#,
+                  claim: #"$\operatorname{KL}(\pi_T \,\|\, \pi_0)$ reaches $-\log \pi_0(\#(name))$, "#
+                      + "the KL of the point mass, within $\(l.tex)$",
+                  reference: "§2", aLabel: #"$\operatorname{KL}(\pi_T \,\|\, \pi_0)$"#,
+                  bLabel: #"$-\log \pi_0(\#(name))$"#,
                   a: klDivergence(end, prior), b: -prior.logProbabilities[x], tolerance: t, because: within),
             Check(id: "\(l.ascent).collision-to-one",
                   claim: #"Collision probability reaches 1: $\sum_x \pi_T(x)^2 \ge 1 - \#(l.tex)$"#, reference: "§2",
@@ -136,7 +141,8 @@ enum Checks {
         }
         return w.check(id: "ties.prior-proportions",
                        claim: #"Inside $A$ the prior's proportions are kept: the end point is $\pi_0(\cdot \mid A)$"#,
-                       reference: "§2, beyond the paper", aLabel: #"$\pi_T(a)/\pi_T(A)$"#, bLabel: #"$\pi_0(a)/\pi_0(A)$"#,
+                       reference: "§2, beyond the paper", aLabel: #"$\pi_T(a)/\pi_T(A)$"#,
+                       bLabel: #"$\pi_0(a)/\pi_0(A)$"#,
                        because: "T softmax evaluations, each an n-term sum: (T + 1)(n + 3)ε")
     }
 
@@ -147,7 +153,8 @@ enum Checks {
         Check(id: "exploration.finite-difference",
               claim: "The uniform-proposal importance-weighted gradient equals the finite-difference derivative "
                   + "of $J_{RL}$ along a random direction $v$",
-              reference: "§2", aLabel: #"$\langle g_{IS}, v \rangle$"#, bLabel: #"$(J(\theta + hv) - J(\theta - hv))/2h$"#,
+              reference: "§2", aLabel: #"$\langle g_{IS}, v \rangle$"#,
+              bLabel: #"$(J(\theta + hv) - J(\theta - hv))/2h$"#,
               a: dot(g, v), b: fd, tolerance: 1e-6 * max(1, norm(v)),
               because: "central differences, h = 10⁻⁵: O(h²‖v‖³) truncation plus O(ε/h) rounding, below 10⁻⁶‖v‖")
     }
@@ -155,7 +162,8 @@ enum Checks {
     /// A Monte Carlo mean against the exact value it estimates.
     static func monteCarlo(mean: Double, standardError se: Double, exact: Double, draws: Int) -> Check {
         Check(id: "exploration.monte-carlo",
-              claim: "A seeded Monte Carlo estimate with uniform sampling agrees with the exact gradient", reference: "§2",
+              claim: "A seeded Monte Carlo estimate with uniform sampling agrees with the exact gradient",
+              reference: "§2",
               aLabel: #"MC mean of $\langle \hat g_{IS}, v \rangle$"#, bLabel: #"$\langle \nabla J, v \rangle$"#,
               a: mean, b: exact, tolerance: 5.3 * se,
               because: "5.3 standard errors of \(draws) draws: a false failure has probability about 10⁻⁷")
@@ -163,13 +171,17 @@ enum Checks {
 
     // MARK: The posterior path
 
+    /// k exponentiated-gradient steps and the posterior at β = 1/(kη).
+    typealias IterateAndPosterior = (steps: Int, iterate: Distribution, posterior: Distribution)
+
     /// Exponentiated-gradient iterates against the posterior at β = 1/(kη), worst over k.
-    static func exponentiatedGradient(_ pairs: [(steps: Int, iterate: Distribution, posterior: Distribution)]) -> Check {
+    static func exponentiatedGradient(_ pairs: [IterateAndPosterior]) -> Check {
         var w = WorstCase(.equal)
         for p in pairs {
             let tol = Double(p.steps + 1) * Double(p.iterate.count + 3) * Double.ulpOfOne
             for x in 0..<p.iterate.count {
-                w.add(p.iterate.probabilities[x], p.posterior.probabilities[x], tolerance: tol, at: "k = \(p.steps), x = \(x)")
+                w.add(p.iterate.probabilities[x], p.posterior.probabilities[x], tolerance: tol,
+                      at: "k = \(p.steps), x = \(x)")
             }
         }
         return w.check(id: "path.exponentiated-gradient",
@@ -187,7 +199,8 @@ enum Checks {
                   + #"$\frac{1 - \pi_0(A)}{\pi_0(A)} e^{-\Delta/\beta}$ of $\pi_0(\cdot \mid A)$ in total variation"#,
               reference: "eq. 5", aLabel: #"$\operatorname{TV}(\pi^*_\beta, \pi_0(\cdot \mid A))$"#, bLabel: "bound",
               a: totalVariation(cold, limit), b: (1 - pA) / pA * exp(-gap / beta), relation: .lessOrEqual,
-              tolerance: summationTolerance(cold.count, scale: 1), because: "the bound is exact; slack for n-term rounding")
+              tolerance: summationTolerance(cold.count, scale: 1),
+              because: "the bound is exact; slack for n-term rounding")
     }
 
     // MARK: Sampled REINFORCE

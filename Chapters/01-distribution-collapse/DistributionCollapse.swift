@@ -30,9 +30,9 @@ struct DistributionCollapse: ParsableCommand {
     @OptionGroup var common: ChapterOptions
     @OptionGroup var space: OutcomesOption<Defaults>
 
-    @Option(help: ArgumentHelp("Most steps of each exact gradient ascent (10 to 1000000); a run stops earlier once "
-                               + "its policy has collapsed. Plain gradient ascent uses the first 1000 outcomes at most, "
-                               + "with step 0.5."))
+    @Option(help: ArgumentHelp("Most steps of each exact gradient ascent (10 to 1000000); a run stops earlier "
+                               + "once its policy has collapsed. Plain gradient ascent uses the first 1000 outcomes "
+                               + "at most, with step 0.5."))
     var steps: Int = 20000
 
     @Option(help: "Step size of the natural-gradient ascent on the logits (0 < eta <= 100).")
@@ -121,7 +121,8 @@ struct Setting {
 /// 200 Dirichlet policies, concentrations from very sparse to near uniform.
 func dirichletPolicies(_ s: Setting, _ seeds: Seeds) -> [Distribution] {
     let rng = seeds.generator("ceiling")
-    return (0..<200).map { k in Distribution(weights: rng.dirichlet(count: s.n, concentration: [0.01, 0.1, 1, 10][k % 4])) }
+    let concentrations = [0.01, 0.1, 1, 10]
+    return (0..<200).map { k in Distribution(weights: rng.dirichlet(count: s.n, concentration: concentrations[k % 4])) }
 }
 
 func ceiling(_ c: Context) {
@@ -212,9 +213,16 @@ func collapse(_ c: Context) {
                        xLabel: "total step t = ηk", yLabel: "nats",
                        series: [Series("entropy H(π)", x: xs, y: path.map { $0.policy.entropy }),
                                 Series("KL(π ‖ π0)", x: xs, y: path.map { klDivergence($0.policy, s.prior) })],
-                       references: [ReferenceLine(.horizontal, at: -s.prior.logProbabilities[s.best], label: "−log π0(x*)")],
-                       yIncludesZero: true),
-              caption: #"Entropy and KL to the prior along the ascent. The dashed line is the limit $-\log \pi_0(x^*)$ of eq. 2."#)
+                       references: [collapseLine(s)], yIncludesZero: true),
+              caption: #"""
+                Entropy and KL to the prior along the ascent. The dashed line is the limit $-\log \pi_0(x^*)$ of
+                eq. 2.
+                """#)
+}
+
+/// The dashed line at −log π0(x*), the KL of the point mass on x*.
+func collapseLine(_ s: Setting) -> ReferenceLine {
+    ReferenceLine(.horizontal, at: -s.prior.logProbabilities[s.best], label: "−log π0(x*)")
 }
 
 // MARK: - Plain gradient ascent: the pull of softmax
@@ -237,10 +245,10 @@ let plainLimits = Checks.Limits(
 
 /// Plain gradient ascent on the logits, from the prior, until max π ≥ 1 − 10⁻³ or `maxSteps`;
 /// also returns J_RL at every step (step 0 first).
-func plainPath(_ s: Setting, maxSteps: Int, stepSize: Double = plainStep) -> (path: [Dynamics.Snapshot], objectives: [Double]) {
+func plainPath(_ s: Setting, maxSteps: Int) -> (path: [Dynamics.Snapshot], objectives: [Double]) {
     var objectives = [Objective.expectedReward(s.prior, reward: s.reward)]
     let path = Dynamics.gradientAscent(
-        logits: s.prior.logProbabilities, stepSize: stepSize, steps: maxSteps, record: max(1, maxSteps / 400),
+        logits: s.prior.logProbabilities, stepSize: plainStep, steps: maxSteps, record: max(1, maxSteps / 400),
         gradient: { PolicyGradient.expectedReward($0, reward: s.reward) },
         stop: { pi in
             objectives.append(Objective.expectedReward(pi, reward: s.reward))
@@ -276,7 +284,8 @@ func plainAscent(_ c: Context) -> (setting: Setting, foundBest: Bool) {
                      (#"$\pi_T(x^*)$"#, NumberFormat.format(end.probabilities[s.best]))])
     page.check(Checks.monotone(objectives, outcomes: s.n))
     page.check(Checks.collapsed(
-        id: "plain.collapses", claim: #"Plain gradient ascent ends on a near point mass: $\max_x \pi_T(x) \ge 1 - 10^{-3}$"#,
+        id: "plain.collapses",
+        claim: #"Plain gradient ascent ends on a near point mass: $\max_x \pi_T(x) \ge 1 - 10^{-3}$"#,
         label: #"$\max_x \pi_T(x)$"#, mass: end.probabilities[top], criterion: plainCriterion,
         because: "The ascent stops as soon as max π ≥ 1 − 10⁻³; it must get there within --steps steps."))
     for check in Checks.limits(end, onto: top, name: top == s.best ? "x^*" : #"\hat{x}"#, prior: s.prior,
@@ -286,10 +295,12 @@ func plainAscent(_ c: Context) -> (setting: Setting, foundBest: Bool) {
     page.record("plain_collapsed_on_best", top == s.best ? 1 : 0)
     let xs = path.map { Double($0.step) }
     var series = [Series("π(x*)", x: xs, y: path.map { $0.policy.probabilities[s.best] }),
-                  Series("entropy H(π) / log n", x: xs, y: path.map { $0.policy.entropy / log(Double(s.n)) }, style: .dashed)]
+                  Series("entropy H(π) / log n", x: xs, y: path.map { $0.policy.entropy / log(Double(s.n)) },
+                         style: .dashed)]
     if top != s.best { series.insert(Series("π(x̂)", x: xs, y: path.map { $0.policy.probabilities[top] }), at: 0) }
     page.plot(LinePlot(title: "Plain gradient ascent",
-                       description: "Mass on the outcome the ascent locks onto, on the best outcome, and the normalised entropy.",
+                       description: "Mass on the outcome the ascent locks onto, on the best outcome, "
+                           + "and the normalised entropy.",
                        xLabel: "gradient step", yLabel: "probability or fraction", series: series, yIncludesZero: true),
               caption: top == s.best ? "Here the best outcome wins the race and the policy collapses onto it." : #"""
                 The ascent locks onto $\hat{x}$, a good and likely outcome; $\pi(x^*)$ stays tiny. Entropy (normalised
@@ -324,20 +335,22 @@ func ties(_ c: Context) {
     page.section("With ties, the mass goes to the argmax and nowhere else")
     let (reward, tied) = tiedReward(s, c.seeds)
     page.prose(#"""
-        Give $\lvert A \rvert = \#(tied.count)$ outcomes the top reward. The natural-gradient ascent sends all the
+        Give $|A| = \#(tied.count)$ outcomes the top reward. The natural-gradient ascent sends all the
         mass to the set $A$ and keeps the prior's proportions inside it exactly: its end point is
         $\pi_0(\cdot \mid A)$, the prior conditioned on being optimal.
         """#)
     let last = tiedAscent(s, reward: reward, tied: tied, maxSteps: c.maxSteps, eta: c.eta)
     let end = last.policy
     page.check(Checks.collapsed(
-        id: "ties.mass-on-tied-set", claim: #"All but $10^{-9}$ of the mass ends on the tied set $A$"#, label: #"$\pi_T(A)$"#,
+        id: "ties.mass-on-tied-set", claim: #"All but $10^{-9}$ of the mass ends on the tied set $A$"#,
+        label: #"$\pi_T(A)$"#,
         mass: end.mass(of: tied), criterion: naturalCriterion,
         because: "The ascent stops as soon as π(A) ≥ 1 − 10⁻⁹; it must get there within --steps steps."))
     page.check(Checks.proportionsKept(end, prior: s.prior, tied: tied, steps: last.step))
     let prA = s.prior.mass(of: tied), endA = end.mass(of: tied)
     let rows = tied.sorted().map { a in
-        [String(a), NumberFormat.format(s.prior.probabilities[a] / prA), NumberFormat.format(end.probabilities[a] / endA)]
+        [String(a), NumberFormat.format(s.prior.probabilities[a] / prA),
+         NumberFormat.format(end.probabilities[a] / endA)]
     }
     page.table(headers: [#"outcome $a \in A$"#, #"$\pi_0(a)/\pi_0(A)$"#, #"$\pi_T(a)/\pi_T(A)$"#], rows: rows,
                caption: "How the tied outcomes share the mass")
@@ -375,7 +388,8 @@ func exploration(_ c: Context, _ small: Setting) {
         """#)
     page.equation(#"""
         \mathbb{E}_{x \sim q} \left[ \frac{\pi_\theta(x)}{q(x)} r(x) \nabla_\theta \log \pi_\theta(x) \right]
-        = \mathbb{E}_{x \sim \pi_\theta} \left[ r(x) \nabla_\theta \log \pi_\theta(x) \right] = \nabla_\theta J_{RL}(\theta)
+        = \mathbb{E}_{x \sim \pi_\theta} \left[ r(x) \nabla_\theta \log \pi_\theta(x) \right]
+        = \nabla_\theta J_{RL}(\theta)
         """#)
     let rng = c.seeds.generator("exploration")
     // An interior policy: the prior tilted by a random perturbation.
@@ -400,11 +414,13 @@ func exploration(_ c: Context, _ small: Setting) {
         Dynamics.gradientAscent(logits: small.prior.logProbabilities, stepSize: plainStep, steps: c.maxSteps,
                                 record: c.maxSteps, gradient: g).last!.policy
     }
-    let explored = run { PolicyGradient.importanceWeightedExpectedReward($0, reward: small.reward, proposal: uniformSmall) }
+    let explored = run {
+        PolicyGradient.importanceWeightedExpectedReward($0, reward: small.reward, proposal: uniformSmall)
+    }
     let onPolicy = run { PolicyGradient.expectedReward($0, reward: small.reward) }
     let gap = zip(gIS, gOn).map { Swift.abs($0 - $1) }.max()!
     page.derivation([
-        DerivationLine(#"\max_x \lvert g_{IS}(x) - g_{on}(x) \rvert"#, gap,
+        DerivationLine(#"\max_x |g_{IS}(x) - g_{on}(x)|"#, gap,
                        note: #"$\sum_x q(x) \frac{\pi(x)}{q(x)} r(x) (e_x - \pi) = \sum_x \pi(x) r(x) (e_x - \pi)$: "#
                            + "the same terms, rounded differently"),
         DerivationLine(#"\operatorname{TV}(\pi_T^{\text{explored}}, \pi_T^{\text{on-policy}})"#,
@@ -431,7 +447,8 @@ func posteriorPath(_ c: Context) {
         \lim_{\beta \to 0} \pi^*_\beta = \pi_0( \cdot \mid A)
         """#, number: "5")
     let eta = 0.05
-    var pairs: [(steps: Int, iterate: Distribution, posterior: Distribution)] = []
+    let prior = s.prior
+    var pairs: [Checks.IterateAndPosterior] = []
     for k in [1, 3, 10, 30, 100, 300, 1000, 3000] {
         let eg = Dynamics.exponentiatedGradient(prior: s.prior, reward: s.reward, stepSize: eta, steps: k)
         pairs.append((k, eg, Posterior.distribution(prior: s.prior, reward: s.reward, beta: 1 / (eta * Double(k)))))
@@ -440,16 +457,18 @@ func posteriorPath(_ c: Context) {
     let beta = 0.004
     let cold = Posterior.distribution(prior: s.prior, reward: s.reward, beta: beta)
     let limit = Posterior.zeroTemperatureLimit(prior: s.prior, reward: s.reward)
-    page.check(Checks.coldPosterior(cold, limit: limit, priorMassOfA: s.prior.mass(of: s.maximisers), gap: s.gap, beta: beta))
+    page.check(Checks.coldPosterior(cold, limit: limit, priorMassOfA: s.prior.mass(of: s.maximisers), gap: s.gap,
+                                    beta: beta))
     let ts = pairs.map { eta * Double($0.steps) }
+    let klPosterior = pairs.map { klDivergence($0.posterior, prior) }
+    let klIterate = pairs.map { klDivergence($0.iterate, prior) }
     page.plot(LinePlot(title: "Exponentiated gradient against the posterior path",
-                       description: "KL from the prior of the exponentiated-gradient iterate and of the posterior at beta = 1/t coincide.",
+                       description: "KL from the prior of the exponentiated-gradient iterate and of the posterior "
+                           + "at beta = 1/t coincide.",
                        xLabel: "total step t = 1/β", yLabel: "KL(π ‖ π0) in nats", xScale: .log10,
-                       series: [Series("posterior π* at β = 1/t", x: ts, y: pairs.map { klDivergence($0.posterior, s.prior) }),
-                                Series("exponentiated gradient", x: ts, y: pairs.map { klDivergence($0.iterate, s.prior) },
-                                       style: .points)],
-                       references: [ReferenceLine(.horizontal, at: -s.prior.logProbabilities[s.best], label: "−log π0(x*)")],
-                       yIncludesZero: true),
+                       series: [Series("posterior π* at β = 1/t", x: ts, y: klPosterior),
+                                Series("exponentiated gradient", x: ts, y: klIterate, style: .points)],
+                       references: [collapseLine(s)], yIncludesZero: true),
               caption: #"""
                 The iterates (points) lie on the posterior path (line); both approach the collapse value
                 $-\log \pi_0(x^*)$ as $t = 1/\beta$ grows.
@@ -492,7 +511,7 @@ func sampledReinforce(_ c: Context, plainFoundBest: Bool) throws {
     page.prose(#"""
         With exact natural gradients the ascent always finds $x^*$. \#(plain) With a handful of samples per step
         even the natural direction is lost: a run that happens to sample a good-but-not-best outcome often pushes
-        its mass up, samples it more, and locks in. Here $\lvert X \rvert = \#(n)$, $r(x) = x/9$, batches of 4, step
+        its mass up, samples it more, and locks in. Here $|X| = \#(n)$, $r(x) = x/9$, batches of 4, step
         size 1, run \#(runs) times with different seeds until one outcome holds 99% of the mass.
         """#)
     var rows: [[String]] = []

@@ -40,8 +40,8 @@ struct RewardShaping: ParsableCommand {
     func run() throws {
         let parameters = [("outcomes", "\(space.outcomes)"), ("beta", "\(space.beta)")]
         try Self.chapter.run(options: common, parameters: parameters) { page, seeds in
-            let c = Context(page: page, seeds: seeds, setting: Setting(outcomes: space.outcomes, beta: space.beta, seeds: seeds),
-                            quick: common.quick)
+            let setting = Setting(outcomes: space.outcomes, beta: space.beta, seeds: seeds)
+            let c = Context(page: page, seeds: seeds, setting: setting, quick: common.quick)
             shaping(c)
             try gradients(c)
             frontier(c)
@@ -95,16 +95,17 @@ func shaping(_ c: Context) {
     page.prose(#"""
         KL-regularised RL maximises the average reward minus $\beta$ times the divergence of the policy from the
         prior (eq. 3). The divergence is itself an average under the policy, of $\log \pi - \log \pi_0$, so the two
-        averages merge: the objective is the plain expected reward of a shaped reward $r'_\pi$ that adds a bonus
+        averages merge: the objective is the plain expected reward of a shaped reward $r_\pi'$ that adds a bonus
         $\beta \log \pi_0(x)$ for outcomes the prior likes and charges $\beta \log \pi(x)$ for outcomes the policy
-        already produces often. Unlike an ordinary reward, $r'_\pi$ changes whenever the policy does.
+        already produces often. Unlike an ordinary reward, $r_\pi'$ changes whenever the policy does.
         """#)
     page.equation(#"""
         J_{KLRL}(\pi) = \mathbb{E}_{x \sim \pi} \left[ r(x) \right] - \beta \operatorname{KL}(\pi, \pi_0)
-        = \mathbb{E}_{x \sim \pi} \left[ r'_\pi(x) \right], \quad
-        r'_\pi(x) = r(x) + \beta \left( \log \pi_0(x) - \log \pi(x) \right)
+        = \mathbb{E}_{x \sim \pi} \left[ r_\pi'(x) \right], \quad
+        r_\pi'(x) = r(x) + \beta \left( \log \pi_0(x) - \log \pi(x) \right)
         """#, number: "4")
-    page.parameters([("$|X|$", "\(s.n)"), (#"prior $\pi_0$"#, "Dirichlet(1, …, 1) draw"), ("reward", "uniform on [0, 1]"),
+    page.parameters([("$|X|$", "\(s.n)"), (#"prior $\pi_0$"#, "Dirichlet(1, …, 1) draw"),
+                     ("reward", "uniform on [0, 1]"),
                      (#"$\beta$"#, NumberFormat.format(s.beta)),
                      ("policies", "200 Dirichlet draws, concentrations 0.01, 0.1, 1, 10")])
     page.prose(#"""
@@ -124,12 +125,13 @@ func shaping(_ c: Context) {
     page.derivation([
         DerivationLine(#"\mathbb{E}_{\pi^*}[r] - \beta \operatorname{KL}(\pi^*, \pi_0)"#, atPosterior,
                        note: #"eq. 3 at the posterior $\pi^* = \pi_0 e^{r/\beta}/Z$"#),
-        DerivationLine(#"\mathbb{E}_{\pi^*}[r'_{\pi^*}]"#,
-                       posterior.expectation(Objective.shapedReward(posterior, prior: s.prior, reward: s.reward, beta: s.beta)),
+        DerivationLine(#"\mathbb{E}_{\pi^*}[r_{\pi^*}']"#,
+                       posterior.expectation(Objective.shapedReward(posterior, prior: s.prior, reward: s.reward,
+                                                                    beta: s.beta)),
                        note: "eq. 4: the KL moved inside the expectation"),
         DerivationLine(#"\beta \log Z"#, s.beta * p.logEvidence,
                        note: #"at $\pi^*$ the shaped reward is the constant $\beta \log Z$ (chapter 3)"#),
-        DerivationLine(#"\max_\pi \lvert J_{KLRL}(\pi) - \mathbb{E}_\pi[r'_\pi] \rvert"#, worst,
+        DerivationLine(#"\max_\pi |J_{KLRL}(\pi) - \mathbb{E}_\pi[r_\pi']|"#, worst,
                        note: "over the 200 random policies, the prior and the posterior: rounding only"),
     ], caption: "Eq. 4, evaluated: one sum written two ways")
 }
@@ -140,7 +142,7 @@ func gradients(_ c: Context) throws {
     let (page, s) = (c.page, c.setting)
     page.section("Its gradient is a REINFORCE gradient, with any baseline")
     page.prose(#"""
-        Differentiate $\mathbb{E}_\pi[r'_\pi]$ with respect to softmax logits $\theta$. The score function
+        Differentiate $\mathbb{E}_\pi[r_\pi']$ with respect to softmax logits $\theta$. The score function
         $\nabla_\theta \log \pi_\theta(x) = e_x - \pi_\theta$ has mean zero under $\pi_\theta$, which does two things at
         once: the term that comes from differentiating $-\beta \log \pi$ inside the shaped reward vanishes, and any
         constant baseline $b$ may be subtracted from $r'$ without changing the expected gradient. Summed outcome by
@@ -150,7 +152,7 @@ func gradients(_ c: Context) throws {
         """#)
     page.equation(#"""
         \nabla_\theta J_{KLRL}(\pi_\theta) = \mathbb{E}_{x \sim \pi_\theta} \left[ \nabla_\theta \log \pi_\theta(x)
-        \left( r'_{\pi_\theta}(x) - b \right) \right], \qquad
+        \left( r_{\pi_\theta}'(x) - b \right) \right], \qquad
         \mathbb{E}_{x \sim \pi_\theta} \left[ \nabla_\theta \log \pi_\theta(x) \right] = 0
         """#, number: "4")
     let rng = c.seeds.generator("gradients")
@@ -162,12 +164,12 @@ func gradients(_ c: Context) throws {
     let scale = shaped.map { Swift.abs($0) }.max()!
     let analytic = PolicyGradient.klRegularised(pi, prior: s.prior, reward: s.reward, beta: s.beta)
 
-    var lines = [DerivationLine(#"\max_y \lvert \mathbb{E}_\pi[e_x - \pi](y) \rvert"#,
+    var lines = [DerivationLine(#"\max_y |\mathbb{E}_\pi[e_x - \pi](y)|"#,
                                 ScoreFunction.meanScore(pi).map { Swift.abs($0) }.max()!,
                                 note: #"$\sum_x \pi(x) (e_x - \pi) = \pi - \pi$"#)]
-    for (name, b) in [("0", 0.0), (#"J_{KLRL}(\pi)"#, j), (#"100 \max \lvert r' \rvert"#, 100 * scale)] {
+    for (name, b) in [("0", 0.0), (#"J_{KLRL}(\pi)"#, j), (#"100 \max |r'|"#, 100 * scale)] {
         let g = ScoreFunction.gradient(pi, f: shaped, baseline: b)
-        lines.append(DerivationLine(#"\max_y \lvert g_b(y) - \pi(y)(r'(y) - J) \rvert, \; b = \#(name)"#,
+        lines.append(DerivationLine(#"\max_y |g_b(y) - \pi(y)(r'(y) - J)|, \; b = \#(name)"#,
                                     zip(g, analytic).map { Swift.abs($0 - $1) }.max()!,
                                     note: #"$\sum_x \pi(x)(e_x - \pi)(r'(x) - b)$ expanded: the $b$ terms cancel"#))
     }
@@ -187,7 +189,8 @@ func gradients(_ c: Context) throws {
     let draws = c.quick ? 40_000 : 400_000
     for (name, key, id, b) in [("no baseline", "none", "gradient.reinforce-no-baseline", 0.0),
                                ("baseline J", "J", "gradient.reinforce-baseline-j", j)] {
-        let est = try ScoreFunction.sampledDirectionalDerivative(pi, f: shaped, baseline: b, direction: v, draws: draws, rng: rng)
+        let est = try ScoreFunction.sampledDirectionalDerivative(pi, f: shaped, baseline: b, direction: v,
+                                                                 draws: draws, rng: rng)
         page.check(Checks.reinforceEstimate(baseline: name, id: id, estimate: est,
                                             exact: exact, draws: draws, scale: m, outcomes: s.n))
         page.record("reinforce_standard_error_\(key)", est.standardError)
@@ -209,8 +212,9 @@ func frontier(_ c: Context) {
         $K''(\lambda) = \operatorname{Var}_{\pi^*_\beta}(r)$, and their ratio is $1/\lambda = \beta$.
         """#)
     page.equation(#"""
-        \frac{d \, \mathbb{E}_{\pi^*_\beta}[r]}{d \operatorname{KL}(\pi^*_\beta, \pi_0)} = \frac{K''(\lambda)}{\lambda K''(\lambda)}
-        = \beta, \qquad \mathbb{E}_{\pi^*_{\beta'}}[r] - \beta \operatorname{KL}(\pi^*_{\beta'}, \pi_0)
+        \frac{d \, \mathbb{E}_{\pi^*_\beta}[r]}{d \operatorname{KL}(\pi^*_\beta, \pi_0)}
+        = \frac{K''(\lambda)}{\lambda K''(\lambda)} = \beta, \qquad
+        \mathbb{E}_{\pi^*_{\beta'}}[r] - \beta \operatorname{KL}(\pi^*_{\beta'}, \pi_0)
         \le \mathbb{E}_{\pi^*_\beta}[r] - \beta \operatorname{KL}(\pi^*_\beta, \pi_0)
         """#)
     let betas = (0...60).map { s.beta * pow(10, -2 + 4 * Double($0) / 60) }
@@ -256,7 +260,8 @@ func frontier(_ c: Context) {
     let spread = 0.35 * (kls.max()! - kls.min()!)
     let lo = max(0, here.klDivergence - spread), hi = here.klDivergence + spread
     page.plot(LinePlot(title: "The reward-KL frontier and its tangent",
-                       description: "Expected reward of the optimal policy against its KL from the prior, with the tangent of slope beta.",
+                       description: "Expected reward of the optimal policy against its KL from the prior, "
+                           + "with the tangent of slope beta.",
                        xLabel: "KL(π*_β ‖ π0) in nats", yLabel: "E[r] under π*_β",
                        series: [Series("frontier, β from β/100 to 100β", x: kls, y: points.map(\.expectedReward),
                                        style: .lineAndPoints),
@@ -264,8 +269,8 @@ func frontier(_ c: Context) {
                                        y: [tangentValue + s.beta * lo, tangentValue + s.beta * hi], style: .dashed)],
                        references: [ReferenceLine(.vertical, at: here.klDivergence, label: "KL at β")]),
               caption: #"""
-                Each point is the posterior at one temperature; the dashed line has slope $\beta$ and touches the frontier
-                at that temperature's point. Every other point lies below it.
+                Each point is the posterior at one temperature; the dashed line has slope $\beta$ and touches the
+                frontier at that temperature's point. Every other point lies below it.
                 """#)
 }
 
@@ -289,8 +294,9 @@ func constrained(_ c: Context) throws {
         frontier reaches, $-\frac{1}{2} \log \pi_0(A)$.
         """#)
     page.equation(#"""
-        \max_\pi \mathbb{E}_\pi[r] \ \text{s.t.} \ \operatorname{KL}(\pi, \pi_0) \le \varepsilon \quad \text{is solved by}
-        \quad \pi^*_{\hat\beta}, \quad \operatorname{KL}(\pi^*_{\hat\beta}, \pi_0) = \varepsilon, \qquad
+        \max_\pi \mathbb{E}_\pi[r] \ \text{s.t.} \ \operatorname{KL}(\pi, \pi_0) \le \varepsilon \quad
+        \text{is solved by} \quad \pi^*_{\hat\beta}, \quad
+        \operatorname{KL}(\pi^*_{\hat\beta}, \pi_0) = \varepsilon, \qquad
         \min_{\beta > 0} \beta \left( \log Z(\beta) + \varepsilon \right) = \mathbb{E}_{\pi^*_{\hat\beta}}[r]
         """#)
     let betaHat = try Frontier.temperature(forKL: epsilon, prior: s.prior, reward: s.reward)
@@ -313,10 +319,11 @@ func constrained(_ c: Context) throws {
     let rng = c.seeds.generator("constrained")
     // Random directions, and posteriors slightly colder than β̂ or with a perturbed reward: these
     // reach the budget close to the optimum, so the comparison is tight.
-    let near = [0.3, 0.6, 0.9, 0.99].map { Posterior.distribution(prior: s.prior, reward: s.reward, beta: betaHat * $0) }
-        + (0..<8).map { _ in
-            Posterior.distribution(prior: s.prior, reward: s.reward.map { $0 + 0.05 * rng.gaussian() }, beta: betaHat * 0.9)
-        }
+    let colder = [0.3, 0.6, 0.9, 0.99].map { s.problem.at(beta: betaHat * $0).posterior }
+    let perturbed = (0..<8).map { _ in
+        ExactProblem(prior: s.prior, reward: s.reward.map { $0 + 0.05 * rng.gaussian() }, beta: betaHat * 0.9).posterior
+    }
+    let near = colder + perturbed
     let feasible = try (dirichletPolicies(rng, n: s.n, count: (c.quick || s.n > 20_000) ? 40 : 160) + near).map {
         try Frontier.feasibleMixture(prior: s.prior, toward: $0, budget: epsilon)
     }

@@ -28,19 +28,21 @@ enum Chapter01Counterexamples {
     static let all: [Counterexample] = [
         Counterexample("ceiling.no-policy-beats-max", "the ceiling taken over every outcome but x*") {
             let second = space.reward.enumerated().filter { $0.offset != space.best }.map(\.element).max()!
-            return Checks.ceiling([Distribution.delta(space.best, count: space.n)], reward: space.reward, ceiling: second)
+            return Checks.ceiling([Distribution.delta(space.best, count: space.n)], reward: space.reward,
+                                  ceiling: second)
         },
         Counterexample("ceiling.shortfall-outside-argmax", "the gap Δ overstated twofold") {
             Checks.shortfall([Distribution.delta(runnerUp, count: space.n)], reward: space.reward,
                              maximisers: space.maximisers, gap: 2 * space.gap)
         },
         Counterexample("ceiling.attained-on-argmax", "a policy that leaks 10⁻³ of its mass outside A") {
-            let leaky = Distribution(weights: (0..<space.n).map { $0 == space.best ? 0.999 : 0.001 / Double(space.n - 1) })
+            let rest = 0.001 / Double(space.n - 1)
+            let leaky = Distribution(weights: (0..<space.n).map { $0 == space.best ? 0.999 : rest })
             return Checks.attained(leaky, reward: space.reward)
         },
         Counterexample("natural.collapses", "the ascent stopped after 10 steps") {
-            Checks.collapsed(id: "natural.collapses", claim: "", label: "", mass: stoppedNatural.probabilities[space.best],
-                             criterion: naturalCriterion, because: "")
+            Checks.collapsed(id: "natural.collapses", claim: "", label: "",
+                             mass: stoppedNatural.probabilities[space.best], criterion: naturalCriterion, because: "")
         },
         Counterexample("natural.entropy-to-zero", "the ascent stopped after 10 steps") {
             limit("natural.entropy-to-zero", stoppedNatural, onto: space.best, in: space, naturalLimits)
@@ -67,9 +69,10 @@ enum Chapter01Counterexamples {
         Counterexample("plain.every-step-rises", "a sign error: the path descends") {
             let s = plainSpace
             var objectives = [Objective.expectedReward(s.prior, reward: s.reward)]
-            _ = Dynamics.gradientAscent(logits: s.prior.logProbabilities, stepSize: plainStep, steps: 20,
-                                        gradient: { PolicyGradient.expectedReward($0, reward: s.reward).map { -$0 } },
-                                        stop: { objectives.append(Objective.expectedReward($0, reward: s.reward)); return false })
+            _ = Dynamics.gradientAscent(
+                logits: s.prior.logProbabilities, stepSize: plainStep, steps: 20,
+                gradient: { PolicyGradient.expectedReward($0, reward: s.reward).map { -$0 } },
+                stop: { objectives.append(Objective.expectedReward($0, reward: s.reward)); return false })
             return Checks.monotone(objectives, outcomes: s.n)
         },
         Counterexample("plain.collapses", "the ascent stopped after 10 steps") {
@@ -100,8 +103,9 @@ enum Chapter01Counterexamples {
         },
         Counterexample("ties.prior-proportions", "plain gradient ascent, which favours the likelier tied outcomes") {
             let (reward, tied) = tiedReward(space, seeds)
-            let last = Dynamics.gradientAscent(logits: space.prior.logProbabilities, stepSize: plainStep, steps: 2000,
-                                               record: 2000, gradient: { PolicyGradient.expectedReward($0, reward: reward) }).last!
+            let last = Dynamics.gradientAscent(
+                logits: space.prior.logProbabilities, stepSize: plainStep, steps: 2000, record: 2000,
+                gradient: { PolicyGradient.expectedReward($0, reward: reward) }).last!
             return Checks.proportionsKept(last.policy, prior: space.prior, tied: tied, steps: last.step)
         },
         Counterexample("exploration.finite-difference", "the importance weight π/q forgotten") {
@@ -116,7 +120,8 @@ enum Chapter01Counterexamples {
             let jAt = { (t: Double) in
                 Objective.expectedReward(Distribution.softmax(zip(theta, v).map { $0 + t * $1 }), reward: space.reward)
             }
-            return Checks.finiteDifference(gradient: unweighted, direction: v, centralDifference: (jAt(h) - jAt(-h)) / (2 * h))
+            return Checks.finiteDifference(gradient: unweighted, direction: v,
+                                           centralDifference: (jAt(h) - jAt(-h)) / (2 * h))
         },
         Counterexample("exploration.monte-carlo", "the importance weight π/q forgotten (weighted by q/q = 1)") {
             let s = Setting(outcomes: 10, seeds: seeds)
@@ -129,25 +134,31 @@ enum Chapter01Counterexamples {
         },
         Counterexample("path.exponentiated-gradient", "k steps compared with the posterior after k + 1") {
             let eta = 0.05
-            let pairs = [10, 100].map { k in
-                (steps: k, iterate: Dynamics.exponentiatedGradient(prior: space.prior, reward: space.reward, stepSize: eta, steps: k),
-                 posterior: Posterior.distribution(prior: space.prior, reward: space.reward, beta: 1 / (eta * Double(k + 1))))
+            let pairs: [Checks.IterateAndPosterior] = [10, 100].map { k in
+                let iterate = Dynamics.exponentiatedGradient(prior: space.prior, reward: space.reward, stepSize: eta,
+                                                             steps: k)
+                let next = Posterior.distribution(prior: space.prior, reward: space.reward,
+                                                  beta: 1 / (eta * Double(k + 1)))
+                return (k, iterate, next)
             }
             return Checks.exponentiatedGradient(pairs)
         },
         Counterexample("path.cold-posterior-bound", "the gap Δ overstated twofold") {
             let cold = Posterior.distribution(prior: space.prior, reward: space.reward, beta: 0.004)
-            return Checks.coldPosterior(cold, limit: Posterior.zeroTemperatureLimit(prior: space.prior, reward: space.reward),
-                                        priorMassOfA: space.prior.mass(of: space.maximisers), gap: 2 * space.gap, beta: 0.004)
+            let limit = Posterior.zeroTemperatureLimit(prior: space.prior, reward: space.reward)
+            return Checks.coldPosterior(cold, limit: limit, priorMassOfA: space.prior.mass(of: space.maximisers),
+                                        gap: 2 * space.gap, beta: 0.004)
         },
         Counterexample("reinforce.every-run-collapses-none", "runs stopped after 5 steps") {
             let (prior, reward) = reinforceSpace(seeds)
-            let r = try reinforceRuns(prior: prior, reward: reward, baseline: .none, runs: 10, maxSteps: 5, seeds: seeds)
+            let r = try reinforceRuns(prior: prior, reward: reward, baseline: .none, runs: 10, maxSteps: 5,
+                                      seeds: seeds)
             return Checks.everyRunCollapses(.none, collapsed: r.collapsed, runs: 10)
         },
         Counterexample("reinforce.every-run-collapses-leave-one-out", "runs stopped after 5 steps") {
             let (prior, reward) = reinforceSpace(seeds)
-            let r = try reinforceRuns(prior: prior, reward: reward, baseline: .leaveOneOut, runs: 10, maxSteps: 5, seeds: seeds)
+            let r = try reinforceRuns(prior: prior, reward: reward, baseline: .leaveOneOut, runs: 10, maxSteps: 5,
+                                      seeds: seeds)
             return Checks.everyRunCollapses(.leaveOneOut, collapsed: r.collapsed, runs: 10)
         },
     ]

@@ -39,8 +39,8 @@ enum Chapter02Counterexamples {
             let pi = interior
             let v = (0..<s.n).map { Double($0 % 5) / 2 - 1 }
             let wrong = PolicyGradient.klRegularised(pi, prior: p.prior, reward: p.reward, beta: -p.beta)
-            return Checks.finiteDifference(exact: dot(wrong, v), centralDifference: centralDifference(pi, v), step: 1e-5,
-                                           scale: scale(pi), outcomes: s.n)
+            return Checks.finiteDifference(exact: dot(wrong, v), centralDifference: centralDifference(pi, v),
+                                           step: 1e-5, scale: scale(pi), outcomes: s.n)
         },
         Counterexample("gradient.reinforce-no-baseline", "the shaping forgotten: sampled with r instead of r'") {
             let pi = interior
@@ -48,15 +48,15 @@ enum Chapter02Counterexamples {
             let est = try ScoreFunction.sampledDirectionalDerivative(pi, f: p.reward, baseline: 0, direction: v,
                                                                      draws: 40_000, rng: seeds.generator("sample"))
             let exact = dot(PolicyGradient.klRegularised(pi, prior: p.prior, reward: p.reward, beta: p.beta), v)
-            return Checks.reinforceEstimate(baseline: "no baseline", id: "gradient.reinforce-no-baseline", estimate: est,
-                                            exact: exact, draws: 40_000, scale: scale(pi), outcomes: s.n)
+            return Checks.reinforceEstimate(baseline: "no baseline", id: "gradient.reinforce-no-baseline",
+                                            estimate: est, exact: exact, draws: 40_000, scale: scale(pi), outcomes: s.n)
         },
         Counterexample("gradient.reinforce-baseline-j", "the shaping forgotten: sampled with r instead of r'") {
             let pi = interior
             let v = (0..<s.n).map { Double($0 % 5) / 2 - 1 }
-            let est = try ScoreFunction.sampledDirectionalDerivative(pi, f: p.reward, baseline: pi.expectation(p.reward),
-                                                                     direction: v, draws: 40_000,
-                                                                     rng: seeds.generator("sample"))
+            let est = try ScoreFunction.sampledDirectionalDerivative(pi, f: p.reward,
+                                                                     baseline: pi.expectation(p.reward), direction: v,
+                                                                     draws: 40_000, rng: seeds.generator("sample"))
             let exact = dot(PolicyGradient.klRegularised(pi, prior: p.prior, reward: p.reward, beta: p.beta), v)
             return Checks.reinforceEstimate(baseline: "baseline J", id: "gradient.reinforce-baseline-j", estimate: est,
                                             exact: exact, draws: 40_000, scale: scale(pi), outcomes: s.n)
@@ -85,12 +85,14 @@ enum Chapter02Counterexamples {
         },
         Counterexample("constrained.root-is-dual-minimiser", "a root 1% too warm") {
             let root = try Frontier.temperature(forKL: epsilon, prior: p.prior, reward: p.reward)
-            let search = Frontier.dualMinimum(prior: p.prior, reward: p.reward, budget: epsilon, width: dualBracketWidth)
+            let search = Frontier.dualMinimum(prior: p.prior, reward: p.reward, budget: epsilon,
+                                              width: dualBracketWidth)
             return Checks.rootIsDualMinimiser(root: 1.01 * root, minimiser: search.beta, bracketWidth: dualBracketWidth)
         },
         Counterexample("constrained.strong-duality", "the primal value read at a root 1% too warm") {
             let root = try Frontier.temperature(forKL: epsilon, prior: p.prior, reward: p.reward)
-            let search = Frontier.dualMinimum(prior: p.prior, reward: p.reward, budget: epsilon, width: dualBracketWidth)
+            let search = Frontier.dualMinimum(prior: p.prior, reward: p.reward, budget: epsilon,
+                                              width: dualBracketWidth)
             let primal = Frontier.point(prior: p.prior, reward: p.reward, beta: 1.01 * root).expectedReward
             return Checks.strongDuality(dualMinimum: search.value, primal: primal, betaHat: root, rewardRange: 1,
                                         bracketWidth: dualBracketWidth, rounding: 1e-12)
