@@ -139,7 +139,7 @@ func ceiling(_ c: Context) {
         \text{with equality iff} \quad \operatorname{supp} \pi \subseteq A = \argmax_x r(x)
         """#, number: "1")
     page.parameters([("$|X|$", "\(s.n)"), (#"prior $\pi_0$"#, "Dirichlet(1, …, 1) draw (uniform on the simplex)"),
-                     ("reward", "$r(x^*) = 1$ at one outcome $x^* = \(s.best)$; elsewhere uniform on [0, 0.9]"),
+                     ("reward", "r(x*) = 1 at one outcome x* = \(s.best); elsewhere uniform on [0, 0.9]"),
                      (#"gap $\Delta$ to the runner-up"#, NumberFormat.format(s.gap))])
     let policies = dirichletPolicies(s, c.seeds)
     page.check(Checks.ceiling(policies, reward: s.reward, ceiling: s.reward.max()!))
@@ -184,7 +184,7 @@ func collapse(_ c: Context) {
     let steps = path.last!.step
     let eps = 1 - end.probabilities[s.best]
     page.parameters([(#"step size $\eta$"#, NumberFormat.format(c.eta)),
-                     ("steps taken", #"\#(steps) (stop when $\pi(x^*) \ge 1 - 10^{-9}$)"#),
+                     ("steps taken", "\(steps) (stop when π(x*) ≥ 1 − 10⁻⁹)"),
                      (#"$\pi_0(x^*)$"#, NumberFormat.format(s.prior.probabilities[s.best])),
                      (#"final residual $\varepsilon = 1 - \pi(x^*)$"#, NumberFormat.format(eps))])
     page.record("natural_steps", Double(steps))
@@ -196,8 +196,8 @@ func collapse(_ c: Context) {
         because: "The ascent stops as soon as π(x*) ≥ 1 − 10⁻⁹; it must get there within --steps steps."))
     page.prose(#"""
         Each limit below is compared with its value at the point mass, under a threshold of $10^{-6}$ fixed before
-        the run. A run that meets the collapse criterion lies far inside it; a run stopped early (try
-        `--steps 10`) fails every one of them.
+        the run. A run that meets the collapse criterion lies far inside it; a run stopped early (with --steps 10,
+        say) fails every one of them.
         """#)
     for check in Checks.limits(end, onto: s.best, name: "x^*", prior: s.prior, reward: s.reward, naturalLimits) {
         page.check(check)
@@ -276,11 +276,11 @@ func plainAscent(_ c: Context) -> (setting: Setting, foundBest: Bool) {
     let (path, objectives) = plainPath(s, maxSteps: c.maxSteps)
     let end = path.last!.policy
     let top = mode(end)
-    page.parameters([("outcomes", "\(s.n) (the first \(s.n) of the space, $x^*$ included)"),
-                     (#"step size $\eta$"#, "\(plainStep) (below $2/L = 0.8$)"),
-                     ("steps", #"\#(path.last!.step) (stop when $\max_x \pi(x) \ge 1 - 10^{-3}$)"#),
-                     ("collapsed onto", top == s.best ? "$x^*$ itself"
-                        : #"$\hat{x} = \#(top)$, $r(\hat{x}) = \#(NumberFormat.format(s.reward[top]))$"#),
+    page.parameters([("outcomes", "\(s.n) (the first \(s.n) of the space, x* included)"),
+                     (#"step size $\eta$"#, "\(plainStep) (below 2/L = 0.8)"),
+                     ("steps", "\(path.last!.step) (stop when max π(x) ≥ 1 − 10⁻³)"),
+                     ("collapsed onto", top == s.best ? "x* itself"
+                        : "x̂ = \(top), r(x̂) = \(NumberFormat.format(s.reward[top]))"),
                      (#"$\pi_T(x^*)$"#, NumberFormat.format(end.probabilities[s.best]))])
     page.check(Checks.monotone(objectives, outcomes: s.n))
     page.check(Checks.collapsed(
@@ -509,9 +509,9 @@ func sampledReinforce(_ c: Context, plainFoundBest: Bool) throws {
         ? "Plain exact gradients need not either, although on this page's space they did find it."
         : #"Plain exact gradients need not: above they locked onto $\hat{x}$."#
     page.prose(#"""
-        With exact natural gradients the ascent always finds $x^*$. \#(plain) With a handful of samples per step
-        even the natural direction is lost: a run that happens to sample a good-but-not-best outcome often pushes
-        its mass up, samples it more, and locks in. Here $|X| = \#(n)$, $r(x) = x/9$, batches of 4, step
+        With exact natural gradients the ascent always finds $x^*$. \#(plain) Sampling adds a second way to miss
+        it: with a handful of samples per step, a run that happens to sample a good-but-not-best outcome often
+        pushes its mass up, samples it more, and locks in. Here $|X| = \#(n)$, $r(x) = x/9$, batches of 4, step
         size 1, run \#(runs) times with different seeds until one outcome holds 99% of the mass.
         """#)
     var rows: [[String]] = []

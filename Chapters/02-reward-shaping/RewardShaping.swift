@@ -288,7 +288,7 @@ func constrained(_ c: Context) throws {
         Practitioners sometimes fix a budget $\varepsilon$ for the divergence instead of a price $\beta$. The two
         problems have the same solutions: the best policy within the budget is the posterior whose divergence spends
         it exactly, and $\beta$ is the Lagrange multiplier of the constraint. We find that temperature twice, by two
-        routes that share nothing but the posterior: GSL's Brent root finder on $\log \beta$ for
+        routes that share only the prior and the reward: GSL's Brent root finder on $\log \beta$ for
         $\operatorname{KL}(\pi^*_\beta, \pi_0) = \varepsilon$, and a golden-section search for the minimum of the dual
         function $\beta (\log Z(\beta) + \varepsilon)$, with the budget set to half the largest divergence the
         frontier reaches, $-\frac{1}{2} \log \pi_0(A)$.
