@@ -24,6 +24,11 @@ struct Counterexample: CustomTestStringConvertible, Sendable {
 let counterexamplesByChapter: [(slug: String, product: String, counterexamples: [Counterexample])] = [
     ("01-distribution-collapse", "distribution-collapse", Chapter01Counterexamples.all),
     ("02-reward-shaping", "reward-shaping", Chapter02Counterexamples.all),
+    ("03-optimal-policy", "optimal-policy", Chapter03Counterexamples.all),
+    ("04-evidence-lower-bound", "evidence-lower-bound", Chapter04Counterexamples.all),
+    ("05-kl-proportionality", "kl-proportionality", Chapter05Counterexamples.all),
+    ("06-modelling-and-inference", "modelling-and-inference", Chapter06Counterexamples.all),
+    ("09-measuring-kl", "measuring-kl", Chapter09Counterexamples.all),
 ]
 
 @Suite("Every check fails on its counterexample")
