@@ -144,15 +144,19 @@ func settings(_ c: Context) throws {
     var table: [[String]] = []
     var follow: [String: String] = [:]
     var offFollowers: [SettingGradient] = []
+    var verdictText: [String: String] = [:]
     for r in rows {
         let fits = targets.map { directionFit(r.g, $0.1) }
         let best = fits.indices.min { fits[$0].sine < fits[$1].sine }!
-        let zero = r.g.allSatisfy { Swift.abs($0) <= 1e-15 }
+        let zero = norm(r.g) <= followsThreshold * norm(t.reverse)
         let verdict = zero ? "zero gradient: no KL"
             : fits[best].sine <= followsThreshold && fits[best].factor > 0
             ? "\(targets[best].0) × \(NumberFormat.format(fits[best].factor, significant: 3))"
             : "none (nearest: \(targets[best].0))"
         if !r.offPolicy { follow[r.setting.id] = verdict } else if !verdict.hasPrefix("none") { offFollowers.append(r) }
+        let nearest = "\(NumberFormat.format(fits[best].sine, significant: 2)) from the \(targets[best].0)"
+        verdictText[r.setting.id + (r.offPolicy ? " off" : " on")] = verdict.hasPrefix("none") ? "none: \(nearest)"
+            : verdict
         table.append([r.setting.library, r.setting.configuration, r.offPolicy ? "off-policy (μ)" : "on-policy"]
             + fits.map { NumberFormat.format($0.sine, significant: 2) } + [verdict])
     }
@@ -162,6 +166,12 @@ func settings(_ c: Context) throws {
                caption: "Each library setting's exact expected gradient against the four targets: the sine of the "
                 + "angle between them (0 when the gradient is a positive multiple of the target, then named with its "
                 + "factor); E_π[T] = \(NumberFormat.format(meanT, significant: 4)) tokens", foldAbove: 40)
+    c.answers.settings = (
+        headers: ["library", "setting", "on-policy, the expected gradient follows", "from a stale policy's samples"],
+        rows: list.map { [$0.library, $0.configuration, verdictText[$0.id + " on"]!, verdictText[$0.id + " off"]!] },
+        caption: "Which KL your trainer's KL setting follows: a positive multiple of the reverse or forward gradient "
+            + "or of their per-prefix parts (the factor only rescales β), or none, with the sine of the angle to the "
+            + "nearest; the section on library settings has the checks and all four angles")
     let clampActive = s.p.expectation((0..<s.n).map { i -> Double in
         let lp = s.policy.tokenLogProbabilities(i), lq = s.prior.tokenLogProbabilities(i)
         return zip(lp, lq).contains { KLEstimator.k3.value(logRatio: $0 - $1) > 10 } ? 1 : 0
