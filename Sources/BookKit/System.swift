@@ -138,14 +138,15 @@ public enum CommandLineArguments {
 /// Where a page came from, for its footer: the commit of the source tree this program was built
 /// from, the command line quoted as a shell would need it, versions and the machine.
 public enum RunProvenance {
-    public static func make(seed: UInt64, parameters: [String: String], start: Date) -> Provenance {
+    public static func make(seed: UInt64, parameters: [String: String], start: Date, sourceHash: String? = nil) -> Provenance {
         let git = Environment.gitState()
         return Provenance(
             commit: git.commit, dirty: git.dirty, commandLine: Environment.commandLine, seed: seed,
             parameters: parameters, swiftVersion: Environment.swiftVersion, gslVersion: GSLRuntime.gslVersion,
             openblas: GSLRuntime.openBLASConfig.trimmingCharacters(in: .whitespaces) + "; kernels " + BLASKernels.description,
             cores: ProcessInfo.processInfo.activeProcessorCount,
-            date: ISO8601DateFormatter().string(from: start), elapsedSeconds: Date().timeIntervalSince(start))
+            date: ISO8601DateFormatter().string(from: start), elapsedSeconds: Date().timeIntervalSince(start),
+            sourceHash: sourceHash)
     }
 }
 
@@ -207,11 +208,13 @@ enum Environment {
     }
 
     /// The command line as a person would type it again.
-    static var commandLine: String {
-        CommandLine.arguments.map { arg in
-            !arg.isEmpty && arg.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_./=:,+@%".contains($0)) })
-                ? arg : "'" + arg.replacingOccurrences(of: "'", with: "'\\''") + "'"
-        }.joined(separator: " ")
+    static var commandLine: String { CommandLine.arguments.map(shellQuoted).joined(separator: " ") }
+
+    /// `arg` as a POSIX shell reads it back: as is when it holds only safe characters, else in
+    /// single quotes.
+    static func shellQuoted(_ arg: String) -> String {
+        arg.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:".contains($0) }) && !arg.isEmpty
+            ? arg : "'" + arg.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
     static var isTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
