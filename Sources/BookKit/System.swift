@@ -49,11 +49,25 @@ enum Environment {
         #endif
     }
 
-    /// The command line as a person would type it again.
-    static var commandLine: String {
-        CommandLine.arguments.map { arg in
+    /// The command line as a person would type it again: an executable built by SwiftPM (a path
+    /// through a `.build` folder, often a temporary clone's) is shown as the `swift run` command
+    /// that builds and runs it from the package.
+    static var commandLine: String { commandLine(CommandLine.arguments) }
+
+    static func commandLine(_ arguments: [String]) -> String {
+        func quote(_ arg: String) -> String {
             arg.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:".contains($0) }) ? arg : "'" + arg.replacingOccurrences(of: "'", with: "'\\''") + "'"
-        }.joined(separator: " ")
+        }
+        let quoted = arguments.dropFirst().map(quote)
+        guard let executable = arguments.first else { return quoted.joined(separator: " ") }
+        let parts = executable.split(separator: "/").map(String.init)
+        let program: String
+        if let build = parts.lastIndex(of: ".build"), build < parts.count - 1, let name = parts.last {
+            program = parts[build...].contains("release") ? "swift run -c release \(name)" : "swift run \(name)"
+        } else {
+            program = quote(executable)
+        }
+        return ([program] + quoted).joined(separator: " ")
     }
 
     static var isTerminal: Bool { isatty(STDOUT_FILENO) == 1 }

@@ -22,6 +22,7 @@ struct Counterexample: CustomTestStringConvertible, Sendable {
 /// Every chapter's counterexamples, by slug. A chapter enters this list when each check it
 /// emits has one; `CounterexampleCoverage` then holds it to that.
 let counterexamplesByChapter: [(slug: String, product: String, counterexamples: [Counterexample])] = [
+    ("10-fine-tuning", "fine-tuning", Chapter10Counterexamples.all),
 ]
 
 @Suite("Every check fails on its counterexample")
