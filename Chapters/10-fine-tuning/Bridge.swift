@@ -39,8 +39,8 @@ struct Bridge {
         let space = EnumeratedSpace(tokenizer: prior.tokenizer, blockSize: blockSize)
         let reward = space.texts.map { t in Double(t.filter { $0 == "b" }.count) }   // r(x) = number of b's
         let (pi0, priorMass) = space.distribution(of: prior.model)
-        let logZ = Posterior.logPartitionFunction(prior: pi0, reward: reward, beta: beta)
-        let posterior = Posterior.distribution(prior: pi0, reward: reward, beta: beta)
+        let problem = ExactProblem(prior: pi0, reward: reward, beta: beta)
+        let logZ = problem.logEvidence, posterior = problem.posterior
 
         page.prose(#"""
             A transformer with one layer, 16 wide, is pretrained on a synthetic language over $\{a, b\}$ (a two-state

@@ -71,12 +71,13 @@ enum Checks {
                                  + "smaller than \(fmt(z * d.standardError)) nats")
     }
 
-    /// DPG raises the rate of texts that satisfy b by more than z standard errors.
-    static func constraintRises(id: String, start: Estimate, end: Estimate) -> Check {
-        let se = (pow(start.standardError, 2) + pow(end.standardError, 2)).squareRoot()
-        return Check.exceeds(id: id, claim: "DPG raises the rate of texts that satisfy $b$", reference: "§6",
-                             aLabel: "$P_\\theta(b)$ at the end", bLabel: "$P_\\theta(b)$ at the start",
-                             a: end.value, b: start.value, margin: z * se,
+    /// DPG raises the rate of texts that satisfy b above the prior's, Z_b, by more than z
+    /// standard errors of the difference.
+    static func constraintRises(id: String, prior: Estimate, end: Estimate) -> Check {
+        let se = (pow(prior.standardError, 2) + pow(end.standardError, 2)).squareRoot()
+        return Check.exceeds(id: id, claim: "DPG raises the rate of texts that satisfy $b$ above the prior's",
+                             reference: "§6", aLabel: "$P_\\theta(b)$ at the end", bLabel: "$\\hat{Z}_b = P_{\\pi_0}(b)$",
+                             a: end.value, b: prior.value, margin: z * se,
                              because: "5.3 binomial standard errors of the difference: it misses a rise smaller "
                                  + "than \(fmt(z * se))")
     }

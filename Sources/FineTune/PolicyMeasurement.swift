@@ -86,6 +86,9 @@ public struct PriorEstimates: Sendable {
     /// r(x) of each prior sample, for estimates at other temperatures (`posteriorPath`).
     public let rewards: [Double]
 
+    /// Z_b = π0(b = 1) as a binomial mean with its standard error.
+    public var constraintRate: Estimate { .mean(rewards.map { $0 > 0 ? 1 : 0 }) }
+
     /// One point of the posterior path β ↦ (KL(π*_β ‖ π0), E_{π*_β}[r]), by self-normalised
     /// importance sampling over the prior's samples (weights e^{r/β}), with the effective sample
     /// size of those weights: biased where it is small.
