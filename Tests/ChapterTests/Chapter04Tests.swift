@@ -35,7 +35,8 @@ struct Chapter04Tests {
         let r = try ChapterRunner.run(product, ["--quick", "--outcomes", "30", "--output", folder.path])
         #expect(r.status == 0)
         let html = try String(contentsOf: folder.appendingPathComponent("\(slug).html"), encoding: .utf8)
-        for text in ["Eq. 10: the paper writes", "Eq. 16: the paper writes", "§5: the paper defines"] { #expect(html.contains(text)) }
+        for text in ["Eq. 10: the paper writes", "Eq. 10 also keeps", "Eq. 16: the paper writes", "§5: the paper defines",
+                     "Appendix, last paragraph"] { #expect(html.contains(text)) }
         let index = try String(contentsOf: folder.appendingPathComponent("index.html"), encoding: .utf8)
         #expect(index.contains("Eq. 10: the paper writes"))
     }
