@@ -71,6 +71,7 @@ struct OptimalPolicy: ParsableCommand {
             let setting = Setting(outcomes: space.outcomes, beta: space.beta, seeds: seeds)
             let c = Context(page: page, seeds: seeds, setting: setting, quick: common.quick,
                             maxIterations: maxIterations, length: length, bitProbability: bitProbability)
+            fourReplies(c)
             normalisation(c)
             upperBound(c)
             try optimiser(c)

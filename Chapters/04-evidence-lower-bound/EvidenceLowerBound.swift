@@ -45,6 +45,7 @@ struct EvidenceLowerBound: ParsableCommand {
         try Self.chapter.run(options: common, parameters: parameters) { page, seeds in
             let setting = Setting(outcomes: space.outcomes, beta: space.beta, seeds: seeds)
             let c = Context(page: page, seeds: seeds, setting: setting, quick: common.quick)
+            fourReplies(c)
             try likelihood(c)
             try bayes(c)
             derivation(c)

@@ -262,10 +262,12 @@ func histogram(_ page: Page, _ lm: BigramModel, prior: Distribution, posterior: 
     let shown = Set(ranked.prefix(12 - cursing.count)).union(cursing).sorted { rank[$0]! < rank[$1]! }
     let counts = GoodnessOfFit.counts(kept, outcomes: lm.n)
     let names = shown.map { "\(rank[$0]!)" + (lm.acceptable[$0] ? "" : "✗") }
-    let cursingRanks = cursing.map { "\(rank[$0]!)" }.joined(separator: ", ")
-    let cursingText = cursing.isEmpty
+    // The cursing sentences shown: the three likeliest, or more if the likeliest overall include more.
+    let marked = shown.filter { !lm.acceptable[$0] }
+    let cursingRanks = marked.map { "\(rank[$0]!)" }.joined(separator: ", ")
+    let cursingText = marked.isEmpty
         ? "No sentence curses at this length, so none is marked."
-        : "The chart shows the likeliest sentences and, marked ✗, the \(cursing.count) likeliest cursing ones "
+        : "The chart shows the likeliest sentences and, marked ✗, the \(marked.count) likeliest cursing ones "
             + "(ranks \(cursingRanks)): the posterior gives these probability 0, and no kept sentence is one of them."
     page.plot(BarChart(title: title,
                        description: "Probabilities of the likeliest sentences, and of the likeliest cursing ones, "

@@ -55,19 +55,23 @@ enum Environment {
     static var commandLine: String { commandLine(CommandLine.arguments) }
 
     static func commandLine(_ arguments: [String]) -> String {
-        func quote(_ arg: String) -> String {
-            arg.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:".contains($0) }) ? arg : "'" + arg.replacingOccurrences(of: "'", with: "'\\''") + "'"
-        }
-        let quoted = arguments.dropFirst().map(quote)
+        let quoted = arguments.dropFirst().map(shellQuoted)
         guard let executable = arguments.first else { return quoted.joined(separator: " ") }
         let parts = executable.split(separator: "/").map(String.init)
         let program: String
         if let build = parts.lastIndex(of: ".build"), build < parts.count - 1, let name = parts.last {
             program = parts[build...].contains("release") ? "swift run -c release \(name)" : "swift run \(name)"
         } else {
-            program = quote(executable)
+            program = shellQuoted(executable)
         }
         return ([program] + quoted).joined(separator: " ")
+    }
+
+    /// `arg` as a POSIX shell reads it back: as is when it holds only safe characters, else in
+    /// single quotes.
+    static func shellQuoted(_ arg: String) -> String {
+        arg.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:".contains($0) }) && !arg.isEmpty
+            ? arg : "'" + arg.replacingOccurrences(of: "'", with: "'\''") + "'"
     }
 
     static var isTerminal: Bool { isatty(STDOUT_FILENO) == 1 }

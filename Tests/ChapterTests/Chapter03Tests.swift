@@ -46,6 +46,8 @@ struct Chapter03Tests {
         #expect((report.values["optimiser_tv_start_1"] ?? 1) < 1e-3)
         let html = try String(contentsOf: folder.appendingPathComponent("\(slug).html"), encoding: .utf8)
         #expect(html.contains("softmax logits"))
+        #expect(html.contains("A worked example: four replies"))
+        #expect(report.derivations.count == 2, "the four replies and the normaliser are shown as derivations")
     }
 
     @Test("an optimiser stopped after 2 iterations fails every check of its answer, and only those, with exit 1")
