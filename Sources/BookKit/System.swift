@@ -71,7 +71,7 @@ enum Environment {
     /// single quotes.
     static func shellQuoted(_ arg: String) -> String {
         arg.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:".contains($0) }) && !arg.isEmpty
-            ? arg : "'" + arg.replacingOccurrences(of: "'", with: "'\''") + "'"
+            ? arg : "'" + arg.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
     static var isTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
