@@ -22,6 +22,7 @@ struct Counterexample: CustomTestStringConvertible, Sendable {
 /// Every chapter's counterexamples, by slug. A chapter enters this list when each check it
 /// emits has one; `CounterexampleCoverage` then holds it to that.
 let counterexamplesByChapter: [(slug: String, product: String, counterexamples: [Counterexample])] = [
+    ("07-forward-and-reverse-kl", "forward-and-reverse-kl", Chapter07Counterexamples.all),
 ]
 
 @Suite("Every check fails on its counterexample")
