@@ -194,13 +194,15 @@ public func chainRuleKL(_ p: AutoregressiveModel, _ q: AutoregressiveModel) -> D
     return s
 }
 
-/// The exact gradient of KL(π_θ || π0) with respect to the logits θ, by the recursion
+/// The exact gradient of the reverse KL, KL(π_θ || π0), with respect to the logits θ (reverse
+/// as in chapter 7 and as TRL, verl and OpenRLHF name it: the divergence from the policy,
+/// whose expectation is over the policy's own samples), by the recursion
 ///
 ///     D(h) = Σ_a π(a|h) Q(h, a),  Q(h, a) = log π(a|h)/π0(a|h) + D(ha)   (D = 0 once ended),
 ///     ∂KL/∂θ_{h,a} = π(h) π(a|h) (Q(h, a) − D(h)),
 ///
 /// where D(h) is the KL of the continuations of h (softmax score times the soft value).
-public func gradientOfKL(policy p: AutoregressiveModel, prior q: AutoregressiveModel) -> [Double] {
+public func gradientOfReverseKL(policy p: AutoregressiveModel, prior q: AutoregressiveModel) -> [Double] {
     let s = p.space
     let k = s.choices
     var d = [Double](repeating: 0, count: s.count)   // D of every index; 0 for finished sequences
@@ -223,9 +225,9 @@ public func gradientOfKL(policy p: AutoregressiveModel, prior q: AutoregressiveM
     return g
 }
 
-/// The exact gradient of KL(π0 || π_θ) = const − E_{π0}[log π_θ] with respect to θ:
+/// The exact gradient of the forward KL, KL(π0 || π_θ) = const − E_{π0}[log π_θ], with respect to θ:
 /// ∂/∂θ_{h,a} = π0(h) (π(a|h) − π0(a|h)).
-public func gradientOfReverseKL(policy p: AutoregressiveModel, prior q: AutoregressiveModel) -> [Double] {
+public func gradientOfForwardKL(policy p: AutoregressiveModel, prior q: AutoregressiveModel) -> [Double] {
     let s = p.space
     let k = s.choices
     let qh = q.prefixProbabilities

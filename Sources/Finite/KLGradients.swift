@@ -30,6 +30,24 @@ public enum KLPenaltyUsage: String, CaseIterable, Sendable {
     case ratioK3 = "ratio × k3 as a loss"
     case ratioK3PerToken = "token ratio × k3 per token"
 
+    /// A stable short name, for check ids and report keys ("k3-loss-per-token").
+    public var id: String {
+        switch self {
+        case .k1Reward: return "k1-reward"
+        case .k1RewardToGo: return "k1-reward-to-go"
+        case .k3Reward: return "k3-reward"
+        case .k1Loss: return "k1-loss"
+        case .k2Loss: return "k2-loss"
+        case .k3Loss: return "k3-loss"
+        case .k2LossPerToken: return "k2-loss-per-token"
+        case .k3LossPerToken: return "k3-loss-per-token"
+        case .ratioK1: return "ratio-k1"
+        case .ratioK2: return "ratio-k2"
+        case .ratioK3: return "ratio-k3"
+        case .ratioK3PerToken: return "token-ratio-k3-per-token"
+        }
+    }
+
     /// The coefficients c_t of the score terms for one sequence, from the per-token
     /// log-ratios ℓ_t and the sequence ratio ρ = π_θ(x)/μ(x) and token ratios ρ_t.
     public func coefficients(tokenLogRatios lt: [Double], ratio rho: Double, tokenRatios rhoT: [Double]) -> [Double] {

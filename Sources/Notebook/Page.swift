@@ -89,6 +89,26 @@ public final class Page {
     /// Generated text (e.g. language-model samples), shown verbatim and escaped.
     public func samples(_ title: String, _ texts: [String]) { blocks.append(.samples(title: title, texts: texts)) }
 
+    /// A place on the page for blocks made later, so that a chapter can show first what it
+    /// only knows at the end of its run (its answers, a summary table).
+    public struct Mark: Sendable { let index: Int }
+
+    /// Marks the current end of the page.
+    public func mark() -> Mark { Mark(index: blocks.count) }
+
+    /// Runs `body` and moves the blocks it adds to `mark`, before every block added since the
+    /// mark was made. Only prose, tables, plots and asides: checks keep the order they were
+    /// made in (it is a precondition that `body` adds none). Use one mark, or insert at the
+    /// later marks first: an insertion moves the blocks after it down.
+    public func insert(at mark: Mark, _ body: () throws -> Void) rethrows {
+        let start = blocks.count, checkCount = checks.count
+        try body()
+        precondition(checks.count == checkCount, "Page.insert(at:) takes no checks")
+        let added = Array(blocks[start...])
+        blocks.removeSubrange(start...)
+        blocks.insert(contentsOf: added, at: min(mark.index, blocks.count))
+    }
+
     /// Records a named number for the JSON report.
     public func record(_ name: String, _ value: Double) { values[name] = value }
 

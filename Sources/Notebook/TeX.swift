@@ -60,7 +60,8 @@ public enum TeX {
         var i = 0
         init(_ s: [Character]) { self.s = s }
 
-        mutating func skipSpaces() { while i < s.count && s[i] == " " { i += 1 } }
+        /// Spaces, and the line breaks of a formula written over several source lines.
+        mutating func skipSpaces() { while i < s.count && (s[i] == " " || s[i] == "\n" || s[i] == "\t") { i += 1 } }
 
         /// Parses atoms with their scripts until `terminator` (or the end).
         mutating func parseSequence(until terminator: Character?) -> String {

@@ -14,32 +14,32 @@ struct KLGradientPropertyTests {
         await propertyCheck(count: 30, input: Gens.seed) { seed in
             let m = RandomSequenceModels(seed: seed, maxVocabulary: 3, maxLength: 3)
             let q = m.prior.distribution
-            let forward = PolicyGradient.finiteDifference({ klDivergence(AutoregressiveModel(space: m.space, logits: $0).distribution, q) }, at: m.policy.logits)
-            let reverse = PolicyGradient.finiteDifference({ klDivergence(q, AutoregressiveModel(space: m.space, logits: $0).distribution) }, at: m.policy.logits)
+            let reverse = PolicyGradient.finiteDifference({ klDivergence(AutoregressiveModel(space: m.space, logits: $0).distribution, q) }, at: m.policy.logits)
+            let forward = PolicyGradient.finiteDifference({ klDivergence(q, AutoregressiveModel(space: m.space, logits: $0).distribution) }, at: m.policy.logits)
             // Central differences with h = 1e-5: O(h²) truncation and O(N ε / h) rounding, below 1e-7 here.
-            #expect(maxDiff(gradientOfKL(policy: m.policy, prior: m.prior), forward) <= 1e-7, "\(m)")
             #expect(maxDiff(gradientOfReverseKL(policy: m.policy, prior: m.prior), reverse) <= 1e-7, "\(m)")
+            #expect(maxDiff(gradientOfForwardKL(policy: m.policy, prior: m.prior), forward) <= 1e-7, "\(m)")
         }
     }
 
-    @Test("k1 in the reward, k2 as a loss and the ratio times k1 or k3 follow ∇KL(π‖π0); k3 as a loss follows ∇KL(π0‖π)")
+    @Test("k1 in the reward, k2 as a loss and the ratio times k1 or k3 follow the reverse ∇KL(π‖π0); k3 as a loss follows the forward ∇KL(π0‖π)")
     func unbiasedUsages() async {
         await propertyCheck(count: 40, input: Gens.seed) { seed in
             let m = RandomSequenceModels(seed: seed)
-            let forward = gradientOfKL(policy: m.policy, prior: m.prior)
             let reverse = gradientOfReverseKL(policy: m.policy, prior: m.prior)
-            let scale = 1 + forward.map(abs).max()! + m.policy.conditionalLogProbabilities.map(abs).max()! + m.prior.conditionalLogProbabilities.map(abs).max()!
+            let forward = gradientOfForwardKL(policy: m.policy, prior: m.prior)
+            let scale = 1 + reverse.map(abs).max()! + m.policy.conditionalLogProbabilities.map(abs).max()! + m.prior.conditionalLogProbabilities.map(abs).max()!
             let tol = sumTolerance(m.space.count * (m.space.maxLength + 2) + m.space.parameterCount, mass: scale * 4)
             for usage in [KLPenaltyUsage.k1Reward, .k1RewardToGo, .k2Loss, .ratioK1, .ratioK3] {
-                #expect(maxDiff(KLGradient.expected(usage, policy: m.policy, prior: m.prior), forward) <= tol, "\(m) \(usage)")
+                #expect(maxDiff(KLGradient.expected(usage, policy: m.policy, prior: m.prior), reverse) <= tol, "\(m) \(usage)")
             }
             for usage in [KLPenaltyUsage.ratioK1, .ratioK3] {
                 let g = KLGradient.expected(usage, policy: m.policy, prior: m.prior, behaviour: m.behaviour)
                 let mu = m.behaviour.distribution, p = m.policy.distribution
                 let maxRatio = (0..<p.count).map { exp(p.logProbabilities[$0] - mu.logProbabilities[$0]) }.max()!
-                #expect(maxDiff(g, forward) <= tol * maxRatio, "\(m) off-policy \(usage)")
+                #expect(maxDiff(g, reverse) <= tol * maxRatio, "\(m) off-policy \(usage)")
             }
-            #expect(maxDiff(KLGradient.expected(.k3Loss, policy: m.policy, prior: m.prior), reverse) <= tol, "\(m)")
+            #expect(maxDiff(KLGradient.expected(.k3Loss, policy: m.policy, prior: m.prior), forward) <= tol, "\(m)")
         }
     }
 

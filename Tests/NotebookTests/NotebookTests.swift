@@ -89,6 +89,8 @@ struct NotebookTests {
         #expect(TeX.convert("\\left( x \\right)").contains("stretchy=\"true\""))
         #expect(TeX.convert("\\foo").contains("<mtext>\\foo</mtext>"))   // unknown commands are shown, not dropped
         #expect(TeX.convert("\\dfrac{a}{b}") == TeX.convert("\\frac{a}{b}"))
+        // A formula written over several source lines (a raw multi-line string) reads as on one line.
+        #expect(TeX.convert("a = b\n  + \\frac{c}{d}") == TeX.convert("a = b + \\frac{c}{d}"))
         #expect(TeX.convert("\\tfrac{1}{2}").contains("<mstyle displaystyle=\"false\"><mfrac><mrow><mn>1</mn></mrow><mrow><mn>2</mn></mrow></mfrac></mstyle>"))
         #expect(TeX.convert("\\binom{n}{k}").contains("<mo>(</mo><mfrac linethickness=\"0\"><mrow><mi>n</mi></mrow><mrow><mi>k</mi></mrow></mfrac><mo>)</mo>"))
     }
