@@ -25,6 +25,7 @@ let counterexamplesByChapter: [(slug: String, product: String, counterexamples: 
     ("05-kl-proportionality", "kl-proportionality", Chapter05Counterexamples.all),
     ("06-modelling-and-inference", "modelling-and-inference", Chapter06Counterexamples.all),
     ("07-forward-and-reverse-kl", "forward-and-reverse-kl", Chapter07Counterexamples.all),
+    ("08-square-root-law", "square-root-law", Chapter08Counterexamples.all),
     ("09-measuring-kl", "measuring-kl", Chapter09Counterexamples.all),
 ]
 
