@@ -291,7 +291,7 @@ func trajectory(_ c: Context, steps: Int) -> [Dynamics.Snapshot] {
     """#, number: "7")
     let path = train(s, steps: steps, stepSize: eta)
     let record = max(1, steps / 100)
-    page.parameters([("start", "the prior $\\pi_0$"),
+    page.parameters([("start", "the prior π0"),
                      ("step size $\\eta$", NumberFormat.format(eta) + " = 1/(8 + β(4 + 8 log n))"),
                      ("steps", "\(steps), recorded every \(record)")])
     let js = path.map { s.objective($0.policy) }
@@ -423,7 +423,7 @@ func gradients(_ c: Context, _ path: [Dynamics.Snapshot]) {
         closedForms = max(closedForms, zip(gJ, gKL).map { Swift.abs($0 + s.beta * $1) }.max()!)
     }
     page.parameters([("policies", "\(probes.count): \(probes.count - 5) along the run, 5 random"),
-                     ("direction $v$", "uniform on $[-1, 1]^n$, one a policy"), ("difference step $h$", "10⁻⁵")])
+                     ("direction $v$", "uniform on [−1, 1]ⁿ, a new one at each policy"), ("difference step $h$", "10⁻⁵")])
     page.derivation([
         DerivationLine(#"\max_{\pi, x} | \nabla J_{KLRL}(x) + \beta \nabla \operatorname{KL}(\pi_\theta, \pi^*)(x) |"#,
                        closedForms, note: "the two closed forms, coordinate by coordinate: the same sums rearranged"),

@@ -80,6 +80,9 @@ struct Context {
     let draws: Int
     /// Temperature of the real-reward posterior.
     let beta: Double
+
+    /// The real-reward problem: the language model, the fraction of "good" words, β.
+    var problem: ExactProblem { ExactProblem(prior: lm.prior, reward: lm.reward, beta: beta) }
 }
 
 /// z for a two-sided normal test with false-failure probability about 1.2e-7.
@@ -259,10 +262,12 @@ func histogram(_ page: Page, _ lm: BigramModel, prior: Distribution, posterior: 
     let shown = Set(ranked.prefix(12 - cursing.count)).union(cursing).sorted { rank[$0]! < rank[$1]! }
     let counts = GoodnessOfFit.counts(kept, outcomes: lm.n)
     let names = shown.map { "\(rank[$0]!)" + (lm.acceptable[$0] ? "" : "✗") }
-    let cursingRanks = cursing.map { "\(rank[$0]!)" }.joined(separator: ", ")
-    let cursingText = cursing.isEmpty
+    // The cursing sentences shown: the three likeliest, or more if the likeliest overall include more.
+    let marked = shown.filter { !lm.acceptable[$0] }
+    let cursingRanks = marked.map { "\(rank[$0]!)" }.joined(separator: ", ")
+    let cursingText = marked.isEmpty
         ? "No sentence curses at this length, so none is marked."
-        : "The chart shows the likeliest sentences and, marked ✗, the \(cursing.count) likeliest cursing ones "
+        : "The chart shows the likeliest sentences and, marked ✗, the \(marked.count) likeliest cursing ones "
             + "(ranks \(cursingRanks)): the posterior gives these probability 0, and no kept sentence is one of them."
     page.plot(BarChart(title: title,
                        description: "Probabilities of the likeliest sentences, and of the likeliest cursing ones, "
@@ -319,7 +324,7 @@ func realRewardFiltering(_ c: Context) throws {
     page.check(proposalsPerKept(id: "real.mean-attempts",
                                 claim: "Mean attempts per kept sentence is 1 / acceptance rate", reference: "eq. 5",
                                 proposals: total, kept: c.draws, acceptance: exact, bLabel: "1 / rate"))
-    let post = Posterior.distribution(prior: lm.prior, reward: r, beta: beta)
+    let post = c.problem.posterior
     page.check(try chiSquare(id: "real.posterior",
                              claim: "Kept sentences follow the posterior $\\pi^*_\\beta$ of eq. 5 (chi-square)",
                              reference: "eq. 5", draws: run.kept, probabilities: post.probabilities))
@@ -444,7 +449,7 @@ func metropolisHastings(_ c: Context) {
     P(x, y) = \pi_0(y) \min\left(1, \frac{w(y)}{w(x)}\right) \; (y \ne x), \qquad
     \sum_x \pi^*(x) P(x, y) = \pi^*(y)
     """#)
-    let post = Posterior.distribution(prior: lm.prior, reward: lm.reward, beta: c.beta)
+    let post = ExactProblem(prior: lm.prior, reward: lm.reward, beta: c.beta).posterior
     let p = IndependentMetropolisHastings.transitionMatrix(target: post, proposal: lm.prior)
     page.check(stationarity(target: post, chain: p))
     page.check(detailedBalance(target: post, chain: p))
@@ -524,7 +529,7 @@ func importanceSampling(_ c: Context) {
     \hat{Z} = \frac{1}{N} \sum_{i=1}^{N} e^{r(x_i)/\beta}, \quad
     \frac{\operatorname{Var} \hat{Z}}{Z^2} = \frac{e^{D_2(\pi^* \| \pi_0)} - 1}{N}
     """#)
-    let problem = ExactProblem(prior: lm.prior, reward: lm.reward, beta: c.beta)
+    let problem = c.problem
     let sums = ImportanceSums(lm, c.seeds.generator("importance"), draws: c.draws, beta: c.beta)
     page.check(partitionEstimateAgrees(sums, problem))
     page.check(selfNormalisedAgrees(sums, problem))

@@ -47,7 +47,7 @@ public struct Chapter: Sendable {
         let provenance = Provenance(
             commit: git.commit, dirty: git.dirty, commandLine: Environment.commandLine, seed: options.seed,
             parameters: params, swiftVersion: Environment.swiftVersion, gslVersion: GSLRuntime.gslVersion,
-            openblas: GSLRuntime.openBLASConfig.trimmingCharacters(in: .whitespaces),
+            openblas: GSLRuntime.openBLASConfig.trimmingCharacters(in: .whitespaces) + "; kernels " + BLASKernels.description,
             cores: ProcessInfo.processInfo.activeProcessorCount,
             date: ISO8601DateFormatter().string(from: start), elapsedSeconds: Date().timeIntervalSince(start))
         do { try Publisher.publish(page, provenance: provenance, to: folder) } catch { throw InputError("\(error)") }

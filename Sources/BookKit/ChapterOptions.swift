@@ -1,4 +1,5 @@
 import ArgumentParser
+import GSL
 
 /// The options every chapter takes: `--seed`, `--quick`, `--output`.
 public struct ChapterOptions: ParsableArguments {
@@ -20,6 +21,7 @@ public struct ChapterOptions: ParsableArguments {
 /// stopped early on purpose (`StoppedEarly`, with its one line).
 public enum ChapterMain {
     public static func main<Command: ParsableCommand>(_ command: Command.Type) -> Never {
+        BLASKernels.choose()   // may re-run the program once, with kernels that suit the CPU
         do {
             var parsed = try command.parseAsRoot()
             try parsed.run()   // --help arrives here too, as a thrown request

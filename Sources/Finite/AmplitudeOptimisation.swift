@@ -99,12 +99,15 @@ public enum AmplitudeOptimisation {
     ///
     /// a number computed from the policy, the reward and the prior alone. From it:
     ///
-    /// - ρ = Σ_x π(x) |u(x)|, the mean residual (0 exactly at the optimum);
+    /// - ρ = Σ_x π(x) |u(x)|, the mean residual (0 exactly at the optimum), and the root mean
+    ///   square (Σ_x π(x) u(x)²)^{1/2}, which is ‖∇J_KLRL‖/(2β) on the unit sphere of amplitudes;
     /// - TV(π, π*) = Σ_{x: δ_x > 0} (π(x) - π*(x)) ≤ Σ_x π(x) max(0, K - u(x)), using
     ///   π - π* = π(1 - e^{-δ}) ≤ π δ on the over-weighted side;
     /// - β log Z - J_KLRL(π) = β K.
     public struct Certificate: Sendable {
         public let meanResidual: Double
+        /// (Σ_x π(x) u(x)²)^{1/2}.
+        public let rmsResidual: Double
         /// K = log E_π[e^u]: the divergence KL(π ‖ π*) as the residuals imply it.
         public let divergence: Double
         /// Σ_x π(x) max(0, K - u(x)): a bound on TV(π, π*).
@@ -114,12 +117,13 @@ public enum AmplitudeOptimisation {
     public static func certificate(_ pi: Distribution, prior: Distribution, reward: [Double], beta: Double) -> Certificate {
         let shaped = Objective.shapedReward(pi, prior: prior, reward: reward, beta: beta)
         let j = pi.expectation(shaped)
-        var rho = 0.0
+        var rho = 0.0, squares = 0.0
         var logTerms: [Double] = []
         var u = [Double](repeating: 0, count: pi.count)
         for x in 0..<pi.count where pi.probabilities[x] > 0 {
             u[x] = (shaped[x] - j) / beta
             rho += pi.probabilities[x] * Swift.abs(u[x])
+            squares += pi.probabilities[x] * u[x] * u[x]
             logTerms.append(pi.logProbabilities[x] + u[x])
         }
         // An outcome the policy has lost entirely (π(x) = 0 < π*(x)) is invisible to these sums;
@@ -127,6 +131,6 @@ public enum AmplitudeOptimisation {
         let k = max(0, LogSpace.logSumExp(logTerms))
         var bound = 0.0
         for x in 0..<pi.count where pi.probabilities[x] > 0 { bound += pi.probabilities[x] * max(0, k - u[x]) }
-        return Certificate(meanResidual: rho, divergence: k, distanceBound: bound)
+        return Certificate(meanResidual: rho, rmsResidual: squares.squareRoot(), divergence: k, distanceBound: bound)
     }
 }

@@ -1,3 +1,5 @@
+import GSL
+
 /// The derivation of the paper's appendix (eqs. 8-17), one function per line, so that each
 /// step can be checked against its neighbour on its own.
 ///
@@ -103,6 +105,39 @@ public enum EvidenceDerivation {
             s -= pi.probabilities[x] * (pi.logProbabilities[x] - (prior.logProbabilities[x] + r[x] / beta))
         }
         return s
+    }
+
+    // MARK: - The model as an experiment
+
+    /// The experiment eq. 8 describes: draw x from the prior and observe O ~ Bernoulli(a(x)),
+    /// `draws` times. With a(x) = p(O = 1 | x) the number of O = 1 is Binomial(draws, Z), and the
+    /// outcomes with O = 1 are independent draws from p(x | O = 1) = π* (Bayes' rule, eq. 9);
+    /// with a = p(O = 1 | x) / max_y p(O = 1 | y) the accepted draws are still exact draws of π*,
+    /// only more of them. Returns the accepted outcomes in order.
+    ///
+    /// - Throws: `GSLError` if the prior has no mass (the alias table cannot be built).
+    public static func observe(prior: Distribution, acceptance a: [Double], draws: Int,
+                               _ rng: RandomGenerator) throws(GSLError) -> [Int] {
+        precondition(a.count == prior.count && draws >= 0, "one acceptance probability an outcome")
+        let sampler = try DiscreteSampler(weights: prior.probabilities)
+        var accepted: [Int] = []
+        for _ in 0..<draws {
+            let x = sampler.sample(rng)
+            if rng.uniform() < a[x] { accepted.append(x) }
+        }
+        return accepted
+    }
+
+    /// Bernstein's inequality for the mean of k independent draws of a variable within `range`
+    /// of its mean, with variance σ²: P(|mean − μ| ≥ t) ≤ 2 exp(−k t² / (2σ² + 2 range t / 3)).
+    /// Returns the t at which that bound is `falseRate`, t ≤ √(2σ² L / k) + 2 range L / (3k) with
+    /// L = log(2 / falseRate): a tolerance that holds for small probabilities too, where a
+    /// normal approximation does not. +∞ for k = 0.
+    public static func bernsteinRadius(variance: Double, range: Double, count k: Int, falseRate: Double = 1e-7) -> Double {
+        precondition(variance >= 0 && range >= 0 && falseRate > 0 && falseRate < 1, "invalid Bernstein parameters")
+        guard k > 0 else { return .infinity }
+        let l = logOf(2 / falseRate), n = Double(k)
+        return (2 * variance * l / n).squareRoot() + 2 * range * l / (3 * n)
     }
 
     /// log w(x) = r(x)/β + log π0(x) - log π(x) on the support of π (-∞ elsewhere).

@@ -78,3 +78,10 @@ public struct Axis: Sendable {
         }
     }
 }
+
+extension Axis {
+    /// The same axis with about `count` ticks (the narrow drawing of a plot has fewer).
+    func retick(_ count: Int) -> Axis {
+        Axis(label: label, scale: scale, covering: [lower, upper], tickCount: count)
+    }
+}

@@ -76,9 +76,10 @@ public struct Check: Codable, Sendable {
                      relation: .equal, tolerance: tol, because: reason)
     }
 
-    /// The verdict as a sentence a reader understands.
+    /// The verdict as a sentence a reader understands, in plain text (for the terminal).
     public var sentence: String {
         let verdict = passed ? "holds" : "FAILS"
+        let claim = PlainMath.text(self.claim), aLabel = PlainMath.text(self.aLabel), bLabel = PlainMath.text(self.bLabel)
         switch relation {
         case .equal:
             return "\(claim): \(verdict) (\(aLabel) and \(bLabel) differ by \(NumberFormat.format(difference, significant: 3)), allowed \(NumberFormat.format(tolerance, significant: 3)))"

@@ -50,44 +50,76 @@ public struct LinePlot: Sendable {
         yAxis = Axis(label: yLabel, scale: yScale, covering: ys, includeZero: yIncludesZero)
     }
 
-    static let width = 640.0, height = 360.0
-    static let left = 72.0, right = 16.0, top = 16.0, bottom = 52.0
+    /// The drawing's size in SVG units: a wide form for screens wider than 40 rem and paper,
+    /// a narrow one for phones, so that tick labels stay at least 11 px on every screen.
+    struct Frame {
+        let width: Double, height: Double, left: Double, right: Double, top: Double, bottom: Double, ticks: Int
+        var plotWidth: Double { width - left - right }
+        var plotHeight: Double { height - top - bottom }
+        static let wide = Frame(width: 640, height: 340, left: 58, right: 14, top: 12, bottom: 28, ticks: 6)
+        static let narrow = Frame(width: 340, height: 260, left: 50, right: 10, top: 10, bottom: 26, ticks: 4)
+    }
 
-    /// The SVG element.
+    /// The figure's body: y-axis title, the wide and narrow drawings, x-axis title, legend.
     public func svg() -> String {
-        let w = LinePlot.width, h = LinePlot.height
-        let pw = w - LinePlot.left - LinePlot.right, ph = h - LinePlot.top - LinePlot.bottom
-        func px(_ x: Double) -> Double { LinePlot.left + xAxis.fraction(x) * pw }
-        func py(_ y: Double) -> Double { LinePlot.top + (1 - yAxis.fraction(y)) * ph }
+        let body = Figure.drawing(svg(.wide), svg(.narrow))
+        return Figure.wrap(body, xTitle: xAxis.label, yTitle: yAxis.label, legend: legendItems)
+    }
+
+    var legendItems: [Legend.Item] {
+        var items: [Legend.Item] = []
+        for (k, s) in series.enumerated() {
+            let twin = series[..<k].first { Self.coincide($0, s, scale: yAxis) }
+            items.append(Legend.Item(name: s.name, style: .series(k, s.style), note: twin.map { "coincides with \($0.name) at this scale" }))
+        }
+        for r in references where r.value.isFinite { items.append(Legend.Item(name: r.label, style: .reference, note: nil)) }
+        return items
+    }
+
+    /// Two series that would be drawn on top of each other (same x, y within 0.2% of the axis).
+    static func coincide(_ a: Series, _ b: Series, scale: Axis) -> Bool {
+        guard a.x.count == b.x.count, a.x.count > 1, a.x == b.x else { return false }
+        let span = scale.scale == .linear ? scale.upper - scale.lower : _log10(scale.upper) - _log10(scale.lower)
+        for (u, v) in zip(a.y, b.y) {
+            let d = scale.scale == .linear ? Swift.abs(u - v) : (u > 0 && v > 0 ? Swift.abs(_log10(u) - _log10(v)) : (u == v ? 0 : .infinity))
+            if !(d <= 0.002 * span) { return false }
+        }
+        return true
+    }
+
+    func svg(_ fr: Frame) -> String {
+        let pw = fr.plotWidth, ph = fr.plotHeight
+        let xa = xAxis.retick(fr.ticks), ya = yAxis.retick(fr.ticks)
+        func px(_ x: Double) -> Double { fr.left + xa.fraction(x) * pw }
+        func py(_ y: Double) -> Double { fr.top + (1 - ya.fraction(y)) * ph }
         func ok(_ x: Double, _ y: Double) -> Bool {
-            x.isFinite && y.isFinite && (xAxis.scale == .linear || x > 0) && (yAxis.scale == .linear || y > 0)
+            x.isFinite && y.isFinite && (xa.scale == .linear || x > 0) && (ya.scale == .linear || y > 0)
         }
-        var out = "<svg class=\"plot\" viewBox=\"0 0 \(Int(w)) \(Int(h))\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\">"
-        out += "<title>\(HTML.escape(title))</title><desc>\(HTML.escape(description))</desc>"
-        // Grid and ticks.
-        for t in xAxis.ticks {
+        var out = Figure.open(fr, title: title, description: description)
+        // Grid and ticks; x labels thinned out so that neighbours never touch.
+        let xLabels = xa.ticks.map { xa.tickLabel($0) }
+        let every = Figure.labelStride(xLabels, spacing: pw / Double(max(xa.ticks.count - 1, 1)))
+        for (n, t) in xa.ticks.enumerated() {
             let x = f(px(t))
-            out += "<line class=\"grid\" x1=\"\(x)\" y1=\"\(f(LinePlot.top))\" x2=\"\(x)\" y2=\"\(f(LinePlot.top + ph))\"/>"
-            out += "<text class=\"tick\" x=\"\(x)\" y=\"\(f(LinePlot.top + ph + 16))\" text-anchor=\"middle\">\(HTML.escape(xAxis.tickLabel(t)))</text>"
+            out += "<line class=\"grid\" x1=\"\(x)\" y1=\"\(f(fr.top))\" x2=\"\(x)\" y2=\"\(f(fr.top + ph))\"/>"
+            if n % every == 0 {
+                out += "<text class=\"tick\" x=\"\(x)\" y=\"\(f(fr.top + ph + 16))\" text-anchor=\"middle\">\(HTML.escape(xLabels[n]))</text>"
+            }
         }
-        for t in yAxis.ticks {
+        for t in ya.ticks {
             let y = f(py(t))
-            out += "<line class=\"grid\" x1=\"\(f(LinePlot.left))\" y1=\"\(y)\" x2=\"\(f(LinePlot.left + pw))\" y2=\"\(y)\"/>"
-            out += "<text class=\"tick\" x=\"\(f(LinePlot.left - 6))\" y=\"\(f(py(t) + 4))\" text-anchor=\"end\">\(HTML.escape(yAxis.tickLabel(t)))</text>"
+            out += "<line class=\"grid\" x1=\"\(f(fr.left))\" y1=\"\(y)\" x2=\"\(f(fr.left + pw))\" y2=\"\(y)\"/>"
+            out += "<text class=\"tick\" x=\"\(f(fr.left - 5))\" y=\"\(f(py(t) + 4))\" text-anchor=\"end\">\(HTML.escape(ya.tickLabel(t)))</text>"
         }
-        out += "<rect class=\"frame\" x=\"\(f(LinePlot.left))\" y=\"\(f(LinePlot.top))\" width=\"\(f(pw))\" height=\"\(f(ph))\"/>"
-        out += "<text class=\"axis-label\" x=\"\(f(LinePlot.left + pw / 2))\" y=\"\(f(h - 10))\" text-anchor=\"middle\">\(HTML.escape(xAxis.label))</text>"
-        out += "<text class=\"axis-label\" transform=\"translate(16 \(f(LinePlot.top + ph / 2))) rotate(-90)\" text-anchor=\"middle\">\(HTML.escape(yAxis.label))</text>"
-        // Reference lines.
+        out += "<rect class=\"frame\" x=\"\(f(fr.left))\" y=\"\(f(fr.top))\" width=\"\(f(pw))\" height=\"\(f(ph))\"/>"
+        // Reference lines (named in the legend, not on the plot, so no label sits on the data).
         for r in references where r.value.isFinite {
             if r.orientation == .horizontal {
                 let y = f(py(r.value))
-                out += "<line class=\"reference\" x1=\"\(f(LinePlot.left))\" y1=\"\(y)\" x2=\"\(f(LinePlot.left + pw))\" y2=\"\(y)\"/>"
-                out += "<text class=\"annotation\" x=\"\(f(LinePlot.left + pw - 4))\" y=\"\(f(py(r.value) - 5))\" text-anchor=\"end\">\(HTML.escape(r.label))</text>"
+                out += "<line class=\"reference\" x1=\"\(f(fr.left))\" y1=\"\(y)\" x2=\"\(f(fr.left + pw))\" y2=\"\(y)\"><title>\(HTML.escape(PlainMath.text(r.label)))</title></line>"
             } else {
                 let x = f(px(r.value))
-                out += "<line class=\"reference\" x1=\"\(x)\" y1=\"\(f(LinePlot.top))\" x2=\"\(x)\" y2=\"\(f(LinePlot.top + ph))\"/>"
-                out += "<text class=\"annotation\" x=\"\(f(px(r.value) + 4))\" y=\"\(f(LinePlot.top + 12))\">\(HTML.escape(r.label))</text>"
+                out += "<line class=\"reference\" x1=\"\(x)\" y1=\"\(f(fr.top))\" x2=\"\(x)\" y2=\"\(f(fr.top + ph))\"><title>\(HTML.escape(PlainMath.text(r.label)))</title></line>"
             }
         }
         // Series.
@@ -103,8 +135,7 @@ public struct LinePlot: Sendable {
                 for p in pts { out += "<circle cx=\"\(f(p.0))\" cy=\"\(f(p.1))\" r=\"2.5\" fill=\"\(color)\"/>" }
             }
         }
-        out += "</svg>"
-        return out + Legend.html(series.map(\.name))
+        return out + "</svg>"
     }
 }
 
@@ -125,48 +156,111 @@ public struct BarChart: Sendable {
     }
 
     public func svg() -> String {
-        let w = LinePlot.width, h = LinePlot.height
-        let pw = w - LinePlot.left - LinePlot.right, ph = h - LinePlot.top - LinePlot.bottom
-        let axis = Axis(label: yLabel, scale: yScale, covering: series.flatMap(\.values), includeZero: yScale == .linear)
-        func py(_ y: Double) -> Double { LinePlot.top + (1 - max(0, min(1, axis.fraction(y)))) * ph }
-        var out = "<svg class=\"plot\" viewBox=\"0 0 \(Int(w)) \(Int(h))\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\">"
-        out += "<title>\(HTML.escape(title))</title><desc>\(HTML.escape(description))</desc>"
+        let items = series.enumerated().map { Legend.Item(name: $0.element.name, style: .bar($0.offset), note: nil) }
+        return Figure.wrap(Figure.drawing(svg(.wide), svg(.narrow)), xTitle: xLabel, yTitle: yLabel, legend: items)
+    }
+
+    func svg(_ base: LinePlot.Frame) -> String {
+        let labels = categories.map { PlainMath.text($0) }
+        let pw0 = base.plotWidth
+        let groupWidth = pw0 / Double(max(categories.count, 1))
+        // Category names that are words and do not fit their group are set at an angle; numbers are thinned out.
+        let widest = labels.map { Figure.textWidth($0) }.max() ?? 0
+        let numeric = labels.allSatisfy { Double($0.replacingOccurrences(of: "−", with: "-").replacingOccurrences(of: "+", with: "")) != nil }
+        let slanted = !numeric && widest > groupWidth * 0.95
+        let extra = slanted ? widest * 0.6 : 0
+        let fr = LinePlot.Frame(width: base.width, height: base.height + extra, left: base.left, right: base.right,
+                                top: base.top, bottom: base.bottom + extra, ticks: base.ticks)
+        let pw = fr.plotWidth, ph = fr.plotHeight
+        let axis = Axis(label: yLabel, scale: yScale, covering: series.flatMap(\.values), includeZero: yScale == .linear, tickCount: fr.ticks)
+        func py(_ y: Double) -> Double { fr.top + (1 - max(0, min(1, axis.fraction(y)))) * ph }
+        var out = Figure.open(fr, title: title, description: description)
         for t in axis.ticks {
             let y = f(py(t))
-            out += "<line class=\"grid\" x1=\"\(f(LinePlot.left))\" y1=\"\(y)\" x2=\"\(f(LinePlot.left + pw))\" y2=\"\(y)\"/>"
-            out += "<text class=\"tick\" x=\"\(f(LinePlot.left - 6))\" y=\"\(f(py(t) + 4))\" text-anchor=\"end\">\(HTML.escape(axis.tickLabel(t)))</text>"
+            out += "<line class=\"grid\" x1=\"\(f(fr.left))\" y1=\"\(y)\" x2=\"\(f(fr.left + pw))\" y2=\"\(y)\"/>"
+            out += "<text class=\"tick\" x=\"\(f(fr.left - 5))\" y=\"\(f(py(t) + 4))\" text-anchor=\"end\">\(HTML.escape(axis.tickLabel(t)))</text>"
         }
-        let groupWidth = pw / Double(max(categories.count, 1))
         let barWidth = groupWidth * 0.8 / Double(max(series.count, 1))
-        let labelEvery = max(1, Int((Double(categories.count) / 20).rounded(.up)))
-        for (c, name) in categories.enumerated() {
-            let x0 = LinePlot.left + Double(c) * groupWidth + groupWidth * 0.1
+        let every = slanted ? 1 : Figure.labelStride(labels, spacing: groupWidth)
+        for (c, name) in labels.enumerated() {
+            let x0 = fr.left + Double(c) * groupWidth + groupWidth * 0.1
             for (k, s) in series.enumerated() where c < s.values.count {
                 let v = s.values[c]
                 guard v.isFinite, yScale == .linear || v > 0 else { continue }
                 let top = py(v), base = py(yScale == .linear ? 0 : axis.lower)
-                out += "<rect x=\"\(f(x0 + Double(k) * barWidth))\" y=\"\(f(min(top, base)))\" width=\"\(f(barWidth))\" height=\"\(f(Swift.abs(base - top)))\" fill=\"\(Palette.color(k))\"><title>\(HTML.escape(s.name)) at \(HTML.escape(name)): \(NumberFormat.format(v))</title></rect>"
+                out += "<rect x=\"\(f(x0 + Double(k) * barWidth))\" y=\"\(f(min(top, base)))\" width=\"\(f(barWidth))\" height=\"\(f(Swift.abs(base - top)))\" fill=\"\(Palette.color(k))\"><title>\(HTML.escape(PlainMath.text(s.name))) at \(HTML.escape(name)): \(NumberFormat.format(v))</title></rect>"
             }
-            if c % labelEvery == 0 {
-                out += "<text class=\"tick\" x=\"\(f(x0 + groupWidth * 0.4))\" y=\"\(f(LinePlot.top + ph + 16))\" text-anchor=\"middle\">\(HTML.escape(name))</text>"
+            guard c % every == 0 else { continue }
+            let cx = x0 + groupWidth * 0.4, cy = fr.top + ph + 16
+            if slanted {
+                out += "<text class=\"tick\" transform=\"translate(\(f(cx + 4)) \(f(cy - 6))) rotate(-35)\" text-anchor=\"end\">\(HTML.escape(name))</text>"
+            } else {
+                out += "<text class=\"tick\" x=\"\(f(cx))\" y=\"\(f(cy))\" text-anchor=\"middle\">\(HTML.escape(name))</text>"
             }
         }
-        out += "<rect class=\"frame\" x=\"\(f(LinePlot.left))\" y=\"\(f(LinePlot.top))\" width=\"\(f(pw))\" height=\"\(f(ph))\"/>"
-        out += "<text class=\"axis-label\" transform=\"translate(16 \(f(LinePlot.top + ph / 2))) rotate(-90)\" text-anchor=\"middle\">\(HTML.escape(yLabel))</text>"
-        out += "<text class=\"axis-label\" x=\"\(f(LinePlot.left + pw / 2))\" y=\"\(f(h - 10))\" text-anchor=\"middle\">\(HTML.escape(xLabel))</text>"
-        out += "</svg>"
-        return out + Legend.html(series.map(\.name))
+        out += "<rect class=\"frame\" x=\"\(f(fr.left))\" y=\"\(f(fr.top))\" width=\"\(f(pw))\" height=\"\(f(ph))\"/>"
+        return out + "</svg>"
     }
 }
 
-/// The legend under a plot, as HTML so that long names wrap instead of overflowing.
+/// What line plots and bar charts share: the SVG's opening, the HTML around it (axis titles
+/// and legend are HTML, so that they carry MathML and wrap), and label spacing.
+enum Figure {
+    static func open(_ fr: LinePlot.Frame, title: String, description: String) -> String {
+        "<svg class=\"plot\" viewBox=\"0 0 \(f(fr.width)) \(f(fr.height))\" width=\"\(f(fr.width))\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\">"
+            + "<title>\(HTML.escape(PlainMath.text(title)))</title><desc>\(HTML.escape(PlainMath.text(description)))</desc>"
+    }
+
+    /// Both drawings; the stylesheet shows the narrow one at 40 rem and below.
+    static func drawing(_ wide: String, _ narrow: String) -> String {
+        "<div class=\"plot-wide\">\(wide)</div><div class=\"plot-narrow\">\(narrow)</div>"
+    }
+
+    static func wrap(_ drawing: String, xTitle: String, yTitle: String, legend: [Legend.Item]) -> String {
+        "<div class=\"plot-box\"><p class=\"y-title\">\(Renderer.inlineMath(yTitle))</p>\(drawing)<p class=\"x-title\">\(Renderer.inlineMath(xTitle))</p>\(Legend.html(legend))</div>"
+    }
+
+    /// The width of a tick label in SVG units at the tick font (11 px DejaVu Sans, about 0.6 em a glyph).
+    static func textWidth(_ s: String) -> Double { Double(s.count) * 6.8 }
+
+    /// Show every n-th label so that neighbouring labels, `spacing` apart, keep a gap.
+    static func labelStride(_ labels: [String], spacing: Double) -> Int {
+        let widest = labels.map(textWidth).max() ?? 0
+        guard spacing > 0 else { return 1 }
+        return max(1, Int(((widest + 8) / spacing).rounded(.up)))
+    }
+}
+
+/// The legend under a plot, as HTML so that long names wrap instead of overflowing; each
+/// entry shows its series' line style (solid, dashed, points) or a bar's fill.
 enum Legend {
-    static func html(_ names: [String]) -> String {
-        guard !names.isEmpty else { return "" }
-        let items = names.enumerated().map {
-            "<li><span class=\"swatch\" style=\"background:\(Palette.color($0.offset))\"></span>\(HTML.escape($0.element))</li>"
+    enum Style { case series(Int, Series.Style), bar(Int), reference }
+    struct Item { let name: String; let style: Style; let note: String? }
+
+    static func swatch(_ style: Style) -> String {
+        let open = "<svg class=\"swatch\" viewBox=\"0 0 28 12\" width=\"28\" height=\"12\" aria-hidden=\"true\">"
+        switch style {
+        case .bar(let k):
+            return open + "<rect x=\"7\" y=\"0\" width=\"14\" height=\"12\" fill=\"\(Palette.color(k))\"/></svg>"
+        case .reference:
+            return open + "<line class=\"reference\" x1=\"0\" y1=\"6\" x2=\"28\" y2=\"6\"/></svg>"
+        case .series(let k, let s):
+            let c = Palette.color(k)
+            var out = open
+            if s != .points {
+                out += "<line x1=\"0\" y1=\"6\" x2=\"28\" y2=\"6\" stroke=\"\(c)\" stroke-width=\"2\"\(s == .dashed ? " stroke-dasharray=\"6 4\"" : "")/>"
+            }
+            if s == .points || s == .lineAndPoints { out += "<circle cx=\"14\" cy=\"6\" r=\"3\" fill=\"\(c)\"/>" }
+            return out + "</svg>"
         }
-        return "<ul class=\"legend\">" + items.joined() + "</ul>"
+    }
+
+    static func html(_ items: [Item]) -> String {
+        guard !items.isEmpty else { return "" }
+        let lis = items.map { item in
+            "<li>\(swatch(item.style))\(Renderer.inlineMath(item.name))\(item.note.map { " <span class=\"note\">(\(Renderer.inlineMath($0)))</span>" } ?? "")</li>"
+        }
+        return "<ul class=\"legend\">" + lis.joined() + "</ul>"
     }
 }
 

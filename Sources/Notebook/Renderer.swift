@@ -1,4 +1,8 @@
 /// Turns pages into self-contained HTML: inline CSS, MathML, inline SVG, no script.
+///
+/// Every text a chapter writes (prose, headings, claims, A and B labels, tolerance reasons,
+/// table headers and cells, captions, legends, axis titles) goes through `inlineMath`, so
+/// mathematics is written once, between `$...$`, in the notation of `TeX.swift`.
 enum Renderer {
     static func page(_ page: Page, provenance: Provenance) -> String {
         var body = ""
@@ -6,11 +10,21 @@ enum Renderer {
         body += page.number > 0
             ? "<header><p class=\"kicker\"><a href=\"index.html\">The book</a> · Chapter \(page.number)</p>"
             : "<header><p class=\"kicker\">Report</p>"
-        body += "<h1>\(HTML.escape(page.title))</h1><p class=\"lede\">\(HTML.escape(page.summary))</p>"
+        body += "<h1>\(inlineMath(page.title))</h1><p class=\"lede\">\(inlineMath(page.summary))</p>"
         body += summaryBox(page) + "</header><main>"
-        for block in page.blocks { body += render(block) }
+        var context = Context()
+        for block in page.blocks { body += render(block, &context) }
         body += "</main>" + footer(provenance)
-        return document(title: page.number > 0 ? "\(page.number). \(page.title)" : page.title, body: body)
+        let hasAsides = page.blocks.contains { if case .aside = $0 { return true } else { return false } }
+        let title = PlainMath.text(page.number > 0 ? "\(page.number). \(page.title)" : page.title)
+        return document(title: title, body: body, bodyClass: hasAsides ? "has-asides" : nil, extraCSS: context.css.joined())
+    }
+
+    /// What rendering one page collects besides its blocks: the stylesheet rules that switch
+    /// long equations to their broken form below their one-line width.
+    struct Context {
+        var css: [String] = []
+        var equations = 0
     }
 
     static func summaryBox(_ page: Page) -> String {
@@ -18,30 +32,42 @@ enum Renderer {
         if page.failedCount == 0 {
             return "<p class=\"summary pass\"><span class=\"badge pass\">\(n) of \(n) checks hold</span> Every comparison below agrees within its stated tolerance.</p>"
         }
-        let failed = page.checks.filter { !$0.passed }.map { "<li>\(HTML.escape($0.claim))</li>" }.joined()
+        let failed = page.checks.filter { !$0.passed }.map { "<li>\(inlineMath($0.claim))</li>" }.joined()
         return "<div class=\"summary fail\"><span class=\"badge fail\">\(page.failedCount) of \(n) checks fail</span><ul>\(failed)</ul></div>"
     }
 
     static func render(_ block: Page.Block) -> String {
+        var context = Context()
+        return render(block, &context)
+    }
+
+    static func render(_ block: Page.Block, _ context: inout Context) -> String {
         switch block {
         case .heading(let t):
-            return "<h2>\(HTML.escape(t))</h2>"
+            return "<h2>\(inlineMath(t))</h2>"
         case .prose(let t):
             return "<p>\(inlineMath(t))</p>"
         case .equation(let tex, let number):
-            let tag = number.map { "<span class=\"eqno\">(\(HTML.escape($0)))</span>" } ?? ""
-            return "<div class=\"equation\">\(TeX.block(tex))\(tag)</div>"
+            return equation(tex, number: number, &context)
         case .parameters(let items):
-            let rows = items.map { "<tr><th scope=\"row\">\(inlineMath($0.0))</th><td>\(HTML.escape($0.1))</td></tr>" }.joined()
+            let rows = items.map { "<tr><th scope=\"row\">\(inlineMath($0.0))</th><td>\(inlineMath($0.1))</td></tr>" }.joined()
             return "<table class=\"parameters\"><caption>Parameters</caption>\(rows)</table>"
         case .checks(let checks):
             return checkTable(checks)
         case .figure(let svg, let caption):
-            return "<figure>\(svg)<figcaption>\(inlineMath(caption))</figcaption></figure>"
+            return "<figure class=\"wide\">\(svg)<figcaption>\(inlineMath(caption))</figcaption></figure>"
         case .table(let headers, let rows, let caption, let folded):
             let head = "<tr>" + headers.map { "<th scope=\"col\">\(inlineMath($0))</th>" }.joined() + "</tr>"
-            let body = rows.map { "<tr>" + $0.map { "<td>\(HTML.escape($0))</td>" }.joined() + "</tr>" }.joined()
-            let table = "<div class=\"scroll\"><table class=\"data\"><thead>\(head)</thead><tbody>\(body)</tbody></table></div>"
+            // Tables of more than three columns become lists of labelled rows on a phone.
+            let cards = headers.count > 3
+            let labels = headers.map { HTML.escape(PlainMath.text($0)) }
+            let body = rows.map { row in
+                "<tr>" + row.enumerated().map { k, cell in
+                    let label = cards && k < labels.count ? " data-label=\"\(labels[k])\"" : ""
+                    return "<td\(label)>\(inlineMath(cell))</td>"
+                }.joined() + "</tr>"
+            }.joined()
+            let table = "<div class=\"scroll wide\"><table class=\"data\(cards ? " cards" : "")\"><thead>\(head)</thead><tbody>\(body)</tbody></table></div>"
             if folded {
                 return "<details><summary>\(inlineMath(caption)) (\(rows.count) rows)</summary>\(table)</details>"
             }
@@ -51,16 +77,44 @@ enum Renderer {
             return "<aside class=\"\(kind.rawValue)\"><strong>\(label).</strong> \(inlineMath(text))</aside>"
         case .derivation(let d):
             let rows = d.lines.map { line in
-                "<tr><td class=\"line\"><span class=\"imath\">\(TeX.inline(line.tex))</span></td>"
-                    + "<td class=\"num\">\(HTML.escape(NumberFormat.format(line.value, significant: 12)))</td>"
-                    + "<td>\(inlineMath(line.note ?? ""))</td></tr>"
+                "<tr><td class=\"line\">\(TeX.inline(line.tex))</td>"
+                    + "<td class=\"num\">\(number(line.value))</td>"
+                    + "<td class=\"note\">\(inlineMath(line.note ?? ""))</td></tr>"
             }.joined()
             let head = "<tr><th scope=\"col\">Line</th><th scope=\"col\">Value</th><th scope=\"col\">Step</th></tr>"
-            return "<p class=\"table-caption\">\(inlineMath(d.caption))</p><div class=\"scroll\"><table class=\"data derivation\"><thead>\(head)</thead><tbody>\(rows)</tbody></table></div>"
+            return "<p class=\"table-caption\">\(inlineMath(d.caption))</p><div class=\"scroll wide\"><table class=\"data derivation\"><thead>\(head)</thead><tbody>\(rows)</tbody></table></div>"
         case .samples(let title, let texts):
             let items = texts.map { "<li><pre>\(HTML.escape($0))</pre></li>" }.joined()
-            return "<div class=\"samples\"><h3>\(HTML.escape(title))</h3><ol>\(items)</ol></div>"
+            return "<div class=\"samples\"><h3>\(inlineMath(title))</h3><ol>\(items)</ol></div>"
         }
+    }
+
+    /// A displayed equation. Its number sits outside the formula's box. A long one is shown
+    /// broken into lines aligned on its relation signs wherever its one-line form would not fit.
+    static func equation(_ tex: String, number: String?, _ context: inout Context) -> String {
+        context.equations += 1
+        let id = "eq-\(context.equations)"
+        let tag = number.map { "<span class=\"eqno\">(\(HTML.escape($0)))</span>" } ?? ""
+        // Math at 1.05 × 17 px; the number and the gaps take about 4.5 rem.
+        let onePx = EquationLayout.estimatedEm(tex) * 17.85 + 72
+        let explicit = tex.contains("\\\\")
+        let rows = EquationLayout.rows(tex, width: explicit ? .infinity : 19)
+        let wide = onePx > 44 * 16 ? " wide" : ""
+        func div(_ body: String, _ cls: String) -> String {
+            "<div class=\"equation\(cls)\" id=\"\(id)\"><div class=\"eq-body\">\(body)</div>\(tag)</div>"
+        }
+        if explicit { return div(EquationLayout.grid(rows), "") }
+        if rows.count == 1 { return div(TeX.block(tex), wide) }
+        // Wider than the page's widest column (72 rem less the margins): always broken.
+        if onePx > 1100 { return div(EquationLayout.grid(rows), "") }
+        // Below the viewport (or printed page) width the one-line form needs, with the page's
+        // side padding, the broken form is shown; beside asides the wide column is 62 rem.
+        let needed = Int(onePx + 48)
+        context.css.append("@media (max-width:\(needed)px){#\(id) .eq-one{display:none}#\(id) .eq-broken{display:block}}")
+        if onePx > 62 * 16 {
+            context.css.append("@media (min-width:80rem){body.has-asides #\(id) .eq-one{display:none}body.has-asides #\(id) .eq-broken{display:block}}")
+        }
+        return div("<div class=\"eq-one\">\(TeX.block(tex))</div><div class=\"eq-broken\">\(EquationLayout.grid(rows))</div>", wide)
     }
 
     static func checkTable(_ checks: [Check]) -> String {
@@ -68,34 +122,60 @@ enum Renderer {
         for c in checks {
             let verdict = c.passed ? "<span class=\"badge pass\">holds</span>" : "<span class=\"badge fail\">fails</span>"
             let ref = c.reference.map { " <span class=\"ref\">\(HTML.escape($0))</span>" } ?? ""
-            let rel: String
+            let d = number(c.difference, significant: 3), t = number(c.tolerance, significant: 3)
+            let difference: String, required: String
             switch c.relation {
-            case .equal: rel = "|A − B|"
-            case .lessOrEqual: rel = "A − B ≤"
-            case .greaterOrEqual: rel = "A − B ≥ −"
-            case .exceeds: rel = "A − B ≥"
+            case .equal: difference = "|A − B| = \(d)"; required = "|A − B| ≤ \(t)"
+            case .lessOrEqual: difference = "A − B = \(d)"; required = "A − B ≤ \(t)"
+            case .greaterOrEqual: difference = "A − B = \(d)"; required = "B − A ≤ \(t)"
+            case .exceeds: difference = "A − B = \(d)"; required = "A − B ≥ \(t)"
             }
             rows += "<tr class=\"\(c.passed ? "pass" : "fail")\">"
-            rows += "<td class=\"claim\">\(HTML.escape(c.claim))\(ref)</td>"
-            rows += "<td><span class=\"what\">\(HTML.escape(c.aLabel))</span><span class=\"num\">\(HTML.escape(NumberFormat.format(c.a, significant: 12)))</span></td>"
-            rows += "<td><span class=\"what\">\(HTML.escape(c.bLabel))</span><span class=\"num\">\(HTML.escape(NumberFormat.format(c.b, significant: 12)))</span></td>"
-            rows += "<td><span class=\"what\">\(rel)</span><span class=\"num\">\(HTML.escape(NumberFormat.format(c.difference, significant: 3)))</span></td>"
-            rows += "<td><span class=\"num\">\(HTML.escape(NumberFormat.format(c.tolerance, significant: 3)))</span><span class=\"why\">\(HTML.escape(c.toleranceReason))</span></td>"
-            rows += "<td>\(verdict)</td></tr>"
+            rows += "<td class=\"claim\">\(inlineMath(c.claim))\(ref)</td>"
+            rows += "<td class=\"value\" data-label=\"A\"><span class=\"what\">\(inlineMath(c.aLabel))</span>\(shown(c.a, c))</td>"
+            rows += "<td class=\"value\" data-label=\"B\"><span class=\"what\">\(inlineMath(c.bLabel))</span>\(shown(c.b, c))</td>"
+            rows += "<td class=\"difference\" data-label=\"Difference\"><span class=\"num\">\(difference)</span></td>"
+            rows += "<td class=\"required\" data-label=\"Required\"><span class=\"num\">\(required)</span><span class=\"why\">\(inlineMath(c.toleranceReason))</span></td>"
+            rows += "<td class=\"verdict\">\(verdict)<span class=\"verdict-sentence\">\(verdictSentence(c, d: d, t: t))</span></td></tr>"
         }
-        let head = "<tr><th scope=\"col\">Claim</th><th scope=\"col\">Value A</th><th scope=\"col\">Value B</th><th scope=\"col\">Difference</th><th scope=\"col\">Tolerance and why</th><th scope=\"col\">Verdict</th></tr>"
-        return "<div class=\"scroll\"><table class=\"checks\"><thead>\(head)</thead><tbody>\(rows)</tbody></table></div>"
+        let head = "<tr><th scope=\"col\">Claim</th><th scope=\"col\">Value A</th><th scope=\"col\">Value B</th><th scope=\"col\">Difference</th><th scope=\"col\">Required, and why</th><th scope=\"col\">Verdict</th></tr>"
+        return "<div class=\"scroll wide\"><table class=\"checks\"><thead>\(head)</thead><tbody>\(rows)</tbody></table></div>"
     }
 
-    /// Escapes text and turns each `$...$` span into inline MathML.
+    /// A number for a page cell: 6 significant digits unless asked otherwise (the JSON keeps all 17).
+    static func number(_ x: Double, significant: Int = 6) -> String {
+        HTML.escape(NumberFormat.format(x, significant: significant))
+    }
+
+    /// A compared value: one within the check's rounding allowance of zero is shown as 0 (its
+    /// exact value in the tooltip), so that rounding noise never reads as a negative KL.
+    static func shown(_ x: Double, _ c: Check) -> String {
+        if x != 0, c.relation != .exceeds, Swift.abs(x) <= c.tolerance, Swift.abs(x) < 1e-10 {
+            return "<span class=\"num\" title=\"\(number(x, significant: 3)), within rounding of 0\">0</span>"
+        }
+        return "<span class=\"num\">\(number(x))</span>"
+    }
+
+    /// The verdict in words, shown in the narrow (card) layout under the claim.
+    static func verdictSentence(_ c: Check, d: String, t: String) -> String {
+        let ok = c.passed
+        switch c.relation {
+        case .equal: return ok ? "A and B differ by \(d), within the allowed \(t)." : "A and B differ by \(d), more than the allowed \(t)."
+        case .lessOrEqual: return ok ? "A does not exceed B by more than \(t) (A − B = \(d))." : "A exceeds B by more than the allowed \(t) (A − B = \(d))."
+        case .greaterOrEqual: return ok ? "A is not below B by more than \(t) (A − B = \(d))." : "A is below B by more than the allowed \(t) (A − B = \(d))."
+        case .exceeds: return ok ? "A exceeds B by \(d), at least the required \(t)." : "A exceeds B by only \(d), less than the required \(t)."
+        }
+    }
+
+    /// Escapes text and turns each `$...$` span into inline MathML (an unpaired `$` stays text).
     static func inlineMath(_ text: String) -> String {
         let parts = text.split(separator: "$", omittingEmptySubsequences: false)
         var out = ""
         for (k, part) in parts.enumerated() {
-            if k % 2 == 1 && k < parts.count - 1 || (k % 2 == 1 && parts.count % 2 == 1) {
-                // MathML cannot break a line; a long formula scrolls inside its own box rather
-                // than pushing the paragraph wider than the screen.
+            if k % 2 == 1 && k < parts.count - 1 {
                 out += "<span class=\"imath\">" + TeX.inline(String(part)) + "</span>"
+            } else if k % 2 == 1 {
+                out += "$" + HTML.escape(String(part))
             } else {
                 out += HTML.escape(String(part))
             }
@@ -129,7 +209,7 @@ enum Renderer {
         body += "<h2>Chapters</h2><div class=\"scroll\"><table class=\"data toc\"><thead><tr><th>Chapter</th><th>What it shows</th><th>Checks</th><th>Run time</th></tr></thead><tbody>"
         for r in reports {
             let badge = r.failed == 0 ? "<span class=\"badge pass\">\(r.passed) hold</span>" : "<span class=\"badge fail\">\(r.failed) fail</span> <span class=\"badge pass\">\(r.passed) hold</span>"
-            body += "<tr><td><a href=\"\(HTML.escape(r.chapter)).html\">\(r.number). \(HTML.escape(r.title))</a></td><td>\(HTML.escape(r.summary))</td><td>\(badge)</td><td>\(HTML.escape(NumberFormat.format(r.provenance.elapsedSeconds, significant: 3))) s</td></tr>"
+            body += "<tr><td><a href=\"\(HTML.escape(r.chapter)).html\">\(r.number). \(inlineMath(r.title))</a></td><td>\(inlineMath(r.summary))</td><td>\(badge)</td><td>\(HTML.escape(NumberFormat.format(r.provenance.elapsedSeconds, significant: 3))) s</td></tr>"
         }
         body += "</tbody></table></div>"
         let errata = reports.flatMap { r in r.errata.map { (r, $0) } }
@@ -142,15 +222,15 @@ enum Renderer {
         return document(title: "RL with KL penalties, read as Bayesian inference", body: body)
     }
 
-    static func document(title: String, body: String) -> String {
+    static func document(title: String, body: String, bodyClass: String? = nil, extraCSS: String = "") -> String {
         """
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <meta name="color-scheme" content="light dark">
         <title>\(HTML.escape(title))</title>
-        <style>\(Stylesheet.css)</style>
-        </head><body>\(body)</body></html>
+        <style>\(Stylesheet.css)\(extraCSS)</style>
+        </head><body\(bodyClass.map { " class=\"\($0)\"" } ?? "")>\(body)</body></html>
         """
     }
 }

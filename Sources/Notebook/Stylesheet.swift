@@ -1,20 +1,30 @@
-/// The one stylesheet every page inlines: a readable column, light and dark schemes, a print
-/// layout, a math font stack with a real math font, and the Okabe-Ito palette for plots.
+/// The one stylesheet every page inlines: light and dark schemes, a print layout, a math font
+/// stack with a real math font, and the Okabe-Ito palette for plots.
+///
+/// Widths follow Distill's three: text sits in a *body* column of 44 rem; tables, plots and
+/// long equations (`.wide`) may widen to the *page* width (up to 72 rem, the screen less its
+/// margins). Only a page with asides (`body.has-asides`) keeps a margin for them, at 80 rem and
+/// wider: the body column moves left and wide blocks extend into the margin below the asides.
+/// At 40 rem and narrower, a check row becomes a card (claim, verdict sentence, then A, B,
+/// difference and requirement) and data tables become lists of labelled rows.
 enum Stylesheet {
     static let css = """
-    :root{--bg:#fdfdfb;--fg:#1d1d1f;--muted:#5c5c66;--rule:#d9d9de;--panel:#f3f3f0;--pass:#0b6b3a;--pass-bg:#e3f4ea;
+    :root{--bg:#fdfdfb;--fg:#1d1d1f;--muted:#55555f;--rule:#d9d9de;--panel:#f3f3f0;--pass:#0b6b3a;--pass-bg:#e3f4ea;
     --fail:#a3161a;--fail-bg:#fbe4e4;--accent:#0b5cad;--aside:#fff7e0;--aside-rule:#e0b43c;
-    --series-0:#0072B2;--series-1:#D55E00;--series-2:#009E73;--series-3:#CC79A7;--series-4:#E69F00;--series-5:#56B4E9;--series-6:#000000}
-    @media (prefers-color-scheme:dark){:root{--bg:#16171b;--fg:#e8e8ea;--muted:#a0a0aa;--rule:#3a3b42;--panel:#202127;
+    --series-0:#0072B2;--series-1:#D55E00;--series-2:#009E73;--series-3:#CC79A7;--series-4:#E69F00;--series-5:#56B4E9;--series-6:#000000;
+    --body:44rem;--page:min(72rem,100vw - 2.5rem)}
+    @media (prefers-color-scheme:dark){:root{--bg:#16171b;--fg:#e8e8ea;--muted:#a8a8b2;--rule:#3a3b42;--panel:#202127;
     --pass:#7ddca5;--pass-bg:#173526;--fail:#ff8f8f;--fail-bg:#3d1a1c;--accent:#7fb6ff;--aside:#2b2616;--aside-rule:#a88a2c;
-    --series-0:#56B4E9;--series-1:#F28C3B;--series-2:#2BC79A;--series-3:#E39AC6;--series-4:#F0C04A;--series-5:#9ad0f5;--series-6:#e8e8ea}}
+    --series-0:#56B4E9;--series-1:#F28C3B;--series-2:#2BC79A;--series-3:#E39AC6;--series-4:#F0E442;--series-5:#B7A6FF;--series-6:#e8e8ea}}
     *{box-sizing:border-box}
-    body{margin:0 auto;max-width:58rem;padding:1.5rem 1.25rem 4rem;background:var(--bg);color:var(--fg);
+    html{font-size:16px}
+    body{margin:0;padding:1.5rem 1.25rem 4rem;background:var(--bg);color:var(--fg);
     font:17px/1.6 "Charter","Bitstream Charter","DejaVu Serif",Georgia,serif;overflow-wrap:break-word}
-    .imath{display:inline-block;max-width:100%;overflow-x:auto;overflow-y:hidden;vertical-align:middle}
+    header,main,footer{max-width:var(--body);margin-left:auto;margin-right:auto}
     math{font-family:"DejaVu Math TeX Gyre","STIX Two Math","Latin Modern Math","Cambria Math",math;font-size:1.05em}
     h1,h2,h3{font-family:"DejaVu Sans",system-ui,sans-serif;line-height:1.25}
     h1{font-size:1.9rem;margin:.3rem 0}h2{font-size:1.3rem;margin-top:2.4rem;border-bottom:1px solid var(--rule);padding-bottom:.2rem}
+    h3{font-size:1.05rem}
     a{color:var(--accent)} code,pre{font-family:"DejaVu Sans Mono",monospace;font-size:.88em}
     .kicker{font-family:"DejaVu Sans",sans-serif;color:var(--muted);margin:0;font-size:.9rem}
     .lede{font-size:1.1rem;color:var(--muted);margin-top:.2rem}
@@ -23,37 +33,81 @@ enum Stylesheet {
     .badge{display:inline-block;padding:.05rem .55rem;border-radius:999px;font:600 .8rem "DejaVu Sans",sans-serif;margin-right:.4rem;white-space:nowrap}
     .badge.pass{background:var(--pass-bg);color:var(--pass);border:1px solid var(--pass)}
     .badge.fail{background:var(--fail-bg);color:var(--fail);border:1px solid var(--fail)}
-    .equation{display:flex;align-items:center;gap:1rem;overflow-x:auto;margin:1rem 0}
-    .equation math{flex:1}.eqno{color:var(--muted);font-family:"DejaVu Sans",sans-serif;font-size:.9rem}
-    .scroll{overflow-x:auto;margin:1rem 0}
+    .equation{display:flex;align-items:center;gap:.75rem;margin:1rem auto}
+    .eq-body{flex:1;min-width:0;overflow-x:auto;overflow-y:hidden;padding:.3em 0}
+    .eq-body math[display=block]{margin:0}
+    .eq-broken{display:none}
+    .eq-rows{display:grid;grid-template-columns:max-content max-content;justify-content:center;row-gap:.35em;align-items:baseline}
+    .eq-l{text-align:right}.eq-r{text-align:left}
+    .eqno{flex:none;color:var(--muted);font-family:"DejaVu Sans",sans-serif;font-size:.9rem}
+    .scroll{overflow-x:auto;margin:1rem auto}
     table{border-collapse:collapse;font-family:"DejaVu Sans",sans-serif;font-size:.82rem}
+    .scroll>table{margin:0 auto}
     th,td{border-bottom:1px solid var(--rule);padding:.35rem .5rem;text-align:left;vertical-align:top}
     thead th{background:var(--panel)}
-    table.checks{width:100%}table.checks td.claim{min-width:12rem}
+    table.checks{width:100%}table.checks td.claim{min-width:14rem}
     table.checks .what{display:block;color:var(--muted);font-size:.75rem}
-    table.checks .num{font-family:"DejaVu Sans Mono",monospace;white-space:nowrap}
-    table.checks .why{display:block;color:var(--muted);font-size:.75rem;max-width:16rem}
+    table.checks .num,table.data td.num{font-family:"DejaVu Sans Mono",monospace;white-space:nowrap}
+    table.checks .why{display:block;color:var(--muted);font-size:.75rem;max-width:18rem}
+    table.checks .verdict-sentence{display:none}
     tr.fail td{background:var(--fail-bg)}
     .ref{color:var(--muted);font-size:.8em;white-space:nowrap}
+    .table-caption{margin-bottom:.3rem}
     table.parameters{margin:1rem 0}table.parameters caption{text-align:left;font-weight:600;padding-bottom:.3rem}
-    figure{margin:1.5rem 0}figcaption{color:var(--muted);font-size:.92rem;margin-top:.3rem}
-    svg.plot{width:100%;height:auto;max-width:640px;display:block}
+    figure{margin:1.5rem auto}
+    figcaption{color:var(--muted);font-size:.92rem;margin:.3rem auto 0;max-width:var(--body)}
+    .plot-box{max-width:46rem;margin:0 auto}
+    .y-title,.x-title{margin:0;font:.85rem/1.4 "DejaVu Sans",sans-serif;color:var(--fg)}.x-title{text-align:center}
+    svg.plot{width:100%;height:auto;display:block}
+    .plot-narrow{display:none}
     svg.plot .grid{stroke:var(--rule);stroke-width:1}svg.plot .frame{fill:none;stroke:var(--muted);stroke-width:1}
-    svg.plot .tick{fill:var(--muted);font:11px "DejaVu Sans",sans-serif}svg.plot .axis-label{fill:var(--fg);font:13px "DejaVu Sans",sans-serif}
+    svg.plot .tick{fill:var(--muted);font:12px "DejaVu Sans",sans-serif}
     svg.plot .series{fill:none;stroke-width:2;stroke-linejoin:round}
-    svg.plot .reference{stroke:var(--fg);stroke-width:1;stroke-dasharray:3 3}svg.plot .annotation{fill:var(--fg);font:12px "DejaVu Sans",sans-serif}
+    svg .reference{stroke:var(--fg);stroke-width:1.2;stroke-dasharray:3 3}
     .legend{list-style:none;padding:0;margin:.3rem 0;display:flex;flex-wrap:wrap;gap:.3rem 1.2rem;font:.85rem "DejaVu Sans",sans-serif}
-    .swatch{display:inline-block;width:.9rem;height:.9rem;border-radius:2px;margin-right:.35rem;vertical-align:-.1rem}
+    .legend .note{color:var(--muted)}
+    .swatch{display:inline-block;margin-right:.35rem;vertical-align:-.05rem}
     aside{background:var(--aside);border-left:3px solid var(--aside-rule);padding:.5rem .9rem;margin:1rem 0;font-size:.93rem}
     details{margin:1rem 0}summary{cursor:pointer;font-family:"DejaVu Sans",sans-serif;font-size:.9rem}
     .samples pre{white-space:pre-wrap;margin:0;background:var(--panel);padding:.3rem .5rem;border-radius:4px}
     footer{margin-top:3rem;color:var(--muted);font-size:.85rem}footer dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}
     footer dt{font-weight:600}footer dd{margin:0;overflow-wrap:anywhere}
-    @media (min-width:80rem){body{max-width:62rem;padding-right:17rem;position:relative}
-    aside{float:right;clear:right;width:15rem;margin-right:-16.5rem;margin-top:0}}
-    @media (max-width:40rem){body{font-size:16px;padding:1rem .75rem}h1{font-size:1.5rem}}
-    @media print{body{max-width:none;padding:0;font-size:11pt;background:#fff;color:#000}a{color:#000}
-    .scroll{overflow:visible}details{display:block}details>*{display:block}figure,table,aside{break-inside:avoid}
-    aside{float:none;width:auto;margin:1rem 0}}
+    .wide,figure.wide,.scroll.wide,.equation.wide{width:var(--page);max-width:none;margin-left:calc(50% - var(--page) / 2);margin-right:0}
+    @media (min-width:80rem){
+    body.has-asides header,body.has-asides main,body.has-asides footer{margin-left:calc((100% - 62rem) / 2)}
+    body.has-asides .wide,body.has-asides .scroll.wide,body.has-asides figure.wide,body.has-asides .equation.wide{width:62rem;margin-left:0;clear:right}
+    body.has-asides aside{float:right;clear:right;width:16rem;margin:0 -18rem 1rem 0;position:relative}}
+    @media (max-width:40rem){
+    body{font-size:16px;padding:1rem .75rem}h1{font-size:1.5rem}
+    .plot-wide{display:none}.plot-narrow{display:block}svg.plot .tick{font-size:11.5px}
+    .scroll:has(>table.checks),.scroll:has(>table.cards){overflow:visible}
+    table.checks,table.checks tbody,table.checks tr,table.checks td,table.cards,table.cards tbody,table.cards tr,table.cards td{display:block;width:auto}
+    table.checks thead,table.cards thead{display:none}
+    table.checks tr,table.cards tr{display:flex;flex-direction:column;border:1px solid var(--rule);border-radius:6px;margin:0 0 .8rem;padding:.45rem .7rem}
+    table.checks td,table.cards td{border:none;padding:.15rem 0}
+    table.checks td.claim{min-width:0;font-size:.9rem;order:0}
+    table.checks td.verdict{order:1;padding-bottom:.3rem}
+    table.checks td.value,table.checks td.difference,table.checks td.required{order:2}
+    table.checks td[data-label]::before,table.cards td[data-label]::before{content:attr(data-label) ": ";font-weight:600}
+    table.checks .what{display:inline;font-size:.8rem}table.checks .what::after{content:" "}
+    table.checks .verdict-sentence{display:inline;font-size:.85rem}
+    table.checks .why{max-width:none;font-size:.8rem}
+    tr.fail td{background:none}tr.fail{background:var(--fail-bg)}}
+    @media print{
+    :root{--bg:#fff;--fg:#000;--muted:#444;--rule:#bbb;--panel:#eee;--pass:#0b6b3a;--pass-bg:#e3f4ea;--fail:#a3161a;--fail-bg:#fbe4e4;--accent:#000;
+    --aside:#fff7e0;--aside-rule:#e0b43c;--series-0:#0072B2;--series-1:#D55E00;--series-2:#009E73;--series-3:#CC79A7;--series-4:#E69F00;--series-5:#56B4E9;--series-6:#000000}
+    @page{margin:16mm 14mm}
+    body{padding:0;font-size:10.5pt;background:#fff;color:#000}
+    header,main,footer,body.has-asides header,body.has-asides main,body.has-asides footer{max-width:none;margin-left:0;margin-right:0}
+    .wide,.scroll.wide,figure.wide,.equation.wide,body.has-asides .wide,body.has-asides .scroll.wide,body.has-asides figure.wide,body.has-asides .equation.wide{width:auto;margin-left:0}
+    aside,body.has-asides aside{float:none;width:auto;margin:1rem 0}
+    .scroll,.eq-body{overflow:visible}
+    h1,h2,h3,.table-caption,summary{break-after:avoid;break-inside:avoid}
+    figure,aside,.equation,tr,.samples li{break-inside:avoid}
+    thead{display:table-header-group}
+    details::details-content{content-visibility:visible;display:contents}
+    summary{list-style:none}summary::-webkit-details-marker{display:none}
+    table{font-size:8.5pt}table.checks td.claim{min-width:10rem}
+    footer{break-before:avoid}}
     """
 }

@@ -64,4 +64,72 @@ final class GradientScratch {
         dln2 = FloatBuffer(count: BT * C); dattproj = FloatBuffer(count: BT * C)
         datty = FloatBuffer(count: BT * C); dqkv = FloatBuffer(count: BT * 3 * C); dln1 = FloatBuffer(count: BT * C)
     }
+
+    /// The slice of `buffer` for `count` positions from position `o`, `width` floats each, zeroed.
+    func zeroed(_ buffer: FloatBuffer, from o: Int, count: Int, width: Int) -> UnsafeMutablePointer<Float> {
+        let p = buffer.pointer + o * width
+        p.update(repeating: 0, count: count * width)
+        return p
+    }
+
+    /// One block's scratch for `count` positions from position `o`, zeroed.
+    func block(from o: Int, count N: Int, C: Int) -> BlockGradients {
+        BlockGradients(
+            dres2: zeroed(dres2, from: o, count: N, width: C), dfcproj: zeroed(dfcproj, from: o, count: N, width: C),
+            dfchGelu: zeroed(dfchGelu, from: o, count: N, width: 4 * C), dfch: zeroed(dfch, from: o, count: N, width: 4 * C),
+            dln2: zeroed(dln2, from: o, count: N, width: C), dattproj: zeroed(dattproj, from: o, count: N, width: C),
+            datty: zeroed(datty, from: o, count: N, width: C), dqkv: zeroed(dqkv, from: o, count: N, width: 3 * C),
+            dln1: zeroed(dln1, from: o, count: N, width: C))
+    }
+}
+
+// MARK: - A shard's view
+
+/// One block's activations for the rows of one batch shard: every pointer already offset to
+/// the shard's first row, so a pass reads like nanoGPT's `Block.forward`, not like arithmetic
+/// on offsets. Shapes for the shard's N = B*T positions.
+struct BlockActivations {
+    let ln1, ln1Mean, ln1Rstd, qkv, atty, att, attproj, residual2: UnsafeMutablePointer<Float>
+    let ln2, ln2Mean, ln2Rstd, fch, fchGelu, fcproj, residual3: UnsafeMutablePointer<Float>
+
+    /// The slice of `a` from position offset `o` (= first row × T) and attention offset `attOffset`.
+    init(_ a: LayerActivations, position o: Int, attention attOffset: Int, C: Int) {
+        ln1 = a.ln1.pointer + o * C; ln1Mean = a.ln1Mean.pointer + o; ln1Rstd = a.ln1Rstd.pointer + o
+        qkv = a.qkv.pointer + o * 3 * C; atty = a.atty.pointer + o * C; att = a.att.pointer + attOffset
+        attproj = a.attproj.pointer + o * C; residual2 = a.residual2.pointer + o * C
+        ln2 = a.ln2.pointer + o * C; ln2Mean = a.ln2Mean.pointer + o; ln2Rstd = a.ln2Rstd.pointer + o
+        fch = a.fch.pointer + o * 4 * C; fchGelu = a.fchGelu.pointer + o * 4 * C
+        fcproj = a.fcproj.pointer + o * C; residual3 = a.residual3.pointer + o * C
+    }
+}
+
+/// The activations of one batch shard (rows `rows` of a pass of T positions), pointers offset.
+struct ShardActivations {
+    /// Rows in the shard, positions a row, and B*T.
+    let B, T, N: Int
+    let inputs, targets: UnsafeMutablePointer<Int32>
+    let encoded: UnsafeMutablePointer<Float>
+    let blocks: [BlockActivations]
+    let lnf, lnfMean, lnfRstd, logits, probs, logprobs: UnsafeMutablePointer<Float>
+
+    init(_ acts: Activations, rows: Range<Int>, T: Int, config: GPTConfig) {
+        let C = config.nEmbd, V = config.vocabSize, o = rows.lowerBound * T
+        let attOffset = rows.lowerBound * config.nHead * T * T
+        B = rows.count; self.T = T; N = rows.count * T
+        inputs = acts.inputs.pointer + o; targets = acts.targets.pointer + o
+        encoded = acts.encoded.pointer + o * C
+        blocks = acts.layers.map { BlockActivations($0, position: o, attention: attOffset, C: C) }
+        lnf = acts.lnf.pointer + o * C; lnfMean = acts.lnfMean.pointer + o; lnfRstd = acts.lnfRstd.pointer + o
+        logits = acts.logits.pointer + o * V; probs = acts.probs.pointer + o * V; logprobs = acts.logprobs.pointer + o
+    }
+
+    /// The input of block l: the embeddings for the first block, else the previous block's output.
+    func blockInput(_ l: Int) -> UnsafeMutablePointer<Float> { l == 0 ? encoded : blocks[l - 1].residual3 }
+    /// The residual stream after the last block.
+    var lastResidual: UnsafeMutablePointer<Float> { blockInput(blocks.count) }
+}
+
+/// One block's gradient scratch for one shard, zeroed when taken (`GradientScratch.block`).
+struct BlockGradients {
+    let dres2, dfcproj, dfchGelu, dfch, dln2, dattproj, datty, dqkv, dln1: UnsafeMutablePointer<Float>
 }

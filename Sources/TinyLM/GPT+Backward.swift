@@ -38,62 +38,55 @@ extension GPT {
     }
 
     /// The backward pass of batch rows `rows` only, on their slices of the activations and of
-    /// the gradient scratch (row offset rows.lowerBound * T), accumulating into `dm`.
+    /// the gradient scratch, accumulating into `dm`: the forward pass in reverse, block by block.
     func backwardRows(_ acts: Activations, _ g: GradientScratch, dLogProbs: UnsafePointer<Float>, rows: Range<Int>, T: Int,
                       into dm: ModelPointers) {
-        let C = config.nEmbd, NH = config.nHead, V = config.vocabSize
-        let B = rows.count, N = B * T, o = rows.lowerBound * T
-        let attOffset = rows.lowerBound * NH * T * T
-        /// The shard's slice of a scratch buffer holding `perRow` floats a position, zeroed.
-        func zeroed(_ buffer: FloatBuffer, _ perRow: Int) -> UnsafeMutablePointer<Float> {
-            let p = buffer.pointer + o * perRow
-            p.update(repeating: 0, count: N * perRow)
-            return p
-        }
-        let dlogits = zeroed(g.dlogits, V), dlnf = zeroed(g.dlnf, C)
-        Kernels.logProbBackward(dlogits: dlogits, dlogprobs: dLogProbs + o, probs: acts.probs.pointer + o * V,
-                                        targets: acts.targets.pointer + o, N: N, V: V)
+        let s = ShardActivations(acts, rows: rows, T: T, config: config)
+        let C = config.nEmbd, V = config.vocabSize, N = s.N, o = rows.lowerBound * T
+        let dlogits = g.zeroed(g.dlogits, from: o, count: N, width: V), dlnf = g.zeroed(g.dlnf, from: o, count: N, width: C)
+        Kernels.logProbBackward(dlogits: dlogits, dlogprobs: dLogProbs + o, probs: s.probs, targets: s.targets, N: N, V: V)
         // logits = lnf wte^T (tied lm_head): wte receives this gradient and the encoder's
-        Kernels.matmulBackward(dinp: dlnf, dweight: dm.wte, dbias: nil, dout: dlogits,
-                                       inp: acts.lnf.pointer + o * C, weight: params.wte, N: N, C: C, OC: V)
-        let last = config.nLayer == 0 ? acts.encoded : acts.layers[config.nLayer - 1].residual3
-        // dOut holds d/d(output of block l); each block writes d/d(its input) to dIn
-        var dOut = zeroed(g.dresidual, C)
-        Kernels.layerNormBackwardSIMD(dinp: dOut, dweight: dm.lnfw, dbias: dm.lnfb,
-                                          dout: dlnf, inp: last.pointer + o * C, weight: params.lnfw,
-                                          mean: acts.lnfMean.pointer + o, rstd: acts.lnfRstd.pointer + o, N: N, C: C)
+        Kernels.matmulBackward(dinp: dlnf, dweight: dm.wte, dbias: nil, dout: dlogits, inp: s.lnf, weight: params.wte,
+                               N: N, C: C, OC: V)
+        // dOut holds d/d(output of block l); each block writes d/d(its input) to dIn. The two
+        // buffers alternate so that the last block's dIn is never the buffer the final LayerNorm filled.
+        var dOut = g.zeroed(g.dresidual, from: o, count: N, width: C)
+        Kernels.layerNormBackwardSIMD(dinp: dOut, dweight: dm.lnfw, dbias: dm.lnfb, dout: dlnf, inp: s.lastResidual,
+                                      weight: params.lnfw, mean: s.lnfMean, rstd: s.lnfRstd, N: N, C: C)
         for l in stride(from: config.nLayer - 1, through: 0, by: -1) {
-            let p = params.blocks[l], dp = dm.blocks[l]
-            let a = acts.layers[l]
-            let residual = (l == 0 ? acts.encoded : acts.layers[l - 1].residual3).pointer + o * C
-            let dIn = zeroed(l % 2 == (config.nLayer - 1) % 2 ? g.dresidualIn : g.dresidual, C)
-            let dres2 = zeroed(g.dres2, C), dfcproj = zeroed(g.dfcproj, C), dfchGelu = zeroed(g.dfchGelu, 4 * C)
-            let dfch = zeroed(g.dfch, 4 * C), dln2 = zeroed(g.dln2, C), dattproj = zeroed(g.dattproj, C)
-            let datty = zeroed(g.datty, C), dqkv = zeroed(g.dqkv, 3 * C), dln1 = zeroed(g.dln1, C)
-            // residual3 = residual2 + fcproj
-            Kernels.residualBackward(dinp1: dres2, dinp2: dfcproj, dout: dOut, N: N * C)
-            Kernels.matmulBackward(dinp: dfchGelu, dweight: dp.fcprojw, dbias: dp.fcprojb, dout: dfcproj,
-                                           inp: a.fchGelu.pointer + o * 4 * C, weight: p.fcprojw, N: N, C: 4 * C, OC: C)
-            Kernels.geluBackwardSIMD(dinp: dfch, inp: a.fch.pointer + o * 4 * C, dout: dfchGelu, N: N * 4 * C)
-            Kernels.matmulBackward(dinp: dln2, dweight: dp.fcw, dbias: dp.fcb, dout: dfch,
-                                           inp: a.ln2.pointer + o * C, weight: p.fcw, N: N, C: C, OC: 4 * C)
-            Kernels.layerNormBackwardSIMD(dinp: dres2, dweight: dp.ln2w, dbias: dp.ln2b, dout: dln2,
-                                              inp: a.residual2.pointer + o * C, weight: p.ln2w, mean: a.ln2Mean.pointer + o,
-                                              rstd: a.ln2Rstd.pointer + o, N: N, C: C)
-            // residual2 = residual + attproj
-            Kernels.residualBackward(dinp1: dIn, dinp2: dattproj, dout: dres2, N: N * C)
-            Kernels.matmulBackward(dinp: datty, dweight: dp.attprojw, dbias: dp.attprojb, dout: dattproj,
-                                           inp: a.atty.pointer + o * C, weight: p.attprojw, N: N, C: C, OC: C)
-            Kernels.attentionBackward(dinp: dqkv, dout: datty, inp: a.qkv.pointer + o * 3 * C, att: a.att.pointer + attOffset,
-                                              B: B, T: T, C: C, NH: NH)
-            Kernels.matmulBackward(dinp: dln1, dweight: dp.qkvw, dbias: dp.qkvb, dout: dqkv,
-                                           inp: a.ln1.pointer + o * C, weight: p.qkvw, N: N, C: C, OC: 3 * C)
-            Kernels.layerNormBackwardSIMD(dinp: dIn, dweight: dp.ln1w, dbias: dp.ln1b, dout: dln1,
-                                              inp: residual, weight: p.ln1w, mean: a.ln1Mean.pointer + o,
-                                              rstd: a.ln1Rstd.pointer + o, N: N, C: C)
+            let dIn = g.zeroed(l % 2 == (config.nLayer - 1) % 2 ? g.dresidualIn : g.dresidual, from: o, count: N, width: C)
+            blockBackward(dIn: dIn, dOut: dOut, x: s.blockInput(l), s.blocks[l], params.blocks[l], into: dm.blocks[l],
+                          scratch: g.block(from: o, count: N, C: C), B: s.B, T: T)
             dOut = dIn
         }
-        Kernels.encoderBackward(dwte: dm.wte, dwpe: dm.wpe, dout: dOut, tokens: acts.inputs.pointer + o, B: B, T: T, C: C)
+        Kernels.encoderBackward(dwte: dm.wte, dwpe: dm.wpe, dout: dOut, tokens: s.inputs, B: s.B, T: T, C: C)
+    }
+
+    /// The backward pass of one block on one shard (`blockForward` in reverse): from dOut,
+    /// d/d(the block's output), writes d/d(its input x) into dIn (zeroed) and accumulates the
+    /// block's parameter gradients into `dp`.
+    func blockBackward(dIn: UnsafeMutablePointer<Float>, dOut: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
+                       _ a: BlockActivations, _ p: BlockPointers, into dp: BlockPointers, scratch d: BlockGradients,
+                       B: Int, T: Int) {
+        let C = config.nEmbd, NH = config.nHead, N = B * T
+        // MLP: residual3 = residual2 + c_proj(gelu(c_fc(ln_2(residual2))))
+        Kernels.residualBackward(dinp1: d.dres2, dinp2: d.dfcproj, dout: dOut, N: N * C)
+        Kernels.matmulBackward(dinp: d.dfchGelu, dweight: dp.fcprojw, dbias: dp.fcprojb, dout: d.dfcproj, inp: a.fchGelu,
+                               weight: p.fcprojw, N: N, C: 4 * C, OC: C)
+        Kernels.geluBackwardSIMD(dinp: d.dfch, inp: a.fch, dout: d.dfchGelu, N: N * 4 * C)
+        Kernels.matmulBackward(dinp: d.dln2, dweight: dp.fcw, dbias: dp.fcb, dout: d.dfch, inp: a.ln2, weight: p.fcw,
+                               N: N, C: C, OC: 4 * C)
+        Kernels.layerNormBackwardSIMD(dinp: d.dres2, dweight: dp.ln2w, dbias: dp.ln2b, dout: d.dln2, inp: a.residual2,
+                                      weight: p.ln2w, mean: a.ln2Mean, rstd: a.ln2Rstd, N: N, C: C)
+        // attention: residual2 = x + c_proj(attn(c_attn(ln_1(x))))
+        Kernels.residualBackward(dinp1: dIn, dinp2: d.dattproj, dout: d.dres2, N: N * C)
+        Kernels.matmulBackward(dinp: d.datty, dweight: dp.attprojw, dbias: dp.attprojb, dout: d.dattproj, inp: a.atty,
+                               weight: p.attprojw, N: N, C: C, OC: C)
+        Kernels.attentionBackward(dinp: d.dqkv, dout: d.datty, inp: a.qkv, att: a.att, B: B, T: T, C: C, NH: NH)
+        Kernels.matmulBackward(dinp: d.dln1, dweight: dp.qkvw, dbias: dp.qkvb, dout: d.dqkv, inp: a.ln1, weight: p.qkvw,
+                               N: N, C: C, OC: 3 * C)
+        Kernels.layerNormBackwardSIMD(dinp: dIn, dweight: dp.ln1w, dbias: dp.ln1b, dout: d.dln1, inp: x, weight: p.ln1w,
+                                      mean: a.ln1Mean, rstd: a.ln1Rstd, N: N, C: C)
     }
 
     /// Backward pass for the mean cross-entropy of the last forward over its scored targets.

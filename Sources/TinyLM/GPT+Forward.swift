@@ -47,41 +47,38 @@ extension GPT {
 
     /// The forward pass of batch rows `rows` only: every activation is per row (attention mixes
     /// positions within a row, never rows), so each shard reads and writes its own slice of
-    /// the buffers, from row offset rows.lowerBound * T.
+    /// the buffers (`ShardActivations`).
     func forwardRows(_ acts: Activations, rows: Range<Int>, T: Int) {
-        let C = config.nEmbd, NH = config.nHead, V = config.vocabSize
-        let B = rows.count, N = B * T, o = rows.lowerBound * T
-        let attOffset = rows.lowerBound * NH * T * T
-        let encoded = acts.encoded.pointer + o * C
-        Kernels.encoderForward(out: encoded, tokens: acts.inputs.pointer + o,
-                               wte: params.wte, wpe: params.wpe, B: B, T: T, C: C)
-        var residual = UnsafePointer(encoded)
+        let s = ShardActivations(acts, rows: rows, T: T, config: config)
+        let C = config.nEmbd, V = config.vocabSize
+        Kernels.encoderForward(out: s.encoded, tokens: s.inputs, wte: params.wte, wpe: params.wpe, B: s.B, T: T, C: C)
         for l in 0..<config.nLayer {
-            let p = params.blocks[l]
-            let a = acts.layers[l]
-            let ln1 = a.ln1.pointer + o * C, qkv = a.qkv.pointer + o * 3 * C, atty = a.atty.pointer + o * C
-            let attproj = a.attproj.pointer + o * C, residual2 = a.residual2.pointer + o * C, ln2 = a.ln2.pointer + o * C
-            let fch = a.fch.pointer + o * 4 * C, fchGelu = a.fchGelu.pointer + o * 4 * C
-            let fcproj = a.fcproj.pointer + o * C, residual3 = a.residual3.pointer + o * C
-            Kernels.layerNormForwardSIMD(out: ln1, mean: a.ln1Mean.pointer + o, rstd: a.ln1Rstd.pointer + o,
-                                             inp: residual, weight: p.ln1w, bias: p.ln1b, N: N, C: C)
-            Kernels.matmulForward(out: qkv, inp: ln1, weight: p.qkvw, bias: p.qkvb, N: N, C: C, OC: 3 * C)
-            Kernels.attentionForward(out: atty, att: a.att.pointer + attOffset, inp: qkv, B: B, T: T, C: C, NH: NH)
-            Kernels.matmulForward(out: attproj, inp: atty, weight: p.attprojw, bias: p.attprojb, N: N, C: C, OC: C)
-            Kernels.residualForward(out: residual2, inp1: residual, inp2: attproj, N: N * C)
-            Kernels.layerNormForwardSIMD(out: ln2, mean: a.ln2Mean.pointer + o, rstd: a.ln2Rstd.pointer + o,
-                                             inp: residual2, weight: p.ln2w, bias: p.ln2b, N: N, C: C)
-            Kernels.matmulForward(out: fch, inp: ln2, weight: p.fcw, bias: p.fcb, N: N, C: C, OC: 4 * C)
-            Kernels.geluForwardSIMD(out: fchGelu, inp: fch, N: N * 4 * C)
-            Kernels.matmulForward(out: fcproj, inp: fchGelu, weight: p.fcprojw, bias: p.fcprojb, N: N, C: 4 * C, OC: C)
-            Kernels.residualForward(out: residual3, inp1: residual2, inp2: fcproj, N: N * C)
-            residual = UnsafePointer(residual3)
+            blockForward(s.blockInput(l), s.blocks[l], params.blocks[l], B: s.B, T: T)
         }
-        let lnf = acts.lnf.pointer + o * C, logits = acts.logits.pointer + o * V
-        Kernels.layerNormForwardSIMD(out: lnf, mean: acts.lnfMean.pointer + o, rstd: acts.lnfRstd.pointer + o,
-                                         inp: residual, weight: params.lnfw, bias: params.lnfb, N: N, C: C)
-        Kernels.matmulForward(out: logits, inp: lnf, weight: params.wte, bias: nil, N: N, C: C, OC: V)
-        Kernels.logProbForward(probs: acts.probs.pointer + o * V, logprobs: acts.logprobs.pointer + o,
-                                       logits: logits, targets: acts.targets.pointer + o, N: N, V: V)
+        Kernels.layerNormForwardSIMD(out: s.lnf, mean: s.lnfMean, rstd: s.lnfRstd, inp: s.lastResidual,
+                                     weight: params.lnfw, bias: params.lnfb, N: s.N, C: C)
+        Kernels.matmulForward(out: s.logits, inp: s.lnf, weight: params.wte, bias: nil, N: s.N, C: C, OC: V)
+        Kernels.logProbForward(probs: s.probs, logprobs: s.logprobs, logits: s.logits, targets: s.targets, N: s.N, V: V)
+    }
+
+    /// One transformer block on one shard, as nanoGPT's `Block.forward`:
+    /// x = x + attn(ln_1(x)), then x = x + mlp(ln_2(x)). Reads x, writes the block's
+    /// activations; its output is `a.residual3`.
+    func blockForward(_ x: UnsafePointer<Float>, _ a: BlockActivations, _ p: BlockPointers, B: Int, T: Int) {
+        let C = config.nEmbd, NH = config.nHead, N = B * T
+        // attention: ln_1, the fused qkv projection, causal self-attention, the output projection
+        Kernels.layerNormForwardSIMD(out: a.ln1, mean: a.ln1Mean, rstd: a.ln1Rstd, inp: x, weight: p.ln1w, bias: p.ln1b,
+                                     N: N, C: C)
+        Kernels.matmulForward(out: a.qkv, inp: a.ln1, weight: p.qkvw, bias: p.qkvb, N: N, C: C, OC: 3 * C)
+        Kernels.attentionForward(out: a.atty, att: a.att, inp: a.qkv, B: B, T: T, C: C, NH: NH)
+        Kernels.matmulForward(out: a.attproj, inp: a.atty, weight: p.attprojw, bias: p.attprojb, N: N, C: C, OC: C)
+        Kernels.residualForward(out: a.residual2, inp1: x, inp2: a.attproj, N: N * C)
+        // MLP: ln_2, c_fc, GELU, c_proj
+        Kernels.layerNormForwardSIMD(out: a.ln2, mean: a.ln2Mean, rstd: a.ln2Rstd, inp: a.residual2, weight: p.ln2w,
+                                     bias: p.ln2b, N: N, C: C)
+        Kernels.matmulForward(out: a.fch, inp: a.ln2, weight: p.fcw, bias: p.fcb, N: N, C: C, OC: 4 * C)
+        Kernels.geluForwardSIMD(out: a.fchGelu, inp: a.fch, N: N * 4 * C)
+        Kernels.matmulForward(out: a.fcproj, inp: a.fchGelu, weight: p.fcprojw, bias: p.fcprojb, N: N, C: 4 * C, OC: C)
+        Kernels.residualForward(out: a.residual3, inp1: a.residual2, inp2: a.fcproj, N: N * C)
     }
 }

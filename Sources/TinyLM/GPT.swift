@@ -5,7 +5,8 @@ import GSL
 /// Token and learned position embeddings; `nLayer` pre-LayerNorm blocks (causal self-attention
 /// with a fused qkv projection, then a 4x MLP with exact GELU), each added to the residual
 /// stream; a final LayerNorm; logits = ln_f(x) wte^T (the `lm_head` is tied to `wte`); no
-/// dropout. Not thread-safe: one model, one thread of control (BLAS may use several cores).
+/// dropout. Not thread-safe: one model, one thread of control. A pass splits its batch into
+/// shards itself, one core a shard (`Parallel`), with BLAS held at one thread meanwhile.
 public final class GPT {
     public let config: GPTConfig
     public let layout: ParameterLayout

@@ -8,7 +8,7 @@ extension Kernels {
     ///
     /// out (B,T,C), att (B,NH,T,T) (the probabilities, saved for the backward pass),
     /// inp (B,T,3C) holding q, k, v side by side, each split into NH heads of HS = C/NH.
-    public static func attentionForward(
+    static func attentionForward(
         out: UnsafeMutablePointer<Float>, att: UnsafeMutablePointer<Float>,
         inp: UnsafePointer<Float>, B: Int, T: Int, C: Int, NH: Int
     ) {
@@ -45,7 +45,7 @@ extension Kernels {
     /// dQ += scale dpreatt K, dK += scale dpreatt^T Q.
     ///
     /// dinp (B,T,3C), dout (B,T,C), inp (B,T,3C), att (B,NH,T,T).
-    public static func attentionBackward(
+    static func attentionBackward(
         dinp: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
         inp: UnsafePointer<Float>, att: UnsafePointer<Float>, B: Int, T: Int, C: Int, NH: Int
     ) {
@@ -79,5 +79,60 @@ extension Kernels {
                            alpha: scale, a: datt, lda: T, b: q, ldb: C3, beta: 1, c: dk, ldc: C3)
             }
         }
+    }
+}
+
+// The row softmax and its backward pass used by the attention kernels above, eight lanes at a time.
+extension Kernels {
+    /// Softmax of row[0..<n] in place with the vectorised exp; returns nothing, the row sums to 1.
+    @inline(__always)
+    static func softmaxRowSIMD(_ row: UnsafeMutablePointer<Float>, count n: Int) {
+        var m8 = SIMD8<Float>(repeating: -.greatestFiniteMagnitude)
+        var s = 0
+        while s + 8 <= n {
+            let x = FastMath.load(row + s)
+            m8 = m8.replacing(with: x, where: x .> m8)
+            s += 8
+        }
+        var maxval = m8[0]
+        for l in 1..<8 where m8[l] > maxval { maxval = m8[l] }
+        for u in s..<n where row[u] > maxval { maxval = row[u] }
+        var sum = SIMD8<Float>()
+        s = 0
+        while s + 8 <= n {
+            let e = FastMath.exp(FastMath.load(row + s) - maxval)
+            FastMath.store(e, row + s)
+            sum += e
+            s += 8
+        }
+        var total = sum.sum()
+        while s < n {
+            let e = expf(row[s] - maxval)
+            row[s] = e
+            total += e
+            s += 1
+        }
+        let inv = 1 / total
+        for s in 0..<n { row[s] *= inv }
+    }
+
+    /// The softmax's backward pass along one row, in place: d[s] = a[s] (d[s] - sum_u a[u] d[u])
+    /// for s < count, where a holds the softmax's probabilities and d arrives as d loss / d a.
+    @inline(__always)
+    static func softmaxBackwardRowSIMD(_ d: UnsafeMutablePointer<Float>, probs a: UnsafePointer<Float>, count n: Int) {
+        var acc = SIMD8<Float>()
+        var s = 0
+        while s + 8 <= n {
+            acc = FastMath.madd(FastMath.load(a + s), FastMath.load(d + s), acc)
+            s += 8
+        }
+        var dot = acc.sum()
+        for u in s..<n { dot += a[u] * d[u] }
+        s = 0
+        while s + 8 <= n {
+            FastMath.store(FastMath.load(a + s) * (FastMath.load(d + s) - dot), d + s)
+            s += 8
+        }
+        for u in s..<n { d[u] = a[u] * (d[u] - dot) }
     }
 }

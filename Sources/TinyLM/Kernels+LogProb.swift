@@ -6,7 +6,7 @@ extension Kernels {
     /// or 0 where the target is negative (padding, ignored as nanoGPT's ignore_index = -1).
     ///
     /// probs (B,T,V), logprobs (B,T), logits (B,T,V), targets (B,T); N = B*T rows.
-    public static func logProbForward(
+    static func logProbForward(
         probs: UnsafeMutablePointer<Float>, logprobs: UnsafeMutablePointer<Float>,
         logits: UnsafePointer<Float>, targets: UnsafePointer<Int32>, N: Int, V: Int
     ) {
@@ -33,7 +33,7 @@ extension Kernels {
     /// dlogits[i] += dlogprob * (1[i == y] - probs[i]); rows with a negative target get nothing.
     ///
     /// dlogits (B,T,V), dlogprobs (B,T), probs (B,T,V), targets (B,T).
-    public static func logProbBackward(
+    static func logProbBackward(
         dlogits: UnsafeMutablePointer<Float>, dlogprobs: UnsafePointer<Float>,
         probs: UnsafePointer<Float>, targets: UnsafePointer<Int32>, N: Int, V: Int
     ) {

@@ -4,7 +4,7 @@ extension Kernels {
     /// A Linear layer as PyTorch stores it: out = inp weight^T + bias, through one sgemm.
     ///
     /// out (N,OC), inp (N,C), weight (OC,C), bias (OC) or nil; N = B*T rows.
-    public static func matmulForward(
+    static func matmulForward(
         out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
         bias: UnsafePointer<Float>?, N: Int, C: Int, OC: Int
     ) {
@@ -20,7 +20,7 @@ extension Kernels {
     /// dinp += dout W (N,OC)(OC,C); dweight += dout^T inp (OC,N)(N,C); dbias += column sums of dout.
     ///
     /// dinp (N,C) or nil, dweight (OC,C), dbias (OC) or nil, dout (N,OC), inp (N,C), weight (OC,C).
-    public static func matmulBackward(
+    static func matmulBackward(
         dinp: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>, dbias: UnsafeMutablePointer<Float>?,
         dout: UnsafePointer<Float>, inp: UnsafePointer<Float>, weight: UnsafePointer<Float>, N: Int, C: Int, OC: Int
     ) {

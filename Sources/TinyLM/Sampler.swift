@@ -51,56 +51,71 @@ extension GPT {
         precondition(limit >= 2, "sample needs room for at least one new token")
         let cache = kvCache(rows: B)
         cache.prepare(model: self)
-        let V = config.vocabSize
-        var tokens = [[Int32]](repeating: [start], count: B)
-        var lp = [Double](repeating: 0, count: B)
-        var slp = [Double](repeating: 0, count: B)
-        var perToken = [[Float]](repeating: [], count: B)
-        var done = [Bool](repeating: false, count: B)
-        var finished = [Bool](repeating: false, count: B)
+        var rows = [SampledRow](repeating: SampledRow(start: start), count: B)
         var uniforms = [Double](repeating: 0, count: B)
-        var picks = [Int](repeating: 0, count: B)
-        var stepLP = [Double](repeating: 0, count: B), stepSLP = stepLP
+        let draws = UnsafeMutableBufferPointer<Draw>.allocate(capacity: B)
+        draws.initialize(repeating: Draw(pick: 0, logProb: 0, samplingLogProb: 0))
+        defer { draws.deallocate() }
         for b in 0..<B { cache.tokens[b] = start }
         for pos in 0..<(limit - 1) {
             cache.step(model: self, pos: pos)
             // one uniform per live row, in row order, so the draws do not depend on the split
-            for b in 0..<B where !done[b] { uniforms[b] = rng.uniform() }
-            let live = UncheckedSendable(done)
-            uniforms.withUnsafeBufferPointer { u in
-                picks.withUnsafeMutableBufferPointer { pk in
-                    stepLP.withUnsafeMutableBufferPointer { lpOut in
-                        stepSLP.withUnsafeMutableBufferPointer { slpOut in
-                            Parallel.forChunks(B, minimum: 8) { rows in
-                                var probs = [Double](repeating: 0, count: V)
-                                for b in rows where !live.value[b] {
-                                    let r = Self.draw(logits: cache.logits.pointer + b * V, V: V, temperature: temperature,
-                                                      uniform: u[b], scratch: &probs)
-                                    pk[b] = r.pick
-                                    lpOut[b] = r.logProb
-                                    slpOut[b] = r.samplingLogProb
-                                }
-                            }
-                        }
-                    }
-                }
+            for b in 0..<B where !rows[b].done { uniforms[b] = rng.uniform() }
+            drawStep(cache, live: rows.map { !$0.done }, uniforms: uniforms, temperature: temperature, into: draws)
+            for b in 0..<B where !rows[b].done {
+                rows[b].append(draws[b], end: end)
+                cache.tokens[b] = Int32(draws[b].pick)
             }
-            for b in 0..<B where !done[b] {
-                let pick = picks[b]
-                lp[b] += stepLP[b]
-                slp[b] += stepSLP[b]
-                perToken[b].append(Float(stepLP[b]))
-                tokens[b].append(Int32(pick))
-                cache.tokens[b] = Int32(pick)
-                if let end, Int32(pick) == end {
-                    done[b] = true
-                    finished[b] = true
-                }
-            }
-            if done.allSatisfy({ $0 }) { break }
+            if rows.allSatisfy(\.done) { break }
         }
-        return (0..<B).map {
-            Sample(tokens: tokens[$0], logProb: lp[$0], samplingLogProb: slp[$0], tokenLogProbs: perToken[$0], finished: finished[$0])
+        return rows.map(\.sample)
+    }
+
+    /// One token drawn for a row, with its log-probability under the model and as sampled.
+    struct Draw {
+        var pick: Int
+        var logProb: Double
+        var samplingLogProb: Double
+    }
+
+    /// A row being sampled: its tokens so far, their log-probabilities, and whether it ended.
+    struct SampledRow {
+        var tokens: [Int32]
+        var logProb = 0.0, samplingLogProb = 0.0
+        var tokenLogProbs: [Float] = []
+        /// No further draws (the end token was drawn).
+        var done = false
+
+        init(start: Int32) { tokens = [start] }
+
+        mutating func append(_ d: Draw, end: Int32?) {
+            logProb += d.logProb
+            samplingLogProb += d.samplingLogProb
+            tokenLogProbs.append(Float(d.logProb))
+            tokens.append(Int32(d.pick))
+            if let end, Int32(d.pick) == end { done = true }
+        }
+
+        var sample: Sample {
+            Sample(tokens: tokens, logProb: logProb, samplingLogProb: samplingLogProb, tokenLogProbs: tokenLogProbs,
+                   finished: done)
+        }
+    }
+
+    /// One step's draws for the live rows from the logits of the cache's last step, split across
+    /// the cores: each row reads only its own logits and writes only its own `draws` entry.
+    func drawStep(_ cache: KVCache, live: [Bool], uniforms: [Double], temperature: Double,
+                  into draws: UnsafeMutableBufferPointer<Draw>) {
+        let V = config.vocabSize
+        let shared = UncheckedSendable((live, uniforms, draws))
+        Parallel.forChunks(live.count, minimum: 8) { rows in
+            let (live, uniforms, draws) = shared.value
+            var probs = [Double](repeating: 0, count: V)
+            for b in rows where live[b] {
+                let r = Self.draw(logits: cache.logits.pointer + b * V, V: V, temperature: temperature, uniform: uniforms[b],
+                                  scratch: &probs)
+                draws[b] = Draw(pick: r.pick, logProb: r.logProb, samplingLogProb: r.samplingLogProb)
+            }
         }
     }
 

@@ -22,6 +22,8 @@ struct Chapter03Tests {
         (["--beta", "0"], "--beta"), (["--beta=-2"], "--beta"), (["--beta", "nan"], "--beta"), (["--beta", "-inf"], "--beta"),
         (["--length", "0"], "--length"), (["--length", "21"], "--length"), (["--bit-probability", "0"], "--bit-probability"),
         (["--bit-probability", "1"], "--bit-probability"), (["--bit-probability", "nan"], "--bit-probability"), (["--frobnicate"], "frobnicate"),
+        (["--max-iterations", "0"], "--max-iterations"), (["--max-iterations", "1000001"], "--max-iterations"),
+        (["--max-iterations", "two"], "--max-iterations"),
     ])
     func badInput(arguments: [String], mentioning: String) throws {
         try expectUsageError(product, arguments: arguments, mentioning: mentioning)
@@ -31,7 +33,7 @@ struct Chapter03Tests {
     func help() throws {
         let result = try ChapterRunner.run(product, ["--help"])
         #expect(result.status == 0)
-        for option in ["--seed", "--quick", "--output", "--outcomes", "--beta", "--length", "--bit-probability"] { #expect(result.stdout.contains(option)) }
+        for option in ["--seed", "--quick", "--output", "--outcomes", "--beta", "--length", "--bit-probability", "--max-iterations"] { #expect(result.stdout.contains(option)) }
     }
 
     @Test("the report carries the optimiser's distances and the softmax-logit remark")
@@ -44,5 +46,22 @@ struct Chapter03Tests {
         #expect((report.values["optimiser_tv_start_1"] ?? 1) < 1e-3)
         let html = try String(contentsOf: folder.appendingPathComponent("\(slug).html"), encoding: .utf8)
         #expect(html.contains("softmax logits"))
+        #expect(html.contains("A worked example: four replies"))
+        #expect(report.derivations.count == 2, "the four replies and the normaliser are shown as derivations")
+    }
+
+    @Test("an optimiser stopped after 2 iterations fails every check of its answer, and only those, with exit 1")
+    func stoppedOptimiser() throws {
+        let folder = try ChapterRunner.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let r = try ChapterRunner.run(product, ["--quick", "--max-iterations", "2", "--seed", "3", "--output", folder.path])
+        #expect(r.status == 1, "exit \(r.status): \(r.stderr)")
+        let checks = try ChapterRunner.report(in: folder, slug: slug).checks
+        let optimiser = checks.filter { $0.id.hasPrefix("optimiser.") }
+        #expect(optimiser.count == 3)
+        let heldByOptimiser = optimiser.filter { $0.passed }.map { $0.id }
+        let failedByOthers = checks.filter { !$0.id.hasPrefix("optimiser.") && !$0.passed }.map { $0.id }
+        #expect(heldByOptimiser.isEmpty, "optimiser checks that held: \(heldByOptimiser)")
+        #expect(failedByOthers.isEmpty, "other checks that failed: \(failedByOthers)")
     }
 }

@@ -35,7 +35,12 @@ struct Chapter04Tests {
         let r = try ChapterRunner.run(product, ["--quick", "--outcomes", "30", "--output", folder.path])
         #expect(r.status == 0)
         let html = try String(contentsOf: folder.appendingPathComponent("\(slug).html"), encoding: .utf8)
-        for text in ["Eq. 10: the paper writes", "Eq. 16: the paper writes", "§5: the paper defines"] { #expect(html.contains(text)) }
+        for text in ["Eq. 10: the paper writes", "Eq. 10 also keeps", "Eq. 16: the paper writes", "§5: the paper defines",
+                     "Appendix, last paragraph"] { #expect(html.contains(text)) }
+        #expect(html.contains("A worked example: four replies"))
+        let report = try ChapterRunner.report(in: folder, slug: slug)
+        #expect(report.derivations.count == 4, "the four replies, eq. 8, eqs. 9-10 and eqs. 11-17 are derivations")
+        #expect(report.checks.count == 5)
         let index = try String(contentsOf: folder.appendingPathComponent("index.html"), encoding: .utf8)
         #expect(index.contains("Eq. 10: the paper writes"))
     }

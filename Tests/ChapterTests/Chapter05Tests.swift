@@ -16,6 +16,20 @@ struct Chapter05Tests {
         try expectChapterPasses(product, slug: slug, arguments: ["--quick"] + arguments)
     }
 
+    @Test("eq. 7's ∝ is listed as an erratum, and the page does not call the prior the farthest from π* when it is not")
+    func erratumAndFarthest() throws {
+        let folder = try ChapterRunner.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let result = try ChapterRunner.run(product, ["--quick", "--output", folder.path])
+        #expect(result.status == 0)
+        let report = try ChapterRunner.report(in: folder, slug: slug)
+        #expect(report.errata.count == 1)
+        #expect(report.errata.first?.contains("affine") == true)
+        let html = try String(contentsOf: folder.appendingPathComponent("\(slug).html"), encoding: .utf8)
+        #expect(!html.contains("divergence from the posterior is largest"))
+        #expect(html.contains("The prior is not the policy farthest from the posterior"))
+    }
+
     @Test("bad input exits 2 with one line", arguments: [
         (["--outcomes", "1"], "--outcomes"), (["--outcomes", "100001"], "--outcomes"),
         (["--beta", "0"], "--beta"), (["--beta=-1"], "--beta"), (["--beta", "nan"], "--beta"), (["--beta", "1000"], "--beta"),

@@ -27,6 +27,21 @@ struct Chapter06Tests {
         #expect((json["errata"] as? [String]) == [], "the §5 erratum is chapter 4's; the index lists it once")
     }
 
+    @Test("the filtering chart marks the likeliest cursing sentences ✗, and its caption says so")
+    func cursingMarked() throws {
+        let folder = try ChapterRunner.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let result = try ChapterRunner.run(product, ["--quick", "--seed", "1", "--output", folder.path])
+        #expect(result.status == 0)
+        let html = try String(contentsOf: folder.appendingPathComponent("\(slug).html"), encoding: .utf8)
+        let chart = try #require(html.components(separatedBy: "<svg").dropFirst().first)
+        let svg = try #require(chart.components(separatedBy: "</svg>").first)
+        let marked = Set(svg.matches(of: try Regex("[0-9]+✗")).map { String(svg[$0.range]) })
+        #expect(marked.count == 3, "three cursing sentences in the chart: \(marked.sorted())")
+        #expect(html.contains("marked ✗, the 3 likeliest cursing ones"))
+        #expect(html.contains("no (curses)"))
+    }
+
     @Test("bad input exits 2 with one line", arguments: [
         (["--length", "0"], "--length"), (["--length", "9"], "--length"), (["--samples", "999"], "--samples"),
         (["--samples", "2000001"], "--samples"), (["--beta", "0.2"], "--beta"), (["--beta", "nan"], "--beta"),

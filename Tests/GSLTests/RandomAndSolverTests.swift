@@ -117,3 +117,53 @@ struct RandomAndSolverTests {
         } }
     }
 }
+
+@Suite("OpenBLAS kernel choice")
+struct BLASKernelChoiceTests {
+    @Test("the running kernels multiply a test matrix as a Double loop does")
+    func runningKernelsAreCorrect() {
+        #expect(BLASKernels.sgemmAgreesWithReference(), "\(BLASKernels.description)")
+        #expect(BLASKernels.description.contains(BLAS.coreName))
+    }
+
+    @Test("a generic set on a CPU with AVX2 and FMA is replaced, once; the user's choice is kept")
+    func decisions() {
+        #expect(BLASKernels.decide(core: "Prescott", user: nil, chosen: nil, fallback: nil, best: "Haswell", correct: true)
+                == .reexecute(coreType: "Haswell", chosenFrom: "Prescott", fallbackFrom: nil, warning: nil))
+        // Already chosen by us and correct: keep, silently.
+        #expect(BLASKernels.decide(core: "Haswell", user: nil, chosen: "Prescott", fallback: nil, best: "Haswell", correct: true)
+                == .keep(warning: nil))
+        // Chosen by us and wrong: back to OpenBLAS's own choice, with one line.
+        guard case .reexecute(nil, nil, "Haswell", let w?) = BLASKernels.decide(
+            core: "Haswell", user: nil, chosen: "Prescott", fallback: nil, best: "Haswell", correct: false) else {
+            Issue.record("a wrong chosen set must fall back"); return
+        }
+        #expect(w.contains("failed a check of sgemm"))
+        // OpenBLAS's own non-generic choice, wrong: the generic set, with one line.
+        guard case .reexecute("Prescott", nil, "Zen", _?) = BLASKernels.decide(
+            core: "Zen", user: nil, chosen: nil, fallback: nil, best: "Haswell", correct: false) else {
+            Issue.record("a wrong own choice must fall back to the generic set"); return
+        }
+        // The user's variable wins, with a warning when it is generic on a better CPU.
+        guard case .keep(let warning?) = BLASKernels.decide(
+            core: "Prescott", user: "Prescott", chosen: nil, fallback: nil, best: "SkylakeX", correct: true) else {
+            Issue.record("the user's generic choice is kept with a warning"); return
+        }
+        #expect(warning.contains("SkylakeX"))
+        #expect(BLASKernels.decide(core: "Zen", user: nil, chosen: nil, fallback: nil, best: "Haswell", correct: true)
+                == .keep(warning: nil))
+        // No better set on this CPU: keep the generic one.
+        #expect(BLASKernels.decide(core: "Prescott", user: nil, chosen: nil, fallback: nil, best: nil, correct: true)
+                == .keep(warning: nil))
+        // After a fallback, never loop.
+        guard case .keep = BLASKernels.decide(core: "Prescott", user: nil, chosen: nil, fallback: "Zen", best: "Haswell",
+                                              correct: false) else { Issue.record("no second fallback"); return }
+    }
+
+    @Test("the CPU's best set from its flags")
+    func bestForFlags() {
+        #expect(BLASKernels.bestForCPU(flags: ["avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512dq"]) == "SkylakeX")
+        #expect(BLASKernels.bestForCPU(flags: ["avx2", "fma"]) == "Haswell")
+        #expect(BLASKernels.bestForCPU(flags: ["sse4_2", "avx"]) == nil)
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import GSL
 import Testing
 @testable import TinyLM
 
@@ -122,5 +123,24 @@ struct ToolTests {
             #expect(o["text"] as? String == s.text)
             #expect(abs((o["logprob"] as! Double) - s.sample.logProb) <= 1e-9 * abs(s.sample.logProb))
         }
+    }
+
+    @Test("a generic OpenBLAS kernel set on a CPU with AVX2 and FMA is replaced at start-up, and pretrain names the kernels")
+    func genericKernelsAreReplaced() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tinylm-kernels-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let args = ["pretrain", "--quick", "--steps", "2", "--checkpoint", dir.appendingPathComponent("m.safetensors").path]
+        let plain = try run(args)
+        #expect(plain.status == 0, "\(plain.stderr)")
+        #expect(plain.stderr.contains("OpenBLAS kernels: \(BLAS.coreName)"))
+        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        guard cpu.contains(" avx2") && cpu.contains(" fma") else { return }   // nothing better to choose
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("m.safetensors"))
+        let pretend = try run(args, environment: ["KLBAYES_BLAS_PRETEND_CORE": "Prescott"])
+        #expect(pretend.status == 0, "\(pretend.stderr)")
+        #expect(pretend.stderr.contains("set at start-up; OpenBLAS chose the generic Prescott"), "\(pretend.stderr)")
+        let user = try run(["bench", "--help"], environment: ["OPENBLAS_CORETYPE": "Prescott"])
+        #expect(user.stderr.contains("generic Prescott kernels (OPENBLAS_CORETYPE=Prescott)"), "\(user.stderr)")
     }
 }

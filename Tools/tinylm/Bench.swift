@@ -27,9 +27,9 @@ struct Bench: ParsableCommand {
         if json {
             func v(_ x: Double) -> Any { x.isNaN ? NSNull() : x }
             print(jsonLine(["train_tokens_per_s": v(r.trainTokensPerSecond), "sample_tokens_per_s": v(r.sampleTokensPerSecond),
-                            "rl_steps_per_s": v(r.rlStepsPerSecond), "blas_kernels": BLAS.coreName]))
+                            "rl_steps_per_s": v(r.rlStepsPerSecond), "blas_kernels": BLAS.coreName, "blas_kernels_chosen": BLASKernels.description]))
         } else {
-            print("config \(config): \(c); OpenBLAS kernels \(BLAS.coreName)")
+            print("config \(config): \(c); OpenBLAS kernels \(BLASKernels.description)")
             print(String(format: "(i)   train:  %.0f tokens/s, %.1f GFLOP/s (%.1f%% of 234 GFLOP/s)", r.trainTokensPerSecond,
                          r.trainFlopsPerSecond / 1e9, r.trainFlopsPerSecond / 234e9 * 100))
             print(String(format: "(ii)  sample: %.0f tokens/s (KV cache)", r.sampleTokensPerSecond))

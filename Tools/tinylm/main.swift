@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GSL
 import TinyLM
 
 /// `tinylm`: pretrain, sample, score and benchmark the tiny language model.
@@ -24,6 +25,7 @@ struct UsageError: Error, CustomStringConvertible {
 }
 
 func runTool() -> Int32 {
+    BLASKernels.choose()
     do {
         var command = try Tool.parseAsRoot()
         try command.run()
