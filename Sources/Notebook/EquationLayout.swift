@@ -15,7 +15,7 @@ enum EquationLayout {
         static func < (a: Break, b: Break) -> Bool { a.rawValue < b.rawValue }
     }
 
-    static let relations = ["\\coloneqq", "\\approx", "\\propto", "\\equiv", "\\leq", "\\geq", "\\neq", "\\le", "\\ge", "\\ne", "\\simeq", "=", "<", ">"]
+    static let relations = ["\\leftarrow", "\\rightarrow", "\\gets", "\\to", "\\Rightarrow", "\\coloneqq", "\\approx", "\\propto", "\\equiv", "\\leq", "\\geq", "\\neq", "\\le", "\\ge", "\\ne", "\\simeq", "=", "<", ">"]
 
     /// The estimated width of a formula in em of the math font (a rough count of glyphs:
     /// enough to choose between one line and several, never used to clip).
@@ -104,8 +104,10 @@ enum EquationLayout {
             for (n, chunk) in chunks.enumerated() where !chunk.isEmpty {
                 var line = ""
                 var first = true
+                // The first row shares the width with the left-hand side.
                 for piece in chunk {
-                    if !line.isEmpty && estimatedEm(line + piece) > width {
+                    let room = n == 0 && first ? width - estimatedEm(left) : width
+                    if !line.isEmpty && estimatedEm(line + piece) > room {
                         rows.append(Row(left: n == 0 && first ? left : "", right: (first ? "" : "\\quad ") + line))
                         first = false; line = ""
                     }

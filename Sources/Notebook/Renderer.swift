@@ -98,7 +98,7 @@ enum Renderer {
         // Math at 1.05 × 17 px; the number and the gaps take about 4.5 rem.
         let onePx = EquationLayout.estimatedEm(tex) * 17.85 + 72
         let explicit = tex.contains("\\\\")
-        let rows = EquationLayout.rows(tex, width: explicit ? .infinity : 19)
+        let rows = EquationLayout.rows(tex, width: explicit ? .infinity : 16.5)
         let wide = onePx > 44 * 16 ? " wide" : ""
         func div(_ body: String, _ cls: String) -> String {
             "<div class=\"equation\(cls)\" id=\"\(id)\"><div class=\"eq-body\">\(body)</div>\(tag)</div>"
@@ -188,7 +188,7 @@ enum Renderer {
         return """
         <footer><h2>Provenance</h2><dl>
         <dt>Commit</dt><dd><code>\(HTML.escape(p.commit))</code>\(p.dirty ? " (working tree had uncommitted changes)" : "")</dd>
-        <dt>Command</dt><dd><code>\(HTML.escape(p.commandLine))</code></dd>
+        <dt>Command</dt><dd><code>\(HTML.escape(command(p.commandLine)))</code></dd>
         <dt>Seed and parameters</dt><dd>seed=\(p.seed)\(params.isEmpty ? "" : ", " + params)</dd>
         <dt>Versions</dt><dd>\(HTML.escape(p.swiftVersion)), GSL \(HTML.escape(p.gslVersion)), OpenBLAS \(HTML.escape(p.openblas))</dd>
         <dt>Machine</dt><dd>\(p.cores) cores</dd>
@@ -196,6 +196,18 @@ enum Renderer {
         <dt>Elapsed</dt><dd>\(HTML.escape(NumberFormat.format(p.elapsedSeconds, significant: 3))) s</dd>
         </dl></footer>
         """
+    }
+
+    /// The command as a reader would type it in the repository: a chapter run from the build
+    /// folder (`/tmp/x/.build/x86_64-unknown-linux-gnu/release/fine-tuning --quick`) becomes
+    /// `swift run -c release fine-tuning --quick`; any other command is shown as it was.
+    static func command(_ line: String) -> String {
+        let first = line.prefix { $0 != " " }
+        guard let build = first.range(of: "/.build/") ?? (first.hasPrefix(".build/") ? first.range(of: ".build/") : nil) else { return line }
+        let path = first[build.upperBound...].split(separator: "/")
+        guard let product = path.last else { return line }
+        let configuration = path.contains("release") ? "swift run -c release " : "swift run "
+        return configuration + product + line.dropFirst(first.count)
     }
 
     static func index(_ reports: [Report]) -> String {
@@ -215,7 +227,8 @@ enum Renderer {
         let errata = reports.flatMap { r in r.errata.map { (r, $0) } }
         if !errata.isEmpty {
             body += "<h2>Errata found in the paper</h2><ul class=\"errata\">"
-            for (r, e) in errata { body += "<li>\(inlineMath(e)) <span class=\"ref\">(chapter \(r.number))</span></li>" }
+            // Each erratum links to its chapter, where the checks and tables it refers to are.
+            for (r, e) in errata { body += "<li><a href=\"\(HTML.escape(r.chapter)).html\">Chapter \(r.number)</a>: \(inlineMath(e))</li>" }
             body += "</ul>"
         }
         body += "</main>"
