@@ -42,7 +42,7 @@ func monteCarlo(_ c: Context, _ rows: [EstimatorRow]) {
         language model samples, and average each estimator. Means must land within \#(zCheck) standard errors of \#
         the exact means; sample variances within \#(zCheck) standard errors of the exact variances, the standard \#
         error of a variance being $\sqrt{(\mu_4 - \sigma^4)/R}$ with the exact fourth central moment $\mu_4$. Each \#
-        check reports the estimator nearest to its allowance; the table has all five.
+        check reports the estimator nearest to its allowance; the table has all six.
         """#)
     let m = sampleMoments(rows, from: s.policy, draws: draws, c.seeds.generator("monte-carlo"))
     page.check(monteCarloMeansCheck(rows, m))
@@ -63,7 +63,7 @@ func monteCarloMeansCheck(_ rows: [EstimatorRow], _ m: SampleMoments) -> Check {
         let se = r.moments.standardDeviation / Double(m.draws).squareRoot()
         w.add(m.means[j], r.moments.mean, tolerance: zCheck * se, at: r.name)
     }
-    return w.check(id: "monte-carlo.means", claim: "Monte Carlo means of the five estimators match their exact means",
+    return w.check(id: "monte-carlo.means", claim: "Monte Carlo means of the six estimators match their exact means",
                    reference: "eq. 3", aLabel: "MC mean", bLabel: "exact mean",
                    because: "\(zCheck) standard errors σ/√R of \(m.draws) draws: false failure ≈ 1e-7 each")
 }
@@ -78,7 +78,7 @@ func monteCarloVariancesCheck(_ rows: [EstimatorRow], _ m: SampleMoments) -> Che
         w.add(m.variances[j], r.moments.variance, tolerance: zCheck * se, at: r.name)
     }
     return w.check(id: "monte-carlo.variances",
-                   claim: "Monte Carlo variances of the five estimators match their exact variances",
+                   claim: "Monte Carlo variances of the six estimators match their exact variances",
                    reference: "eq. 3", aLabel: "sample variance", bLabel: "exact variance",
                    because: "\(zCheck) standard errors √((μ₄ − σ⁴)/R) of a sample variance of \(m.draws) draws")
 }
@@ -292,8 +292,9 @@ func biasAndSpread(_ c: Context, _ rows: [EstimatorRow], _ counts: BatchCounts) 
                   "Among the unbiased ones, \(quietest.name) has the smallest standard deviation "
                     + "(\(NumberFormat.format(quietest.moments.standardDeviation, significant: 3)) against "
                     + "\(others.joined(separator: " and "))); by "
-                    + "root-mean-square error the best is \(best1.name) for one sample and \(best256.name) for batches "
-                    + "of 256, "
+                    + "root-mean-square error the best is "
+                    + (best1.key == best256.key ? "\(best1.name) for one sample and for batches of 256, "
+                        : "\(best1.name) for one sample and \(best256.name) for batches of 256, ")
                     + (best256.name.hasPrefix("k2")
                         ? "because k2's bias (\(k2Bias)) is still smaller than the spread it saves, though no batch "
                             + "size removes it (RMSE table)."

@@ -78,9 +78,11 @@ struct MeasuringKL: ParsableCommand {
             let top = page.mark()
             enumeration(c)
             let est = try estimators(c)
+            try schulman(c)
             monteCarlo(c, est)
             try negativity(c, est)
             try gradients(c)
+            try settings(c)
             try bestOfN(c)
             page.insert(at: top) { c.answers.summarise(page) }
         }
@@ -248,7 +250,7 @@ struct EstimatorRow {
     var idPart: String { key.replacingOccurrences(of: "_", with: "-") }
 }
 
-/// The five estimators of the reverse KL, as the chapter tabulates them.
+/// The six estimators of the reverse KL, as the chapter tabulates them.
 func estimatorRows(_ s: Setting) -> [EstimatorRow] {
     let e = SequenceEstimates(policy: s.policy, prior: s.prior)
     return [
@@ -257,7 +259,19 @@ func estimatorRows(_ s: Setting) -> [EstimatorRow] {
         EstimatorRow(name: "k3 per sequence", key: "k3", values: e.perSequence[.k3]!, under: s.p),
         EstimatorRow(name: "k2 summed per token", key: "k2_per_token", values: e.perToken[.k2]!, under: s.p),
         EstimatorRow(name: "k3 summed per token", key: "k3_per_token", values: e.perToken[.k3]!, under: s.p),
+        EstimatorRow(name: "exact per-prefix KL summed along the sequence", key: "full",
+                     values: perPrefixKLAlongSequences(s), under: s.p),
     ]
+}
+
+/// Σ_t KL(π_θ(·|h_t) ‖ π0(·|h_t)) over the prefixes h_t each sequence passes through (the end
+/// step's prefix included): the exact per-prefix KL estimator, Rao-Blackwellised over each next
+/// token, as verl's "full" names it.
+func perPrefixKLAlongSequences(_ s: Setting, droppingLastStep: Bool = false) -> [Double] {
+    let klh = (0..<s.space.prefixCount).map { klDivergence(s.policy.next($0), s.prior.next($0)) }
+    return s.space.steps.map { steps in
+        steps.dropLast(droppingLastStep ? 1 : 0).reduce(0) { $0 + klh[$1.prefix] }
+    }
 }
 
 /// −R₃(−ℓ) per sequence and −Σ_t R₃(−ℓ_t) per token: the bias of k2 on each sequence.
@@ -282,7 +296,10 @@ func estimators(_ c: Context) throws -> [EstimatorRow] {
         the sum is never negative. Each can also be applied token by token and summed over the sequence, as RLHF \#
         code usually does. For $k_1$ that changes nothing, since the log-ratio of a sequence is the sum of its token \#
         log-ratios; for $k_3$ the per-token terms average, by the chain rule, to the per-prefix KLs whose weighted \#
-        sum is again the sequence KL.
+        sum is again the sequence KL. Where the next-token distributions are at hand, as they are for the model \#
+        being trained, each token's estimate can be replaced by its conditional mean, the exact \#
+        $\operatorname{KL}(\pi_\theta(\cdot \mid h_t) \| \pi_0(\cdot \mid h_t))$ at the prefix: summed \#
+        along the sequence it is unbiased too, with no sampling noise from the last token of each step.
         """#)
     page.equation(#"""
         k_1 = ℓ, \quad k_2 = \frac{ℓ^2}{2}, \quad k_3 = e^{-ℓ} - 1 + ℓ, \qquad \mathbb{E}_{\pi_\theta}[k_2] - \#
@@ -293,7 +310,9 @@ func estimators(_ c: Context) throws -> [EstimatorRow] {
     for (row, claim) in [(rows[0], "$\\mathbb{E}[k_1]$ is the KL: $k_1$ is unbiased"),
                          (rows[2], "$\\mathbb{E}[k_3]$ is the KL: $k_3$ is unbiased ($\\pi_0$ has full support)"),
                          (rows[4], "$\\mathbb{E}[\\sum_t k_3]$ per token is the sequence KL: summing $k_3$ per token "
-                            + "stays unbiased")] {
+                            + "stays unbiased"),
+                         (rows[5], "The exact per-prefix KL summed along the sequence is unbiased for the sequence "
+                            + "KL")] {
         page.check(unbiasedCheck(row, claim: claim, kl: kl, s))
     }
     let remainders = k2Remainders(s)
@@ -314,6 +333,7 @@ func estimators(_ c: Context) throws -> [EstimatorRow] {
         page.record("sd_\(r.key)", r.moments.standardDeviation)
     }
     estimatorHistogram(page, rows, s)
+    offPolicyEstimators(c, kl: kl)
     let pNeg = s.p.expectation(rows[0].values.map { $0 < 0 ? 1 : 0 })
     c.answers.add("Why is my KL estimate negative?",
                   "Because k1 = log π_θ/π0 is negative on every sequence the prior finds likelier: here a single "
@@ -329,6 +349,64 @@ func estimators(_ c: Context) throws -> [EstimatorRow] {
                     + "\(NumberFormat.format(seqK3.standardDeviation, significant: 3)) for k3 on the whole sequence "
                     + "(table of exact moments).")
     return rows
+}
+
+/// Estimates of the reverse KL from a stale policy's samples x ~ μ: the sequence ratio
+/// ρ = π_θ(x)/μ(x) (a product of T token ratios) times k1 or k3, TRL's token ratio times k3 summed
+/// per token, and k1 with no ratio at all; exact moments under μ.
+func offPolicyRows(_ s: Setting, withRatio: Bool = true) -> [EstimatorRow] {
+    let e = SequenceEstimates(policy: s.policy, prior: s.prior)
+    let mu = s.behaviour.distribution
+    let logRho = (0..<s.n).map { s.p.logProbabilities[$0] - mu.logProbabilities[$0] }
+    let rho = logRho.map { withRatio ? exp($0) : 1 }
+    let tokenRatioK3 = (0..<s.n).map { i -> Double in
+        let lp = s.policy.tokenLogProbabilities(i), lq = s.prior.tokenLogProbabilities(i)
+        let lm = s.behaviour.tokenLogProbabilities(i)
+        return (0..<lp.count).reduce(0) { $0 + exp(lp[$1] - lm[$1]) * KLEstimator.k3.value(logRatio: lp[$1] - lq[$1]) }
+    }
+    return [
+        EstimatorRow(name: "ρ k1 (sequence ratio)", key: "ratio_k1", values: (0..<s.n).map { rho[$0] * e.logRatio[$0] },
+                     under: mu),
+        EstimatorRow(name: "ρ k3 (sequence ratio)", key: "ratio_k3",
+                     values: (0..<s.n).map { rho[$0] * e.perSequence[.k3]![$0] }, under: mu),
+        EstimatorRow(name: "Σ_t ρ_t k3 per token (token ratios)", key: "token_ratio_k3", values: tokenRatioK3,
+                     under: mu),
+        EstimatorRow(name: "k1 without a ratio", key: "k1_no_ratio", values: e.logRatio, under: mu),
+    ]
+}
+
+func offPolicyEstimators(_ c: Context, kl: Double) {
+    let page = c.page, s = c.setting
+    let rows = offPolicyRows(s)
+    let mu = s.behaviour.distribution
+    let rho = (0..<s.n).map { exp(s.p.logProbabilities[$0] - mu.logProbabilities[$0]) }
+    page.prose(#"""
+        From a stale policy's samples $x \sim \mu$, as in PPO's later epochs, the sequence ratio \#
+        $\rho = \pi_\theta(x)/\mu(x)$, a product of one ratio a token, makes $k_1$ and $k_3$ unbiased again; the \#
+        price is the spread of $\rho$, whose second moment $\mathbb{E}_\mu[\rho^2]$ is here \#
+        \#(NumberFormat.format(mu.expectation(rho.map { $0 * $0 }), significant: 4)). Token ratios (TRL's \#
+        per-token bias correction) weight each prefix by $\mu$ rather than $\pi_\theta$ and stay biased.
+        """#)
+    page.check(offPolicyUnbiasedCheck(rows[0], kl: kl, s))
+    page.check(offPolicyUnbiasedCheck(rows[1], kl: kl, s))
+    page.table(headers: ["estimator (samples from μ)", "mean", "bias", "standard deviation"],
+               rows: rows.map { r in
+                   [r.name, NumberFormat.format(r.moments.mean),
+                    NumberFormat.format(r.moments.mean - kl, significant: 3),
+                    NumberFormat.format(r.moments.standardDeviation, significant: 4)]
+               },
+               caption: "Exact moments of the off-policy estimates under the stale policy μ; the reverse KL is "
+                + NumberFormat.format(kl))
+}
+
+/// An off-policy estimate's exact mean under μ against the chain-rule KL.
+func offPolicyUnbiasedCheck(_ row: EstimatorRow, kl: Double, _ s: Setting) -> Check {
+    let scale = 1 + row.values.map { Swift.abs($0) }.max()! + s.maxLogProbability
+    return Check(id: "estimators.\(row.idPart)-off-policy-unbiased",
+                 claim: "From a stale policy's samples, \(row.name) is unbiased for the reverse KL",
+                 reference: "eq. 3", aLabel: "$\\mathbb{E}_\\mu$[\(row.name)]", bLabel: "chain-rule KL",
+                 a: row.moments.mean, b: kl, tolerance: roundingTolerance(terms: s.sumTerms, scale: scale),
+                 because: "an N-sequence sum under μ against a prefix sum, terms up to max|ρ k| + max|log π|")
 }
 
 /// An estimator's exact mean (a sum over the listed sequences) against the chain-rule KL (a

@@ -103,6 +103,42 @@ enum Chapter09Counterexamples {
         Counterexample("estimators.k2-per-token-bias", "per-token k2 without its ½") {
             k2BiasCheck(row("k2_per_token", perToken { $0 * $0 }), remainder: k2Remainders(s).perToken, what: "", kl: kl, s)
         },
+        Counterexample("schulman.bias", "integrated under p = N(μ, 1) instead of q = N(0, 1)") {
+            schulmanBiasCheck(try schulmanRows([GaussianPair(mu: 0.1, samplingMean: 0.1), GaussianPair(mu: 1, samplingMean: 1)]))
+        },
+        Counterexample("schulman.sd", "integrated under p = N(μ, 1) instead of q = N(0, 1)") {
+            schulmanSDCheck(try schulmanRows([GaussianPair(mu: 0.1, samplingMean: 0.1), GaussianPair(mu: 1, samplingMean: 1)]))
+        },
+        Counterexample("schulman.crossover", "the crossover put at true KL 0.5 (μ = 1)") {
+            try schulmanCrossoverCheck(mu: 1)
+        },
+        Counterexample("estimators.full-unbiased", "the per-prefix KL of each sequence's end step left out") {
+            unbiasedCheck(row("full", perPrefixKLAlongSequences(s, droppingLastStep: true)), claim: "full", kl: kl, s)
+        },
+        Counterexample("estimators.ratio-k1-off-policy-unbiased", "stale samples without the sequence ratio") {
+            offPolicyUnbiasedCheck(offPolicyRows(s, withRatio: false)[0], kl: kl, s)
+        },
+        Counterexample("estimators.ratio-k3-off-policy-unbiased", "stale samples without the sequence ratio") {
+            offPolicyUnbiasedCheck(offPolicyRows(s, withRatio: false)[1], kl: kl, s)
+        },
+        Counterexample("settings.expected-equals-derivative",
+                       "TRL's sequence-level bias correction without the gradient of its ratio") {
+            let rows = settingGradients(librarySettings(maxLength: s.space.maxLength), s)
+            let plain = rows.filter { $0.setting.id == "trl.dapo" }
+            let broken = rows.map { r in
+                r.setting.id == "trl.bias-correction-sequence"
+                    ? SettingGradient(setting: r.setting, offPolicy: r.offPolicy,
+                                      g: plain.first { $0.offPolicy == r.offPolicy }!.g)
+                    : r
+            }
+            return settingsDerivativeCheck(broken, s, directions: Array(directions.prefix(2)))
+        },
+        Counterexample("settings.follow", "the token mean's normaliser taken as 1/L_max instead of 1/E[T]") {
+            let L = s.space.maxLength
+            let rows = settingGradients(librarySettings(maxLength: L), s)
+            return settingsTheoremCheck(rows, theorems: settingTheorems(TargetGradients(s), meanSteps: Double(L),
+                                                                        maxLength: L), s)
+        },
         Counterexample("monte-carlo.means", "sequences drawn from the prior instead of the policy") {
             monteCarloMeansCheck(rows, sampleMoments(rows, from: s.prior, draws: 20_000, seeds.generator("monte-carlo")))
         },
