@@ -108,6 +108,6 @@ enum Stylesheet {
     details::details-content{content-visibility:visible;display:contents}
     summary{list-style:none}summary::-webkit-details-marker{display:none}
     table{font-size:8.5pt}table.checks td.claim{min-width:10rem}
-    footer{break-before:avoid}}
+    footer{break-inside:avoid}}
     """
 }
