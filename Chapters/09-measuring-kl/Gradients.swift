@@ -209,26 +209,45 @@ func targetGradientCheck(id: String, name: String, gradient: [Double], divergenc
 /// Every usage's exact expected gradient against Richardson differences of its averaged loss,
 /// on- and off-policy, along each direction: one sweep, the worst comparison reported.
 func surrogateCheck(_ rows: [UsageGradient], _ s: Setting, directions: [[Double]]) -> Check {
-    let terms = s.n * (s.space.maxLength + 2) + s.space.parameterCount
-    let scaleOf = { (g: [Double]) in 1 + g.map { Swift.abs($0) }.max()! }
-    var w = WorstCase(.equal)
-    for r in rows {
+    let items = rows.map { r -> DerivativeItem in
         let mu: AutoregressiveModel? = r.offPolicy ? s.behaviour : nil
-        let f0 = KLGradient.surrogate(r.usage, at: s.policy, frozen: s.policy, prior: s.prior, behaviour: mu)
-        for v in directions {
-            let fd = GradientCheck.derivative(along: v) {
-                KLGradient.surrogate(r.usage, at: moved(s, v, $0), frozen: s.policy, prior: s.prior, behaviour: mu)
-            }
-            w.add(dot(r.g, v), fd.value,
-                  tolerance: fd.tolerance(terms: terms, scale: 1 + Swift.abs(f0) + scaleOf(r.g) + s.maxLogProbability),
-                  at: "“\(r.usage.rawValue)”, \(r.offPolicy ? "off" : "on")-policy")
+        return DerivativeItem(label: "“\(r.usage.rawValue)”, \(r.offPolicy ? "off" : "on")-policy", gradient: r.g) {
+            KLGradient.surrogate(r.usage, at: $0, frozen: s.policy, prior: s.prior, behaviour: mu)
         }
     }
-    return w.check(id: "gradients.expected-equals-derivative",
-                   claim: "Every usage's exact expected gradient equals the derivative of its averaged loss (each "
-                    + "usage on- and off-policy, \(directions.count) random directions)", reference: "eq. 4",
-                   aLabel: "$\\langle \\mathbb{E} \\nabla L, v \\rangle$", bLabel: "Richardson difference",
-                   because: GradientCheck.reason)
+    return derivativeSweep(items, s, directions: directions).check(
+        id: "gradients.expected-equals-derivative",
+        claim: "Every usage's exact expected gradient equals the derivative of its averaged loss (each usage on- and "
+            + "off-policy, \(directions.count) random directions)", reference: "eq. 4",
+        aLabel: "$\\langle \\mathbb{E} \\nabla L, v \\rangle$", bLabel: "Richardson difference",
+        because: GradientCheck.reason)
+}
+
+/// An exact expected gradient and the averaged loss it should be the derivative of, as a function
+/// of the moved policy.
+struct DerivativeItem {
+    let label: String
+    let gradient: [Double]
+    /// Whether the loss is smooth over the differences' step along a direction (false where a kink
+    /// of |ℓ| or of a clamp falls inside it, and the differences would measure the kink).
+    var smoothAlong: ([Double]) -> Bool = { _ in true }
+    let loss: (AutoregressiveModel) -> Double
+}
+
+/// Each item's ⟨gradient, v⟩ against Richardson differences of its loss along each direction v,
+/// within the differences' own error allowance: the worst comparison is kept.
+func derivativeSweep(_ items: [DerivativeItem], _ s: Setting, directions: [[Double]]) -> WorstCase {
+    let terms = s.n * (s.space.maxLength + 2) + s.space.parameterCount
+    var w = WorstCase(.equal)
+    for item in items {
+        let scale = 1 + Swift.abs(item.loss(s.policy)) + item.gradient.map { Swift.abs($0) }.max()!
+            + 1 + s.maxLogProbability
+        for v in directions where item.smoothAlong(v) {
+            let fd = GradientCheck.derivative(along: v) { item.loss(moved(s, v, $0)) }
+            w.add(dot(item.gradient, v), fd.value, tolerance: fd.tolerance(terms: terms, scale: scale), at: item.label)
+        }
+    }
+    return w
 }
 
 /// A usage's expected gradient against a target gradient computed another way (a recursion

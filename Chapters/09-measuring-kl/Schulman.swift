@@ -88,7 +88,7 @@ func schulmanRows(_ pairs: [GaussianPair]) throws -> [SchulmanRow] {
     }
 }
 
-func schulman(_ c: Context) throws {
+func schulman(_ c: Context, _ est: [EstimatorRow]) throws {
     let page = c.page
     page.section("Schulman's Gaussian table, exactly")
     page.prose(#"""
@@ -128,6 +128,17 @@ func schulman(_ c: Context) throws {
         spread grows as $\mu$, $k_3$'s as $e^{\mu^2/2}$).
         """#)
     page.record("k3_k1_variance_crossover_kl", u / 2)
+    let k1 = est[0].moments, k3 = est[2].moments
+    c.answers.add("When does k3 stop having a lower variance than k1?",
+                  "For two Gaussians of equal variance, beyond a true KL of "
+                    + "\(NumberFormat.format(u / 2, significant: 3)) nats (Schulman's table, reproduced exactly). On "
+                    + "this space, at a KL of "
+                    + "\(NumberFormat.format(k1.mean, significant: 3)), k3 on the whole sequence has standard "
+                    + "deviation "
+                    + "\(NumberFormat.format(k3.standardDeviation, significant: 3)) against "
+                    + "\(NumberFormat.format(k1.standardDeviation, significant: 3)) for k1: "
+                    + (k3.variance < k1.variance ? "k3 is the quieter here." : "k1 is the quieter here.")
+                    + " (Schulman's table; table of exact moments)")
 }
 
 /// Each quadrature bias/KL against its closed form (six comparisons, the nearest to failing

@@ -78,7 +78,7 @@ struct MeasuringKL: ParsableCommand {
             let top = page.mark()
             enumeration(c)
             let est = try estimators(c)
-            try schulman(c)
+            try schulman(c, est)
             monteCarlo(c, est)
             try negativity(c, est)
             try gradients(c)
@@ -156,6 +156,8 @@ func roundingTolerance(terms: Int, scale: Double) -> Double { summationTolerance
 final class Answers {
     var items: [(question: String, answer: String)] = []
     var directions: (headers: [String], rows: [[String]], caption: String)?
+    /// The library settings, one row each: what the expected gradient follows on- and off-policy.
+    var settings: (headers: [String], rows: [[String]], caption: String)?
     func add(_ q: String, _ a: String) { items.append((q, a)) }
 
     func summarise(_ page: Page) {
@@ -168,6 +170,7 @@ final class Answers {
             """#)
         page.table(headers: ["question", "answer from this run"], rows: items.map { [$0.question, $0.answer] },
                    caption: "What practitioners ask, answered exactly on this space", foldAbove: 20)
+        if let d = settings { page.table(headers: d.headers, rows: d.rows, caption: d.caption, foldAbove: 40) }
         if let d = directions { page.table(headers: d.headers, rows: d.rows, caption: d.caption, foldAbove: 40) }
     }
 }

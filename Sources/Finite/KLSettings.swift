@@ -79,6 +79,37 @@ public struct KLSetting: Sendable {
         }
     }
 
+    /// Whether every kinked term (|ℓ| at 0, a clamp at its bounds) is on the same side of its kink
+    /// at every token for the policies `a` and `b` and the frozen one: finite differences between
+    /// a and b are then differences of one smooth function.
+    public func isSmooth(between a: AutoregressiveModel, and b: AutoregressiveModel, frozen p: AutoregressiveModel,
+                         prior q: AutoregressiveModel) -> Bool {
+        let kinked = parts.filter {
+            if case .absolute = $0.term { return true }
+            if case .clampedK3 = $0.term { return true }
+            return false
+        }
+        if kinked.isEmpty { return true }
+        let s = p.space
+        for i in 0..<s.count {
+            let lq = q.tokenLogProbabilities(i)
+            let sides = [a, p, b].map { m in
+                zip(m.tokenLogProbabilities(i), lq).map { l -> [Bool] in
+                    let r = l.0 - l.1
+                    return kinked.map { part in
+                        if case .clampedK3(let maximum) = part.term {
+                            let inner = min(max(-r, -20), 20)
+                            return expm1Of(inner) - inner > maximum || -r != inner
+                        }
+                        return r > 0
+                    }
+                }
+            }
+            if sides[0] != sides[1] || sides[1] != sides[2] { return false }
+        }
+        return true
+    }
+
     /// The weight w of one sequence of T steps, with E_μ[T] for the token mean.
     static func weight(_ n: Normaliser, steps T: Int, meanSteps: Double) -> Double {
         switch n {

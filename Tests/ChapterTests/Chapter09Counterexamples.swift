@@ -48,7 +48,8 @@ enum Chapter09Counterexamples {
         }
     }
 
-    static func perPrefix(_ usage: KLPenaltyUsage, reverse: Bool, feeding g: [Double], _ what: String) -> Counterexample {
+    static func perPrefix(_ usage: KLPenaltyUsage, reverse: Bool, feeding g: [Double],
+                          _ what: String) -> Counterexample {
         Counterexample("per-prefix.\(usage.id)", what) {
             let t = TargetGradients(s)
             return followsCheck(id: "per-prefix.\(usage.id)", usage: usage, offPolicy: false, gradient: g,
@@ -62,6 +63,12 @@ enum Chapter09Counterexamples {
     }
 
     static var rewards: [ScoredReward] { bestOfNRewards(s, seeds) }
+    /// Schulman's two pairs, integrated under p = N(μ, 1) instead of q = N(0, 1).
+    static let underP = [GaussianPair(mu: 0.1, samplingMean: 0.1), GaussianPair(mu: 1, samplingMean: 1)]
+    /// 20,000 sequences drawn from the prior instead of the policy.
+    static var fromPrior: SampleMoments {
+        sampleMoments(rows, from: s.prior, draws: 20_000, seeds.generator("monte-carlo"))
+    }
     static let ns = [1, 2, 4, 8, 16]
 
     /// Best-of-n and the posterior at Brent's temperature times `betaFactor`, and the posterior
@@ -75,7 +82,8 @@ enum Chapter09Counterexamples {
             }
             let b = beta * betaFactor
             return MatchedPosterior(n: n, bestOfN: d, beta: b,
-                                    posterior: Posterior.distribution(prior: s.q, reward: r.map { rewardSign * $0 }, beta: b))
+                                    posterior: Posterior.distribution(prior: s.q, reward: r.map { rewardSign * $0 },
+                                                                      beta: b))
         }
     }
 
@@ -85,7 +93,9 @@ enum Chapter09Counterexamples {
         },
         Counterexample("space.kl-chain-rule", "the chain rule weighted by the prior's prefix probabilities") {
             let qh = s.prior.prefixProbabilities
-            let chain = (0..<s.space.prefixCount).reduce(0.0) { $0 + qh[$1] * klDivergence(s.policy.next($1), s.prior.next($1)) }
+            let chain = (0..<s.space.prefixCount).reduce(0.0) {
+                $0 + qh[$1] * klDivergence(s.policy.next($1), s.prior.next($1))
+            }
             return chainRuleCheck(enumerated: klDivergence(s.p, s.q), chainRule: chain, s)
         },
         Counterexample("estimators.k1-unbiased", "k1 with the log-ratio's sign flipped") {
@@ -98,16 +108,18 @@ enum Chapter09Counterexamples {
             unbiasedCheck(row("k3_per_token", perToken({ expm1(-$0) + $0 }, drop: 1)), claim: "k3", kl: kl, s)
         },
         Counterexample("estimators.k2-bias", "k2 without its ½") {
-            k2BiasCheck(row("k2", logRatio.map { $0 * $0 }), remainder: k2Remainders(s).perSequence, what: "", kl: kl, s)
+            k2BiasCheck(row("k2", logRatio.map { $0 * $0 }), remainder: k2Remainders(s).perSequence, what: "",
+                        kl: kl, s)
         },
         Counterexample("estimators.k2-per-token-bias", "per-token k2 without its ½") {
-            k2BiasCheck(row("k2_per_token", perToken { $0 * $0 }), remainder: k2Remainders(s).perToken, what: "", kl: kl, s)
+            k2BiasCheck(row("k2_per_token", perToken { $0 * $0 }), remainder: k2Remainders(s).perToken, what: "",
+                        kl: kl, s)
         },
         Counterexample("schulman.bias", "integrated under p = N(μ, 1) instead of q = N(0, 1)") {
-            schulmanBiasCheck(try schulmanRows([GaussianPair(mu: 0.1, samplingMean: 0.1), GaussianPair(mu: 1, samplingMean: 1)]))
+            schulmanBiasCheck(try schulmanRows(underP))
         },
         Counterexample("schulman.sd", "integrated under p = N(μ, 1) instead of q = N(0, 1)") {
-            schulmanSDCheck(try schulmanRows([GaussianPair(mu: 0.1, samplingMean: 0.1), GaussianPair(mu: 1, samplingMean: 1)]))
+            schulmanSDCheck(try schulmanRows(underP))
         },
         Counterexample("schulman.crossover", "the crossover put at true KL 0.5 (μ = 1)") {
             try schulmanCrossoverCheck(mu: 1)
@@ -140,10 +152,10 @@ enum Chapter09Counterexamples {
                                                                         maxLength: L), s)
         },
         Counterexample("monte-carlo.means", "sequences drawn from the prior instead of the policy") {
-            monteCarloMeansCheck(rows, sampleMoments(rows, from: s.prior, draws: 20_000, seeds.generator("monte-carlo")))
+            monteCarloMeansCheck(rows, fromPrior)
         },
         Counterexample("monte-carlo.variances", "sequences drawn from the prior instead of the policy") {
-            monteCarloVariancesCheck(rows, sampleMoments(rows, from: s.prior, draws: 20_000, seeds.generator("monte-carlo")))
+            monteCarloVariancesCheck(rows, fromPrior)
         },
     ] + (1...3).map { n in
         Counterexample("negativity.exact-n\(n)", "the exact probability summed under the prior's probabilities") {
@@ -161,16 +173,19 @@ enum Chapter09Counterexamples {
                                     streams: c.streams)
         },
         Counterexample("gradients.reverse-kl", "the per-prefix part only: the score of the prefix left out") {
-            targetGradientCheck(id: "gradients.reverse-kl", name: "reverse", gradient: TargetGradients(s).reversePerPrefix,
+            targetGradientCheck(id: "gradients.reverse-kl", name: "reverse",
+                                gradient: TargetGradients(s).reversePerPrefix,
                                 divergence: { klDivergence($0.distribution, s.q) }, s, directions: directions)
         },
         Counterexample("gradients.forward-kl", "prefixes weighted by the policy instead of the prior") {
-            targetGradientCheck(id: "gradients.forward-kl", name: "forward", gradient: TargetGradients(s).forwardPerPrefix,
+            targetGradientCheck(id: "gradients.forward-kl", name: "forward",
+                                gradient: TargetGradients(s).forwardPerPrefix,
                                 divergence: { klDivergence(s.q, $0.distribution) }, s, directions: directions)
         },
         Counterexample("gradients.expected-equals-derivative", "a sign error in k3's loss coefficient") {
             let rows = usageGradients(s).map { r in
-                r.usage == .k3Loss && !r.offPolicy ? UsageGradient(usage: r.usage, offPolicy: false, g: r.g.map { -$0 }) : r
+                r.usage == .k3Loss && !r.offPolicy
+                    ? UsageGradient(usage: r.usage, offPolicy: false, g: r.g.map { -$0 }) : r
             }
             return surrogateCheck(rows, s, directions: Array(directions.prefix(2)))
         },
@@ -202,7 +217,9 @@ enum Chapter09Counterexamples {
         },
         Counterexample("best-of-n.quoted-kl-bound", "the KL of best-of-2n against the bound for n") {
             quotedBoundCheck(prior: s.q, rewards: rewards, ns: ns,
-                             dists: rewards.map { r in ns.map { BestOfN.distribution(prior: s.q, reward: r.values, n: 2 * $0) } })
+                             dists: rewards.map { r in
+                                 ns.map { BestOfN.distribution(prior: s.q, reward: r.values, n: 2 * $0) }
+                             })
         },
         Counterexample("best-of-n.sampled-reward", "the exact distribution of best-of-4 against sampled best-of-8") {
             let r = rewards[0].values
@@ -212,7 +229,8 @@ enum Chapter09Counterexamples {
         Counterexample("best-of-n.sampled-win-rate", "the exact distribution of best-of-4 against sampled best-of-8") {
             let r = rewards[0].values
             let m = try sampleBestOfN(prior: s.q, reward: r, n: 8, trials: 20_000, seeds.generator("best-of-n"))
-            return sampledWinRateCheck(m, exact: BestOfN.distribution(prior: s.q, reward: r, n: 4), prior: s.q, reward: r)
+            return sampledWinRateCheck(m, exact: BestOfN.distribution(prior: s.q, reward: r, n: 4), prior: s.q,
+                                       reward: r)
         },
         Counterexample("posterior.beats-best-of-n", "the posterior with the reward's sign flipped") {
             posteriorOptimalityCheck(try matched(rewardSign: -1), prior: s.q, reward: rewards[0].values)

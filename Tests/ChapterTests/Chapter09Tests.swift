@@ -28,7 +28,9 @@ struct Chapter09Tests {
         #expect(result.status == 0)
         let html = try String(contentsOf: folder.appendingPathComponent("\(slug).html"), encoding: .utf8)
         for question in ["Why is my KL estimate negative?", "Which of k1, k2, k3 should I use?", "Does summing k3 per token estimate the sequence KL?",
-                         "gradient of the KL I think it is?", "How far is best-of-n from the KL-regularised posterior?", "log n − (n−1)/n?"] {
+                         "gradient of the KL I think it is?", "How far is best-of-n from the KL-regularised posterior?", "log n − (n−1)/n?",
+                         "When does k3 stop having a lower variance than k1?",
+                         "KL setting follow?"] {
             #expect(html.contains(question), "missing answer to \(question)")
         }
         let report = try ChapterRunner.report(in: folder, slug: slug)
