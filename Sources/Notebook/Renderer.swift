@@ -1,3 +1,5 @@
+import Foundation
+
 /// Turns pages into self-contained HTML: inline CSS, MathML, inline SVG, no script.
 ///
 /// Every text a chapter writes (prose, headings, claims, A and B labels, tolerance reasons,
@@ -132,14 +134,21 @@ enum Renderer {
             }
             rows += "<tr class=\"\(c.passed ? "pass" : "fail")\">"
             rows += "<td class=\"claim\">\(inlineMath(c.claim))\(ref)</td>"
-            rows += "<td class=\"value\" data-label=\"A\"><span class=\"what\">\(inlineMath(c.aLabel))</span>\(shown(c.a, c))</td>"
-            rows += "<td class=\"value\" data-label=\"B\"><span class=\"what\">\(inlineMath(c.bLabel))</span>\(shown(c.b, c))</td>"
+            rows += "<td class=\"value\" data-label=\"A\">\(what(c.aLabel, c.a))\(shown(c.a, c))</td>"
+            rows += "<td class=\"value\" data-label=\"B\">\(what(c.bLabel, c.b))\(shown(c.b, c))</td>"
             rows += "<td class=\"difference\" data-label=\"Difference\"><span class=\"num\">\(difference)</span></td>"
             rows += "<td class=\"required\" data-label=\"Required\"><span class=\"num\">\(required)</span><span class=\"why\">\(inlineMath(c.toleranceReason))</span></td>"
             rows += "<td class=\"verdict\">\(verdict)<span class=\"verdict-sentence\">\(verdictSentence(c, d: d, t: t))</span></td></tr>"
         }
         let head = "<tr><th scope=\"col\">Claim</th><th scope=\"col\">Value A</th><th scope=\"col\">Value B</th><th scope=\"col\">Difference</th><th scope=\"col\">Required, and why</th><th scope=\"col\">Verdict</th></tr>"
         return "<div class=\"scroll wide\"><table class=\"checks\"><thead>\(head)</thead><tbody>\(rows)</tbody></table></div>"
+    }
+
+    /// What a compared value is; nothing when the label is only the number itself ("0", "1").
+    static func what(_ label: String, _ x: Double) -> String {
+        let plain = PlainMath.text(label).trimmingCharacters(in: .whitespaces)
+        if plain == NumberFormat.format(x, significant: 6) || Double(plain) == x { return "" }
+        return "<span class=\"what\">\(inlineMath(label))</span>"
     }
 
     /// A number for a page cell: 6 significant digits unless asked otherwise (the JSON keeps all 17).

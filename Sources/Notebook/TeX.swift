@@ -178,6 +178,18 @@ public enum TeX {
                 }
                 return ("<mn>\(HTML.escape(num))</mn>", .ordinary)
             }
+            // A function name written without its backslash (log, max, KL) is still the function:
+            // a product of the letters l, o, g is never what a reader means.
+            if c.isASCII && c.isLetter {
+                var j = i
+                while j < s.count && s[j].isASCII && s[j].isLetter { j += 1 }
+                let word = String(s[i..<j])
+                if word.count > 1, TeX.functions.contains(word) || (TeX.bigOperators[word]?.count ?? 0) > 1 {
+                    i = j
+                    if TeX.functions.contains(word) { return ("<mi>\(word)</mi>", .function) }
+                    return ("<mo movablelimits=\"false\">\(TeX.bigOperators[word]!)</mo>", .big)
+                }
+            }
             i += 1
             if c.isLetter { return ("<mi>\(HTML.escape(String(c)))</mi>", .ordinary) }
             switch c {

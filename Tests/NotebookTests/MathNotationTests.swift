@@ -35,6 +35,14 @@ struct MathNotationTests {
         #expect(TeX.convert("\\log_2 n").contains("<msub><mi>log</mi><mrow><mn>2</mn></mrow></msub><mo>\u{2061}</mo>"))
     }
 
+    @Test("function names written without a backslash are still functions")
+    func bareFunctionNames() {
+        #expect(TeX.convert("log Z") == TeX.convert("\\log Z"))
+        #expect(TeX.convert("KL(p, q)") == TeX.convert("\\KL(p, q)"))
+        #expect(TeX.convert("max_x r") == TeX.convert("\\max_x r"))
+        #expect(TeX.convert("xy").contains("<mi>x</mi><mi>y</mi>"))   // other letters stay a product
+    }
+
     @Test("hats stretch over a whole word; bars, norms and dots are symbols, not text")
     func accentsAndSymbols() {
         #expect(TeX.convert("\\widehat{\\mathrm{ELBO}}").contains("<mover accent=\"true\"><mrow><mi>ELBO</mi></mrow><mo stretchy=\"true\">^</mo></mover>"))
