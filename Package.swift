@@ -59,6 +59,23 @@ var targets: [Target] = [
     ),
 ]
 
+// Every chapter embeds its own sources as compiled (`embeddedSources`), so that each page shows
+// the code that produced it and its provenance carries the code's hash.
+targets += [
+    .executableTarget(name: "EmbedSourcesTool", path: "Tools/embed-sources"),
+    .plugin(name: "EmbedSources", capability: .buildTool(), dependencies: ["EmbedSourcesTool"]),
+]
+
+// A chapter whose main.swift holds `@main` is compiled as a library module (with the generated
+// file beside it, main.swift would otherwise be read as top-level code); one that ends its
+// main.swift with `Command.main()` keeps top-level code.
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+func mainAttributeInMainSwift(_ folder: String) -> [SwiftSetting] {
+    let url = packageRoot.appendingPathComponent("Chapters/\(folder)/main.swift")
+    guard let text = try? String(contentsOf: url, encoding: .utf8) else { return [] }
+    return text.split(separator: "\n").contains { $0.hasPrefix("@main") } ? [.unsafeFlags(["-parse-as-library"])] : []
+}
+
 targets += chapters.map { chapter in
     .executableTarget(
         name: "Chapter" + chapter.folder.prefix(2),
@@ -66,7 +83,9 @@ targets += chapters.map { chapter in
             "BookKit", "Finite", "GSL", "Notebook",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ],
-        path: "Chapters/\(chapter.folder)"
+        path: "Chapters/\(chapter.folder)",
+        swiftSettings: mainAttributeInMainSwift(chapter.folder),
+        plugins: ["EmbedSources"]
     )
 }
 
@@ -136,7 +155,8 @@ targets += [
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ],
         path: "Chapters/10-fine-tuning",
-        swiftSettings: optimisedEvenInDebug
+        swiftSettings: optimisedEvenInDebug,
+        plugins: ["EmbedSources"]
     ),
     .testTarget(name: "FineTuneTests", dependencies: ["FineTune", "TinyLM", "Finite", "GSL"]),
 ]

@@ -9,10 +9,13 @@ public struct Chapter: Sendable {
     public let number: Int
     public let title: String
     public let summary: String
+    /// The chapter's sources as compiled (`embeddedSources`, from the EmbedSources plugin): each
+    /// section's code is shown under it and their hash goes into the provenance.
+    public let sources: ChapterSources?
 
     /// - Parameter slug: the folder name, "NN-name"; the command is the name without "NN-".
-    public init(slug: String, number: Int, title: String, summary: String) {
-        self.slug = slug; self.number = number; self.title = title; self.summary = summary
+    public init(slug: String, number: Int, title: String, summary: String, sources: ChapterSources? = nil) {
+        self.slug = slug; self.number = number; self.title = title; self.summary = summary; self.sources = sources
     }
 
     /// The executable's name: the slug without its "NN-" prefix ("distribution-collapse").
@@ -20,6 +23,14 @@ public struct Chapter: Sendable {
         let parts = slug.split(separator: "-", maxSplits: 1)
         guard parts.count == 2, parts[0].allSatisfy(\.isNumber) else { return slug }
         return String(parts[1])
+    }
+
+    /// The command a reader types to make this page again: `swift run -c release`, the chapter's
+    /// command and the arguments it was given (with `--seed` spelled out).
+    func reproduction(seed: UInt64) -> String {
+        var args = Array(CommandLine.arguments.dropFirst())
+        if !args.contains(where: { $0 == "--seed" || $0.hasPrefix("--seed=") }) { args = ["--seed", "\(seed)"] + args }
+        return (["swift", "run", "-c", "release", command] + args.map(Environment.shellQuoted)).joined(separator: " ")
     }
 
     /// Runs `body` on a fresh page and publishes it to `options.output`.
@@ -40,6 +51,9 @@ public struct Chapter: Sendable {
             print("  \(mark) \(c.sentence)")
         }
         try body(page, Seeds(options.seed))
+        let sources = self.sources ?? ChapterMain.sources
+        if let sources { page.attachCode { sources.excerpt(at: $0) } }
+        page.rerun(command: reproduction(seed: options.seed), help: ChapterMain.helpText)
 
         let git = Environment.gitState()
         var params = Dictionary(parameters, uniquingKeysWith: { _, b in b })
@@ -49,7 +63,8 @@ public struct Chapter: Sendable {
             parameters: params, swiftVersion: Environment.swiftVersion, gslVersion: GSLRuntime.gslVersion,
             openblas: GSLRuntime.openBLASConfig.trimmingCharacters(in: .whitespaces) + "; kernels " + BLASKernels.description,
             cores: ProcessInfo.processInfo.activeProcessorCount,
-            date: ISO8601DateFormatter().string(from: start), elapsedSeconds: Date().timeIntervalSince(start))
+            date: ISO8601DateFormatter().string(from: start), elapsedSeconds: Date().timeIntervalSince(start),
+            sourceHash: sources?.hash)
         do { try Publisher.publish(page, provenance: provenance, to: folder) } catch { throw InputError("\(error)") }
         print("  report: \(folder.appendingPathComponent(slug + ".html").path)")
         print("\(page.passedCount) passed, \(page.failedCount) failed")

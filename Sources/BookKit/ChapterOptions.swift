@@ -20,8 +20,15 @@ public struct ChapterOptions: ParsableArguments {
 /// one-line reason on standard error; `--help` prints the full help and exits 0), 3 when it
 /// stopped early on purpose (`StoppedEarly`, with its one line).
 public enum ChapterMain {
+    /// The chapter's `--help` text, shown on its page beside the command that re-runs it.
+    nonisolated(unsafe) public internal(set) static var helpText = ""
+    /// The running chapter's sources as compiled, when embedded (see `EmbedsSources`).
+    nonisolated(unsafe) public internal(set) static var sources: ChapterSources?
+
     public static func main<Command: ParsableCommand>(_ command: Command.Type) -> Never {
         BLASKernels.choose()   // may re-run the program once, with kernels that suit the CPU
+        helpText = command.helpMessage(columns: 100)
+        sources = (command as? EmbedsSources.Type)?.sources
         do {
             var parsed = try command.parseAsRoot()
             try parsed.run()   // --help arrives here too, as a thrown request

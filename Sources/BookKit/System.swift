@@ -50,10 +50,13 @@ enum Environment {
     }
 
     /// The command line as a person would type it again.
-    static var commandLine: String {
-        CommandLine.arguments.map { arg in
-            arg.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:".contains($0) }) ? arg : "'" + arg.replacingOccurrences(of: "'", with: "'\\''") + "'"
-        }.joined(separator: " ")
+    static var commandLine: String { CommandLine.arguments.map(shellQuoted).joined(separator: " ") }
+
+    /// `arg` as a POSIX shell reads it back: as is when it holds only safe characters, else in
+    /// single quotes.
+    static func shellQuoted(_ arg: String) -> String {
+        arg.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:".contains($0) }) && !arg.isEmpty
+            ? arg : "'" + arg.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
     static var isTerminal: Bool { isatty(STDOUT_FILENO) == 1 }

@@ -88,6 +88,36 @@ public enum Frontier {
         beta * (Posterior.logPartitionFunction(prior: prior, reward: r, beta: beta) + epsilon)
     }
 
+    /// The minimum of the dual g(β) = β (log Z(β) + ε), found by golden-section search on
+    /// u = log β over [lower, upper], without the root finder of `temperature(forKL:)`.
+    ///
+    /// g is convex in β (the perspective of the convex log Z), hence unimodal in u, and
+    /// dg/du = β (ε − KL(π*_β ‖ π0)) vanishes where the posterior spends the budget: the search
+    /// reaches the constrained problem's temperature by a route independent of the root finder.
+    /// It stops when its bracket is at most `width` wide in u; the minimiser lies inside the final
+    /// bracket [lowerBeta, upperBeta], and `beta` is its midpoint, with `value` = g(beta).
+    public static func dualMinimum(prior: Distribution, reward r: [Double], budget epsilon: Double,
+                                   lower: Double = -50, upper: Double = 50, width: Double = 1e-4)
+        -> (beta: Double, value: Double, lowerBeta: Double, upperBeta: Double) {
+        precondition(lower < upper && width > 0, "the bracket must be non-empty and the width positive")
+        let g: (Double) -> Double = { u in dual(prior: prior, reward: r, beta: expOf(u), budget: epsilon) }
+        let phi = (5.0.squareRoot() - 1) / 2   // 0.618…
+        var a = lower, b = upper
+        var c = b - phi * (b - a), d = a + phi * (b - a)
+        var gc = g(c), gd = g(d)
+        while b - a > width {
+            if gc <= gd {   // the minimum lies in [a, d]
+                b = d; d = c; gd = gc
+                c = b - phi * (b - a); gc = g(c)
+            } else {        // the minimum lies in [c, b]
+                a = c; c = d; gc = gd
+                d = a + phi * (b - a); gd = g(d)
+            }
+        }
+        let u = (a + b) / 2
+        return (expOf(u), g(u), expOf(a), expOf(b))
+    }
+
     /// The mixture (1 - t) π0 + t q with the largest t ∈ [0, 1] whose KL from π0 is at most ε:
     /// a feasible policy for the constrained problem built without the posterior. KL of the
     /// mixture is convex in t and 0 at t = 0, so Brent's method finds the boundary.

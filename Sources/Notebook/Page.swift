@@ -4,7 +4,8 @@
 public final class Page {
     /// One block of the page, in reading order.
     enum Block {
-        case heading(String)
+        /// A section heading, with where `section` was called from (for `attachCode`).
+        case heading(String, CodeLocation? = nil)
         case prose(String)
         case equation(tex: String, number: String?)
         case parameters([(String, String)])
@@ -14,6 +15,10 @@ public final class Page {
         case aside(kind: AsideKind, text: String)
         case samples(title: String, texts: [String])
         case derivation(Derivation)
+        case code(CodeExcerpt)
+        /// The section was built by a function already shown under an earlier section.
+        case codeReference(CodeExcerpt)
+        case rerun(command: String, help: String, json: String)
     }
 
     public enum AsideKind: String, Sendable { case remark, erratum }
@@ -40,7 +45,45 @@ public final class Page {
 
     // MARK: - Building the page
 
-    public func section(_ title: String) { blocks.append(.heading(title)) }
+    /// A section heading. Where it is called from is kept, so that the function that builds the
+    /// section can be shown under it (`attachCode`).
+    public func section(_ title: String, fileID: String = #fileID, line: Int = #line) {
+        blocks.append(.heading(title, CodeLocation(fileID: fileID, line: line)))
+    }
+
+    /// Puts, at the end of each section, the code `excerpt` finds for the section's call (the
+    /// function that built it), folded. A function that built several sections is shown once,
+    /// under its first, and referred to under the others; sections without code get none.
+    public func attachCode(_ excerpt: (CodeLocation) -> CodeExcerpt?) {
+        var shown = Set<String>()
+        var inserts: [(at: Int, block: Block)] = []
+        let headings = blocks.indices.filter { if case .heading = blocks[$0] { return true } else { return false } }
+        for (k, index) in headings.enumerated() {
+            guard case .heading(_, let location?) = blocks[index], let e = excerpt(location) else { continue }
+            let end = k + 1 < headings.count ? headings[k + 1] : blocks.count
+            if shown.insert("\(e.path):\(e.firstLine)").inserted {
+                inserts.append((end, .code(e)))
+                code.append(e)
+            } else {
+                inserts.append((end, .codeReference(e)))
+            }
+        }
+        for (at, block) in inserts.reversed() { blocks.insert(block, at: at) }
+    }
+
+    /// The closing section: the command that makes this page again, and the `--help` text that
+    /// says how to change it.
+    public func rerun(command: String, help: String) {
+        blocks.append(.heading("Re-run it"))
+        blocks.append(.rerun(command: command, help: help, json: slug + ".json"))
+        reproduction = command
+    }
+
+    /// The command that makes this page again, if the page says it.
+    public private(set) var reproduction: String?
+
+    /// The code shown on the page.
+    public private(set) var code: [CodeExcerpt] = []
 
     /// A paragraph. Text between `$...$` is TeX-like mathematics; everything else is escaped.
     public func prose(_ text: String) { blocks.append(.prose(text)) }
@@ -131,4 +174,20 @@ public struct DerivationLine: Codable, Sendable, Equatable {
 public struct Derivation: Codable, Sendable, Equatable {
     public let caption: String
     public let lines: [DerivationLine]
+}
+
+/// Where in the source a call was made: `#fileID` ("Chapter01/main.swift") and `#line`.
+public struct CodeLocation: Sendable, Equatable {
+    public let fileID: String
+    public let line: Int
+    public init(fileID: String, line: Int) { self.fileID = fileID; self.line = line }
+}
+
+/// Lines of source shown on a page: the path from the package root, the first line's number,
+/// and the text of the lines.
+public struct CodeExcerpt: Codable, Sendable, Equatable {
+    public let path: String
+    public let firstLine: Int
+    public let text: String
+    public init(path: String, firstLine: Int, text: String) { self.path = path; self.firstLine = firstLine; self.text = text }
 }

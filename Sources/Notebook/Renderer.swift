@@ -45,7 +45,7 @@ enum Renderer {
 
     static func render(_ block: Page.Block, _ context: inout Context) -> String {
         switch block {
-        case .heading(let t):
+        case .heading(let t, _):
             return "<h2>\(inlineMath(t))</h2>"
         case .prose(let t):
             return "<p>\(inlineMath(t))</p>"
@@ -85,6 +85,19 @@ enum Renderer {
             }.joined()
             let head = "<tr><th scope=\"col\">Line</th><th scope=\"col\">Value</th><th scope=\"col\">Step</th></tr>"
             return "<p class=\"table-caption\">\(inlineMath(d.caption))</p><div class=\"scroll wide\"><table class=\"data derivation\"><thead>\(head)</thead><tbody>\(rows)</tbody></table></div>"
+        case .code(let e):
+            let last = e.firstLine + e.text.split(separator: "\n", omittingEmptySubsequences: false).count - 1
+            return "<details class=\"code\"><summary>The code of this section: <code>\(HTML.escape(e.path)):\(e.firstLine)-\(last)</code></summary>"
+                + "<pre class=\"swift\"><code>\(highlighted(e.text))</code></pre></details>"
+        case .codeReference(let e):
+            return "<p class=\"code-ref\">The code of this section is the function shown above, <code>\(HTML.escape(e.path)):\(e.firstLine)</code>.</p>"
+        case .rerun(let command, let help, let json):
+            var out = "<p>This page, exactly (same seed, same options, same numbers):</p><pre class=\"command\"><code>\(HTML.escape(command))</code></pre>"
+            out += "<p>Run the command with other options to change it; its JSON twin, <a href=\"\(HTML.escape(json))\">\(HTML.escape(json))</a>, holds the checks, derivations and recorded values.</p>"
+            if !help.isEmpty {
+                out += "<details class=\"help\" id=\"options\"><summary>The options (<code>--help</code>)</summary><pre>\(helpWithAnchors(help))</pre></details>"
+            }
+            return out
         case .samples(let title, let texts):
             let items = texts.map { "<li><pre>\(HTML.escape($0))</pre></li>" }.joined()
             return "<div class=\"samples\"><h3>\(inlineMath(title))</h3><ol>\(items)</ol></div>"
@@ -151,6 +164,34 @@ enum Renderer {
         return "<span class=\"what\">\(inlineMath(label))</span>"
     }
 
+    /// `--help` text, escaped, with an anchor `option-NAME` on each option's line.
+    static func helpWithAnchors(_ help: String) -> String {
+        help.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+            let t = line.drop(while: { $0 == " " })
+            guard t.hasPrefix("--") else { return HTML.escape(String(line)) }
+            let name = t.dropFirst(2).prefix(while: { $0.isLetter || $0.isNumber || $0 == "-" })
+            return "<span id=\"option-\(HTML.escape(String(name)))\">\(HTML.escape(String(line)))</span>"
+        }.joined(separator: "\n")
+    }
+
+    /// Swift source as escaped HTML with a span a highlighted token (`SwiftCode`).
+    static func highlighted(_ source: String) -> String {
+        var out = ""
+        for t in SwiftCode.tokens(source) {
+            let text = HTML.escape(String(t.text))
+            switch t.kind {
+            case .whitespace, .punctuation, .identifier: out += text
+            case .keyword: out += "<span class=\"kw\">\(text)</span>"
+            case .comment: out += "<span class=\"cm\">\(text)</span>"
+            case .string: out += "<span class=\"st\">\(text)</span>"
+            case .number: out += "<span class=\"nu\">\(text)</span>"
+            case .attribute: out += "<span class=\"at\">\(text)</span>"
+            case .type: out += "<span class=\"ty\">\(text)</span>"
+            }
+        }
+        return out
+    }
+
     /// A number for a page cell: 6 significant digits unless asked otherwise (the JSON keeps all 17).
     static func number(_ x: Double, significant: Int = 6) -> String {
         HTML.escape(NumberFormat.format(x, significant: significant))
@@ -202,6 +243,7 @@ enum Renderer {
         <dt>Versions</dt><dd>\(HTML.escape(p.swiftVersion)), GSL \(HTML.escape(p.gslVersion)), OpenBLAS \(HTML.escape(p.openblas))</dd>
         <dt>Machine</dt><dd>\(p.cores) cores</dd>
         <dt>Date</dt><dd>\(HTML.escape(p.date))</dd>
+        \(p.sourceHash.map { "<dt>Code</dt><dd>FNV-1a <code>\(HTML.escape($0))</code> of the chapter's sources as compiled (shown under each section)</dd>" } ?? "")
         <dt>Elapsed</dt><dd>\(HTML.escape(NumberFormat.format(p.elapsedSeconds, significant: 3))) s</dd>
         </dl></footer>
         """
@@ -251,7 +293,7 @@ enum Renderer {
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <meta name="color-scheme" content="light dark">
         <title>\(HTML.escape(title))</title>
-        <style>\(Stylesheet.css)\(extraCSS)</style>
+        <style>\(Stylesheet.css)\(Stylesheet.codeCSS)\(extraCSS)</style>
         </head><body\(bodyClass.map { " class=\"\($0)\"" } ?? "")>\(body)</body></html>
         """
     }

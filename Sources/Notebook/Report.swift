@@ -17,6 +17,10 @@ public struct Report: Codable, Sendable {
     public var errata: [String]
     /// Derivations shown on the page (algebraic steps with their values; not checks).
     public var derivations: [Derivation]
+    /// The command that makes this page again (`swift run -c release …`), if the page says it.
+    public var reproduction: String?
+    /// The code shown on the page, a function a section, as compiled.
+    public var code: [CodeExcerpt]
     public var provenance: Provenance
 
     public init(page: Page, provenance: Provenance) {
@@ -25,6 +29,8 @@ public struct Report: Codable, Sendable {
         passed = page.passedCount; failed = page.failedCount
         checks = page.checks; values = page.values; errata = page.errata
         derivations = page.derivations
+        reproduction = page.reproduction
+        code = page.code
         self.provenance = provenance
     }
 

@@ -11,15 +11,22 @@ struct Chapter01Tests {
         try expectChapterPasses(product, slug: slug, arguments: ["--quick", "--outcomes", "\(outcomes)", "--seed", "\(seed)"])
     }
 
-    @Test("a run too short to collapse fails its checks with exit 1")
+    @Test("a run too short to collapse fails every collapse and limit check with exit 1")
     func checksCanFail() throws {
         let folder = try ChapterRunner.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let result = try ChapterRunner.run(product, ["--quick", "--outcomes", "300", "--steps", "10", "--output", folder.path])
         #expect(result.status == 1)
         let report = try ChapterRunner.report(in: folder, slug: slug)
-        #expect(report.failed > 0)
-        #expect(report.checks.contains { !$0.passed && $0.claim.contains("collapses") })
+        let limits = ["entropy-to-zero", "kl-to-point-mass", "collision-to-one", "distinct-to-one", "reward-to-point-mass"]
+        let mustFail = ["natural.collapses", "plain.collapses", "ties.mass-on-tied-set"]
+            + ["natural", "plain"].flatMap { ascent in limits.map { "\(ascent).\($0)" } }
+        for id in mustFail {
+            let check = report.checks.first { $0.id == id }
+            #expect(check != nil, "no check \(id)")
+            #expect(check?.passed == false, "\(check?.sentence ?? id) should fail after 10 steps")
+        }
+        #expect(report.failed == mustFail.count, "only the collapse and limit checks should fail")
         let html = try String(contentsOf: folder.appendingPathComponent("\(slug).html"), encoding: .utf8)
         #expect(html.contains("checks fail"))
     }

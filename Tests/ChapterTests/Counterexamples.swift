@@ -22,6 +22,8 @@ struct Counterexample: CustomTestStringConvertible, Sendable {
 /// Every chapter's counterexamples, by slug. A chapter enters this list when each check it
 /// emits has one; `CounterexampleCoverage` then holds it to that.
 let counterexamplesByChapter: [(slug: String, product: String, counterexamples: [Counterexample])] = [
+    ("01-distribution-collapse", "distribution-collapse", Chapter01Counterexamples.all),
+    ("02-reward-shaping", "reward-shaping", Chapter02Counterexamples.all),
     ("03-optimal-policy", "optimal-policy", Chapter03Counterexamples.all),
     ("04-evidence-lower-bound", "evidence-lower-bound", Chapter04Counterexamples.all),
     ("05-kl-proportionality", "kl-proportionality", Chapter05Counterexamples.all),

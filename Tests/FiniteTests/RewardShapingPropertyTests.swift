@@ -78,4 +78,23 @@ struct RewardShapingPropertyTests {
             }
         }
     }
+
+    @Test("the dual's golden-section minimiser brackets Brent's root of KL = ε, and its minimum is the optimum")
+    func dualMinimum() async throws {
+        await propertyCheck(count: 40, input: ExactGens.seed) { seed in
+            let p = ExactCase(seed: seed, maxOutcomes: 500, kinds: [.gaussian, .ties])
+            let top = Frontier.largestKL(prior: p.prior, reward: p.reward)
+            guard top > 1e-6, top.isFinite else { return }
+            let epsilon = top / 2
+            guard let beta = try? Frontier.temperature(forKL: epsilon, prior: p.prior, reward: p.reward) else {
+                Issue.record("no temperature for \(p)"); return
+            }
+            let search = Frontier.dualMinimum(prior: p.prior, reward: p.reward, budget: epsilon, width: 1e-4)
+            #expect(abs(log(search.beta) - log(beta)) <= 1e-4, "\(p): root \(beta), dual minimiser \(search.beta)")
+            let optimum = Frontier.point(prior: p.prior, reward: p.reward, beta: beta).expectedReward
+            let range = p.reward.max()! - p.reward.min()!
+            #expect(abs(search.value - optimum) <= range * range / (4 * beta) * 1e-8 + 1e-9 * max(1, abs(optimum)),
+                    "\(p): dual minimum \(search.value) vs optimum \(optimum)")
+        }
+    }
 }

@@ -16,7 +16,7 @@ struct PageMarkTests {
             page.prose("p")
         }
         let headings = page.blocks.compactMap { block -> String? in
-            if case .heading(let t) = block { return t }
+            if case .heading(let t, _) = block { return t }
             return nil
         }
         #expect(headings == ["first", "inserted", "second", "third"])

@@ -1,0 +1,68 @@
+import Foundation
+import Notebook
+import Testing
+
+/// Each page shows, under each section, the code that built it, as compiled; its provenance
+/// holds the hash of that code; it says how to run it again and links its JSON twin.
+@Suite("The code beside its output")
+struct SourcesOnPageTests {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    static let chapters: [(product: String, slug: String)] = [
+        ("distribution-collapse", "01-distribution-collapse"), ("reward-shaping", "02-reward-shaping"),
+        ("optimal-policy", "03-optimal-policy"), ("evidence-lower-bound", "04-evidence-lower-bound"),
+        ("kl-proportionality", "05-kl-proportionality"), ("modelling-and-inference", "06-modelling-and-inference"),
+        ("forward-and-reverse-kl", "07-forward-and-reverse-kl"), ("square-root-law", "08-square-root-law"),
+        ("measuring-kl", "09-measuring-kl"),
+    ]
+
+    /// FNV-1a of the chapter folder's Swift files as they are in this checkout, as
+    /// `ChapterSources.hash` computes it.
+    static func workingTreeHash(slug: String) throws -> String {
+        let folder = packageRoot.appendingPathComponent("Chapters/\(slug)")
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".swift") }.sorted()
+        var h: UInt64 = 0xcbf29ce484222325
+        for name in names {
+            let text = try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8)
+            for b in "Chapters/\(slug)/\(name)".utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
+            h = h &* 0x100000001b3
+            for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
+            h = h &* 0x100000001b3
+        }
+        let hex = String(h, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    @Test("every section shows its code (the lines of the file it names), the hash matches, the page links its JSON",
+          arguments: SourcesOnPageTests.chapters.map(\.product))
+    func codeBesideOutput(product: String) throws {
+        let slug = Self.chapters.first { $0.product == product }!.slug
+        let folder = try ChapterRunner.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = try ChapterRunner.run(product, ["--quick", "--seed", "2", "--output", folder.path])
+        #expect(run.status == 0, "\(run.stderr)")
+        let report = try ChapterRunner.report(in: folder, slug: slug)
+        #expect(report.provenance.sourceHash == (try Self.workingTreeHash(slug: slug)))
+        #expect(!report.code.isEmpty)
+        for excerpt in report.code {
+            let text = try String(contentsOf: Self.packageRoot.appendingPathComponent(excerpt.path), encoding: .utf8)
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            let count = excerpt.text.split(separator: "\n", omittingEmptySubsequences: false).count
+            #expect(lines[(excerpt.firstLine - 1)..<(excerpt.firstLine - 1 + count)].joined(separator: "\n") == excerpt.text,
+                    "\(excerpt.path):\(excerpt.firstLine)")
+            #expect(excerpt.text.contains("func "))
+        }
+        #expect(report.reproduction == "swift run -c release \(product) --quick --seed 2 --output \(folder.path)")
+        let html = try String(contentsOf: folder.appendingPathComponent("\(slug).html"), encoding: .utf8)
+        #expect(html.contains("href=\"\(slug).json\""))
+        #expect(html.contains("id=\"option-seed\""))
+        // Every section but the last ("Re-run it") holds its code or a reference to it.
+        let sections = html.components(separatedBy: "<h2").dropFirst()
+        for section in sections where !section.contains("Re-run it</h2>") && !section.contains("Provenance</h2>") {
+            let body = section.components(separatedBy: "<footer").first!
+            #expect(body.contains("class=\"code\"") || body.contains("class=\"code-ref\""),
+                    "a section without its code: \(body.prefix(80))")
+        }
+    }
+}
