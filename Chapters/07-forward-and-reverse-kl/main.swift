@@ -233,7 +233,7 @@ func bimodal(_ page: Page, _ seeds: Seeds, positions L: Int) throws {
     }
     let worstRun = runs.max { $0.residual / $0.tol < $1.residual / $1.tol }!
     page.check(Check(claim: "Every reverse-KL optimum (6 random starts) satisfies the mean-field equations (worst run shown)", reference: "§6",
-                     aLabel: "max_i |θ_i − E_{q−i}[log-odds_i]|", bLabel: "0", a: worstRun.residual, b: 0, tolerance: worstRun.tol,
+                     aLabel: "$\\max_i |θ_i − \\mathbb{E}_{q_{−i}}[\\text{log-odds}_i]|$", bLabel: "0", a: worstRun.residual, b: 0, tolerance: worstRun.tol,
                      because: "∂KL/∂θ_i = σ_i(1−σ_i)(θ_i − mean-field_i), so the residual is ≤ ‖g‖/min σ(1−σ) (doubled), plus 2^L-term rounding"))
     let best = runs.min { $0.kl < $1.kl }!
     let component = family.distribution(logits: [Double](repeating: log(p / (1 - p)), count: L))

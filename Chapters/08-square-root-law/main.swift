@@ -129,7 +129,7 @@ func cumulantIdentities(_ page: Page, _ shapes: [Shape]) throws {
                          because: "second difference, h = 3·10⁻³: truncation h²R⁴/12 (|κ4| ≤ R⁴) plus rounding 4δK/h²"))
         if s.closedK != nil {
             page.check(Check(claim: "\(s.name): K(λ) by log-sum-exp over the outcomes equals the closed form with GSL (worst λ shown)", reference: "beyond the paper",
-                             aLabel: "closed form", bLabel: "log Σ π0 e^{λr}", a: shown.closed.0, b: shown.closed.1, tolerance: shown.closed.2,
+                             aLabel: "closed form", bLabel: "$\\log \\sum π_0 e^{λr}$", a: shown.closed.0, b: shown.closed.1, tolerance: shown.closed.2,
                              because: "δK for the n-term log-sum-exp plus a few ulps for GSL's exprel / log1p / expm1"))
         }
     }
@@ -142,7 +142,7 @@ func cumulantIdentities(_ page: Page, _ shapes: [Shape]) throws {
         let d = Swift.abs(log(q.value) - closed)
         if d / tol > worstQRatio { worstQRatio = d / tol; worstQ = d; worstQTol = tol }
     }
-    page.check(Check(claim: "Reward uniform on [0, 1]: K(λ) = log exprel(λ) against QAGS quadrature of ∫₀¹ e^{λr} dr (worst λ shown)", reference: "beyond the paper",
+    page.check(Check(claim: "Reward uniform on [0, 1]: K(λ) = log exprel(λ) against QAGS quadrature of $\\int_0^1 e^{λr} \\, dr$ (worst λ shown)", reference: "beyond the paper",
                      aLabel: "|log ∫ − log exprel(λ)|", bLabel: "0", a: worstQ, b: 0, tolerance: worstQTol,
                      because: "twice QAGS's own relative error estimate plus a few ulps"))
 }
@@ -175,7 +175,7 @@ func gaussianLaw(_ page: Page) throws {
     page.parameters([("μ", "\(mu)"), ("σ", "\(sigma)"), ("λ", "0.1, 0.5, 1, 2, 4"), ("quadrature", "QAGS over μ + λσ² ± 40σ (the rest is below e⁻⁸⁰⁰), relative tolerance 10⁻¹²")])
     page.check(Check(claim: "Gaussian reward: E_λ[r] − μ = σ√(2 KL) for λ = 0.1 … 4 (worst λ shown)", reference: "Limitations, Bai et al. (2022)",
                      aLabel: "|E_λ − μ − σ√(2KL)|", bLabel: "0", a: worst, b: 0, tolerance: worstTol,
-                     because: "QAGS's error estimates of Z and ∫ r e^{λr} dP, propagated through the mean and through KL = λE − log Z"))
+                     because: "QAGS's error estimates of Z and $\\int r e^{λr} \\, dP$, propagated through the mean and through KL = λE − log Z"))
 }
 
 // MARK: - First order elsewhere, and where it bends

@@ -94,7 +94,7 @@ struct Bridge {
         page.check(Check(claim: "log Z − ELBO(π_θ) = KL(π_θ ‖ posterior): the gap of Jensen's step (13)→(14)", reference: "eqs. 13-15",
                          aLabel: "max |log Z − ELBO − KL|", bLabel: "0", a: worstELBO, b: 0, tolerance: rounding, because: "rounding of the exact sums"))
         page.check(Check(claim: "Importance sampling from π_θ estimates Z without bias (worst evaluation)", reference: "§4",
-                         aLabel: "|mean of π0 e^{r/β}/π_θ − Z|", bLabel: "0", a: worstZ, b: 0, tolerance: worstZTol,
+                         aLabel: "$|\\text{mean of } π_0 e^{r/β}/π_θ − Z|$", bLabel: "0", a: worstZ, b: 0, tolerance: worstZTol,
                          because: "5.3 standard errors of 4000 seeded draws: false failure about 10⁻⁷"))
         page.check(Check(claim: "Sampled KL-regularised training moves π_θ toward π*: KL(π_θ ‖ π*) falls", reference: "eq. 7",
                          aLabel: "KL at the end", bLabel: "KL at the prior", a: klPost.last!, b: klPost.first!, relation: .lessOrEqual,
