@@ -80,11 +80,11 @@ enum Renderer {
         case .derivation(let d):
             let rows = d.lines.map { line in
                 "<tr><td class=\"line\">\(TeX.inline(line.tex))</td>"
-                    + "<td class=\"num\">\(number(line.value))</td>"
-                    + "<td class=\"note\">\(inlineMath(line.note ?? ""))</td></tr>"
+                    + "<td class=\"num\" data-label=\"Value\">\(number(line.value))</td>"
+                    + "<td class=\"note\"\(line.note == nil ? "" : " data-label=\"Step\"")>\(inlineMath(line.note ?? ""))</td></tr>"
             }.joined()
             let head = "<tr><th scope=\"col\">Line</th><th scope=\"col\">Value</th><th scope=\"col\">Step</th></tr>"
-            return "<p class=\"table-caption\">\(inlineMath(d.caption))</p><div class=\"scroll wide\"><table class=\"data derivation\"><thead>\(head)</thead><tbody>\(rows)</tbody></table></div>"
+            return "<p class=\"table-caption\">\(inlineMath(d.caption))</p><div class=\"scroll wide\"><table class=\"data derivation cards\"><thead>\(head)</thead><tbody>\(rows)</tbody></table></div>"
         case .code(let e):
             let last = e.firstLine + e.text.split(separator: "\n", omittingEmptySubsequences: false).count - 1
             return "<details class=\"code\"><summary>The code of this section: <code>\(HTML.escape(e.path)):\(e.firstLine)-\(last)</code></summary>"
