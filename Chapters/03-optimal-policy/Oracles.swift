@@ -187,8 +187,9 @@ func limits(_ c: Context) {
                        description: "Total variation from the posterior to the prior and to the prior restricted to "
                            + "the argmax, across temperatures.",
                        xLabel: "β", yLabel: "total variation", xScale: .log10,
-                       series: [Series("TV(π*_β, π0)", x: betas, y: posteriors.map { totalVariation($0, s.prior) }),
-                                Series("TV(π*_β, π0(·|A))", x: betas,
+                       series: [Series(#"$\mathrm{TV}(\pi^*_\beta, \pi_0)$"#, x: betas,
+                                       y: posteriors.map { totalVariation($0, s.prior) }),
+                                Series(#"$\mathrm{TV}(\pi^*_\beta, \pi_0(\cdot \mid A))$"#, x: betas,
                                        y: posteriors.map { totalVariation($0, limit) }, style: .dashed)],
                        references: [ReferenceLine(.vertical, at: s.beta, label: "β of this run")],
                        yIncludesZero: true),

@@ -81,7 +81,8 @@ func upperBound(_ c: Context) {
     let tvs = policies.map { totalVariation($0, s.posterior) }, sorted = tvs.sorted()
     page.plot(LinePlot(title: "Shortfall from beta log Z against distance from the posterior",
                        description: "Every policy falls short of beta log Z by at least 2 beta TV squared.",
-                       xLabel: "TV(π, π*)", yLabel: "β log Z − J_KLRL(π)", xScale: .log10, yScale: .log10,
+                       xLabel: #"$\mathrm{TV}(\pi, \pi^*)$"#, yLabel: #"$\beta \log Z - J_{KLRL}(\pi)$"#,
+                       xScale: .log10, yScale: .log10,
                        series: [Series("policies", x: tvs, y: gaps, style: .points),
                                 Series("Pinsker bound 2β TV²", x: sorted, y: sorted.map { 2 * s.beta * $0 * $0 },
                                        style: .dashed)]),

@@ -88,8 +88,8 @@ func derivation(_ c: Context) {
                    """#)
     page.aside(#"""
         Eq. 16: the paper writes the bound as $\mathbb{E}_\pi[r(x)] - \operatorname{KL}(\pi_\theta, a)$; the second
-        argument is the prior $\pi_0$, as eqs. 15 and 17 and the objective of eq. 3 require. Line (16) above uses
-        $\pi_0$.
+        argument is the prior $\pi_0$, as eqs. 15 and 17 and the objective of eq. 3 require. Line (16) of this
+        page's derivation uses $\pi_0$.
         """#, kind: .erratum)
     page.aside(#"""
         §5: the paper defines $b(x) = 1$ if $x$ contains a curse word and 0 otherwise, and then says

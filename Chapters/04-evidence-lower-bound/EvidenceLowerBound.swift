@@ -157,13 +157,14 @@ func likelihood(_ c: Context) throws {
                                         evidence: exp(s.logEvidence)))
     page.record("log_evidence", s.logEvidence)
     page.record("acceptance_rate", rate)
+    let evidenceText = NumberFormat.format(exp(s.logEvidence), significant: 4)
+    let rateText = NumberFormat.format(rate, significant: 4)
     page.aside(#"""
         Appendix, last paragraph: the paper calls $p(O = 1) = 1$ the evidence, the assumption that the policy is
-        optimal. In its own model (eq. 8) the evidence is $p(O = 1) = Z = \sum_x \pi_0(x) e^{r(x)} \le 1$, equal to
-        one only when every outcome the prior can produce has reward 0; here it is
-        \#(NumberFormat.format(exp(s.logEvidence), significant: 4)), and \#(NumberFormat.format(rate, significant:
-        4)) of the draws above were acceptable. What the variational problem conditions on is the event $O = 1$, not
-        $p(O = 1) = 1$.
+        optimal. In its own model (eq. 8) the evidence is $p(O = 1) = Z = \sum_x \pi_0(x) e^{r(x)/\beta} \le 1$
+        (with $\beta = 1$ there), equal to one only when every outcome the prior can produce has reward 0. On this
+        page it is \#(evidenceText), and a fraction \#(rateText) of its \#(observationDraws) draws from the prior
+        were acceptable. What the variational problem conditions on is the event $O = 1$, not $p(O = 1) = 1$.
         """#, kind: .erratum)
 }
 

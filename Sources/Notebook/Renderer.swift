@@ -13,7 +13,7 @@ enum Renderer {
             ? "<header><p class=\"kicker\"><a href=\"index.html\">The book</a> · Chapter \(page.number)</p>"
             : "<header><p class=\"kicker\">Report</p>"
         body += "<h1>\(inlineMath(page.title))</h1><p class=\"lede\">\(inlineMath(page.summary))</p>"
-        body += summaryBox(page) + "</header><main>"
+        body += summaryBox(page) + contents(page) + "</header><main>"
         var context = Context()
         for block in page.blocks { body += render(block, &context) }
         body += "</main>" + footer(provenance)
@@ -27,6 +27,19 @@ enum Renderer {
     struct Context {
         var css: [String] = []
         var equations = 0
+        /// Sections rendered so far (their anchors are section-1, section-2, ...).
+        var sections = 0
+    }
+
+    /// The page's sections, linked to their anchors, folded (open on wide screens is the reader's
+    /// choice; printed, it is open).
+    static func contents(_ page: Page) -> String {
+        let titles = page.blocks.compactMap { block -> String? in
+            if case .heading(let t, _) = block { return t } else { return nil }
+        }
+        guard titles.count > 1 else { return "" }
+        let items = titles.enumerated().map { "<li><a href=\"#section-\($0.offset + 1)\">\(inlineMath($0.element))</a></li>" }
+        return "<nav class=\"contents\"><details><summary>Contents (\(titles.count) sections)</summary><ol>\(items.joined())</ol></details></nav>"
     }
 
     static func summaryBox(_ page: Page) -> String {
@@ -46,7 +59,8 @@ enum Renderer {
     static func render(_ block: Page.Block, _ context: inout Context) -> String {
         switch block {
         case .heading(let t, _):
-            return "<h2>\(inlineMath(t))</h2>"
+            context.sections += 1
+            return "<h2 id=\"section-\(context.sections)\">\(inlineMath(t))</h2>"
         case .prose(let t):
             return "<p>\(inlineMath(t))</p>"
         case .equation(let tex, let number):
@@ -263,7 +277,8 @@ enum Renderer {
 
     static func index(_ reports: [Report]) -> String {
         var body = "<header><h1>RL with KL penalties, read as Bayesian inference</h1>"
-        body += "<p class=\"lede\">An executable companion to Korbak, Perez and Buckley (2022). Each chapter is a program that checks one derivation of the paper with numbers; this page lists what the last run found.</p></header><main>"
+        body += "<p class=\"lede\">An executable companion to Korbak, Perez and Buckley (2022), <a href=\"https://arxiv.org/abs/2205.11275\">RL with KL penalties is better viewed as Bayesian inference</a>. Each chapter is a program that checks one derivation of the paper with numbers; this page lists what the last run found.</p></header><main>"
+        body += thesis(reports)
         let total = reports.reduce(0) { $0 + $1.passed + $1.failed }
         let failed = reports.reduce(0) { $0 + $1.failed }
         body += failed == 0
@@ -284,6 +299,20 @@ enum Renderer {
         }
         body += "</main>"
         return document(title: "RL with KL penalties, read as Bayesian inference", body: body)
+    }
+
+    /// The book's argument in one paragraph, and two ways through it.
+    static func thesis(_ reports: [Report]) -> String {
+        func link(_ n: Int) -> String {
+            guard let r = reports.first(where: { $0.number == n }) else { return "\(n)" }
+            return "<a href=\"\(HTML.escape(r.chapter)).html\">\(n). \(inlineMath(r.title))</a>"
+        }
+        var out = "<h2>The argument</h2><p>"
+        out += inlineMath(#"Fine-tuning a language model $\pi$ with a reward $r$ and a KL penalty of weight $\beta$ towards the pretrained model $\pi_0$ maximises $J_{KLRL}(\pi) = \mathbb{E}_{\pi}[r] - \beta \operatorname{KL}(\pi ‖ \pi_0)$. One identity carries the paper: for every policy, $J_{KLRL}(\pi)/\beta = \log Z - \operatorname{KL}(\pi ‖ \pi^*)$, where $\pi^* = \pi_0 e^{r/\beta}/Z$ is the Bayesian posterior with prior $\pi_0$ and likelihood $e^{r/\beta}$. So the penalised objective is an evidence lower bound, its maximiser is the posterior, and KL-regularised RL is variational inference; without the penalty the same objective collapses the model onto its best outcome. Each chapter computes one step of this exactly, on finite distributions, and checks it against an independent computation; the last chapter shows it on a real, small transformer."#)
+        out += "</p><h3>Two ways through the book</h3><ul class=\"paths\">"
+        out += "<li>A student of the theory: " + [1, 3, 4, 5].map(link).joined(separator: " → ") + "</li>"
+        out += "<li>A practitioner of RLHF: " + [2, 9, 8, 10].map(link).joined(separator: " → ") + "</li></ul>"
+        return out
     }
 
     static func document(title: String, body: String, bodyClass: String? = nil, extraCSS: String = "") -> String {

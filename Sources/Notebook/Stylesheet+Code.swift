@@ -9,6 +9,9 @@ extension Stylesheet {
     pre.swift .nu{color:#1c5fa8}pre.swift .at{color:#7a5a00}pre.swift .ty{color:#2b6673}
     @media (prefers-color-scheme:dark){pre.swift .kw{color:#e38ee3}pre.swift .cm{color:#9aa79a}pre.swift .st{color:#f5a78a}
     pre.swift .nu{color:#8ec3ff}pre.swift .at{color:#e2c16b}pre.swift .ty{color:#7fd0dc}}
+    nav.contents details{margin:.6rem 0}nav.contents ol{margin:.3rem 0;padding-left:1.4rem;font:.9rem "DejaVu Sans",sans-serif}
+    ul.paths{font:.95rem "DejaVu Sans",sans-serif}
+    @media print{nav.contents{display:none}}
     @media print{pre.swift{white-space:pre-wrap;overflow:visible;font-size:8pt}}
     """
 }

@@ -35,7 +35,8 @@ enum Chapter03Counterexamples {
         },
         Counterexample("bound.shortfall-pinsker", "TV measured from a posterior at 1.01 β") {
             let s = setting()
-            return shortfallAtLeastPinsker(s, [s.prior, s.posterior], posterior: s.problem.at(beta: 1.01 * s.beta).posterior)
+            let wrong = s.problem.at(beta: 1.01 * s.beta).posterior
+            return shortfallAtLeastPinsker(s, [s.prior, s.posterior], posterior: wrong)
         },
         Counterexample("optimiser.tv", "BFGS stopped after 2 iterations") {
             let s = setting()
@@ -43,15 +44,18 @@ enum Chapter03Counterexamples {
         },
         Counterexample("optimiser.kl-answer-posterior", "BFGS stopped after 2 iterations") {
             let s = setting()
-            return check(optimiserChecks(s, answers: [try stoppedOptimiser(s)], posterior: s.posterior), "optimiser.kl-answer-posterior")
+            let checks = optimiserChecks(s, answers: [try stoppedOptimiser(s)], posterior: s.posterior)
+            return check(checks, "optimiser.kl-answer-posterior")
         },
-        Counterexample("optimiser.kl-posterior-answer", "the posterior with one outcome starved to 10⁻³⁰⁰ (TV 10⁻⁴)") {
+        Counterexample("optimiser.kl-posterior-answer", "the posterior, one outcome of mass 10⁻⁴ starved to e⁻⁶⁹⁰") {
             let s = setting()
             var logWeights = s.posterior.logProbabilities
-            let x = (0..<s.n).min { Swift.abs(s.posterior.probabilities[$0] - 1e-4) < Swift.abs(s.posterior.probabilities[$1] - 1e-4) }!
+            let distance = { (x: Int) in Swift.abs(s.posterior.probabilities[x] - 1e-4) }
+            let x = (0..<s.n).min { distance($0) < distance($1) }!
             logWeights[x] = -690
             let starved = Distribution(logWeights: logWeights)
-            return check(optimiserChecks(s, answers: [starved], posterior: s.posterior), "optimiser.kl-posterior-answer")
+            return check(optimiserChecks(s, answers: [starved], posterior: s.posterior),
+                         "optimiser.kl-posterior-answer")
         },
         Counterexample("bits.log-z", "closed forms at 1.01 β") { try bitCheck("bits.log-z") },
         Counterexample("bits.posterior-strings", "closed forms at 1.01 β") { try bitCheck("bits.posterior-strings") },

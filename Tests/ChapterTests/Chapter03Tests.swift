@@ -33,7 +33,8 @@ struct Chapter03Tests {
     func help() throws {
         let result = try ChapterRunner.run(product, ["--help"])
         #expect(result.status == 0)
-        for option in ["--seed", "--quick", "--output", "--outcomes", "--beta", "--length", "--bit-probability", "--max-iterations"] { #expect(result.stdout.contains(option)) }
+        for option in ["--seed", "--quick", "--output", "--outcomes", "--beta", "--length", "--bit-probability",
+                       "--max-iterations"] { #expect(result.stdout.contains(option)) }
     }
 
     @Test("the report carries the optimiser's distances and the softmax-logit remark")
@@ -54,7 +55,8 @@ struct Chapter03Tests {
     func stoppedOptimiser() throws {
         let folder = try ChapterRunner.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let r = try ChapterRunner.run(product, ["--quick", "--max-iterations", "2", "--seed", "3", "--output", folder.path])
+        let r = try ChapterRunner.run(product, ["--quick", "--max-iterations", "2", "--seed", "3",
+                                                "--output", folder.path])
         #expect(r.status == 1, "exit \(r.status): \(r.stderr)")
         let checks = try ChapterRunner.report(in: folder, slug: slug).checks
         let optimiser = checks.filter { $0.id.hasPrefix("optimiser.") }

@@ -23,7 +23,8 @@ enum Chapter04Counterexamples {
         Counterexample("bayes.accepted-draws", "the prior taken for the posterior") {
             let s = setting()
             let scaled = RejectionSampling.acceptanceProbabilities(reward: s.reward, beta: s.beta)
-            let accepted = try EvidenceDerivation.observe(prior: s.prior, acceptance: scaled, draws: 10_000, RandomGenerator(seed: 5))
+            let accepted = try EvidenceDerivation.observe(prior: s.prior, acceptance: scaled, draws: 10_000,
+                                                          RandomGenerator(seed: 5))
             return acceptedDrawsFollowPosterior(accepted: accepted, statistic: scaled, posterior: s.prior)
         },
         Counterexample("derivation.jensen-gap", "KL measured from a posterior at 1.01 β") {
@@ -33,7 +34,8 @@ enum Chapter04Counterexamples {
         },
         Counterexample("bound.elbo-below-evidence", "log p(O = 1) computed at 0.99 β") {
             let s = setting()
-            return elboBelowEvidence(s, [s.prior, s.posterior], logEvidence: s.problem.at(beta: 0.99 * s.beta).logEvidence)
+            let wrong = s.problem.at(beta: 0.99 * s.beta).logEvidence
+            return elboBelowEvidence(s, [s.prior, s.posterior], logEvidence: wrong)
         },
         Counterexample("bound.tight-at-posterior", "the posterior built at 1.01 β") {
             let s = setting()
