@@ -143,7 +143,7 @@ enum EquationLayout {
     /// screen's width less the margins, divided by the widest row's estimated width.
     static func grid(_ rows: [Row]) -> String {
         let widest = rows.map { estimatedEm($0.left) + estimatedEm($0.right) }.max() ?? 1
-        let fit = "font-size:max(11px,min(1em,(100vw - 5rem) / \(Int((widest * 1.15).rounded(.up)))))"
+        let fit = "font-size:max(11px,min(1em,(100vw - 2.5rem) / \(Int((widest * 1.3).rounded(.up)))))"
         return "<div class=\"eq-rows\" style=\"\(fit)\">" + rows.map { row in
             "<span class=\"eq-l\">\(row.left.isEmpty ? "" : TeX.display(row.left))</span><span class=\"eq-r\">\(TeX.display(row.right))</span>"
         }.joined() + "</div>"
