@@ -476,30 +476,12 @@ func bimodal(_ c: Context, positions L: Int) throws {
         let q = b.family.distribution(logits: m.x)
         optima.append(ReverseOptimum(logits: m.x, q: q, kl: klDivergence(q, b.target)))
     }
-<<<<<<< HEAD
-    let worstRun = runs.max { $0.residual / $0.tol < $1.residual / $1.tol }!
-    page.check(Check(claim: "Every reverse-KL optimum (6 random starts) satisfies the mean-field equations (worst run shown)", reference: "§6",
-                     aLabel: "$\\max_i |θ_i − \\mathbb{E}_{q_{−i}}[\\text{log-odds}_i]|$", bLabel: "0", a: worstRun.residual, b: 0, tolerance: worstRun.tol,
-                     because: "∂KL/∂θ_i = σ_i(1−σ_i)(θ_i − mean-field_i), so the residual is ≤ ‖g‖/min σ(1−σ) (doubled), plus 2^L-term rounding"))
-    let best = runs.min { $0.kl < $1.kl }!
-    let component = family.distribution(logits: [Double](repeating: log(p / (1 - p)), count: L))
-    page.check(Check(claim: "The best reverse-KL optimum is at least as good as sitting exactly on one mode, Bernoulli(p)^L", reference: "§6",
-                     aLabel: "KL(q_rev ‖ π*)", bLabel: "KL(Bern(p)^L ‖ π*)", a: best.kl, b: klDivergence(component, target), relation: .lessOrEqual,
-                     tolerance: summationTolerance(n, scale: 4 * Double(L)), because: "both are 2^L-term sums"))
-    page.check(Check(claim: "Mode seeking beats moment matching on the reverse KL", reference: "§6",
-                     aLabel: "KL(q_rev ‖ π*)", bLabel: "KL(q_fwd ‖ π*)", a: best.kl, b: klDivergence(qF, target), relation: .lessOrEqual,
-                     tolerance: summationTolerance(n, scale: 4 * Double(L)), because: "2^L-term sums"))
-    page.check(Check(claim: "…and moment matching beats mode seeking on the forward KL", reference: "§6",
-                     aLabel: "KL(π* ‖ q_fwd)", bLabel: "KL(π* ‖ q_rev)", a: klDivergence(target, qF), b: klDivergence(target, best.q), relation: .lessOrEqual,
-                     tolerance: summationTolerance(n, scale: 4 * Double(L)), because: "2^L-term sums"))
-=======
     page.check(meanFieldCheck(optima: optima, b))
     let best = optima.min { $0.kl < $1.kl }!
     page.check(reverseBeatsModeCheck(best: best.q, b))
     page.check(modeSeekingCheck(reverse: best.q, forward: qF, b))
     page.check(momentMatchingCheck(forward: qF, reverse: best.q, b))
     let target = b.target
->>>>>>> main
     let rowFor = { (name: String, q: Distribution) -> [String] in
         [name] + [klDivergence(target, q), klDivergence(q, target), q.entropy, q.expectedDistinct(draws: 100)]
             .map { NumberFormat.format($0, significant: 4) }

@@ -150,31 +150,7 @@ struct CumulantSweep {
             divergence.add(klDivergence(post, s.prior), lambda * fd1 - kValue, tolerance: tolKL, at: at)
             let fd2 = Cumulants.secondDifference(s.k, at: lambda, step: h2)
             let tol2 = h2 * h2 * pow(rr, 4) / 12 + 4 * deltaK / (h2 * h2)
-<<<<<<< HEAD
-            let variance = post.variance(s.reward)
-            if Swift.abs(fd2 - variance) / tol2 > worst.variance { worst.variance = Swift.abs(fd2 - variance) / tol2; shown.variance = (variance, fd2, tol2) }
-            if let closed = s.closedK {
-                let c = try closed(lambda)
-                let tolC = deltaK + 8 * Double.ulpOfOne * (1 + Swift.abs(c))
-                if Swift.abs(c - kValue) / tolC > worst.closed { worst.closed = Swift.abs(c - kValue) / tolC; shown.closed = (c, kValue, tolC) }
-            }
-        }
-        let why1 = "central difference, h = 10⁻³: truncation h²R³/6 (|K'''| = |κ3| ≤ R³, R the reward range) plus rounding 2δK/h, δK = (n+2)·4ε(1+|K|+λR)"
-        page.check(Check(claim: "\(s.name): E_λ[r] = K'(λ) for λ = 0 … 30 (worst λ shown)", reference: "eq. 5, beyond the paper",
-                         aLabel: "E_λ[r] (sum over π_λ)", bLabel: "K'(λ) (finite difference)", a: shown.mean.0, b: shown.mean.1, tolerance: shown.mean.2, because: why1))
-        page.check(Check(claim: "\(s.name): KL(π_λ ‖ π0) = λK'(λ) − K(λ) (worst λ shown)", reference: "eq. 5, beyond the paper",
-                         aLabel: "Σ π_λ log(π_λ/π0)", bLabel: "λK' − K", a: shown.kl.0, b: shown.kl.1, tolerance: shown.kl.2,
-                         because: "λ times the derivative's tolerance, plus δK and the n-term rounding of the KL sum"))
-        page.check(Check(claim: "\(s.name): Var_λ(r) = K''(λ) (worst λ shown)", reference: "beyond the paper",
-                         aLabel: "Var_λ(r) (sum)", bLabel: "K''(λ) (second difference)", a: shown.variance.0, b: shown.variance.1, tolerance: shown.variance.2,
-                         because: "second difference, h = 3·10⁻³: truncation h²R⁴/12 (|κ4| ≤ R⁴) plus rounding 4δK/h²"))
-        if s.closedK != nil {
-            page.check(Check(claim: "\(s.name): K(λ) by log-sum-exp over the outcomes equals the closed form with GSL (worst λ shown)", reference: "beyond the paper",
-                             aLabel: "closed form", bLabel: "$\\log \\sum π_0 e^{λr}$", a: shown.closed.0, b: shown.closed.1, tolerance: shown.closed.2,
-                             because: "δK for the n-term log-sum-exp plus a few ulps for GSL's exprel / log1p / expm1"))
-=======
             variance.add(post.variance(s.reward), fd2, tolerance: tol2, at: at)
->>>>>>> main
         }
     }
 
@@ -229,11 +205,6 @@ func quadratureCheck(closed: (Double) throws -> Double) throws -> Check {
         w.add(log(q.value), c, tolerance: 2 * q.error / q.value + 8 * Double.ulpOfOne * (1 + Swift.abs(c)),
               at: "λ = \(NumberFormat.format(lambda))")
     }
-<<<<<<< HEAD
-    page.check(Check(claim: "Reward uniform on [0, 1]: K(λ) = log exprel(λ) against QAGS quadrature of $\\int_0^1 e^{λr} \\, dr$ (worst λ shown)", reference: "beyond the paper",
-                     aLabel: "|log ∫ − log exprel(λ)|", bLabel: "0", a: worstQ, b: 0, tolerance: worstQTol,
-                     because: "twice QAGS's own relative error estimate plus a few ulps"))
-=======
     return w.check(id: "cumulants.quadrature-continuous-uniform",
                    claim: #"Reward uniform on [0, 1]: $K(\lambda) = \log \mathrm{exprel}(\lambda)$ "#
                     + #"against QAGS quadrature of $\int_0^1 e^{\lambda r} dr$"#,
@@ -264,7 +235,6 @@ func cumulantIdentities(_ c: Context, _ shapes: [Shape]) throws {
         if let closed = s.closedK { page.check(try closedFormCheck(s, closed: closed)) }
     }
     page.check(try quadratureCheck(closed: { try Cumulants.continuousUniform(lambda: $0) }))
->>>>>>> main
 }
 
 // MARK: - Where the square-root law is exact
@@ -288,12 +258,6 @@ func gaussianLawCheck(mu: Double, sigma: Double, density: @escaping (Double) -> 
         w.add(gain, sigma * (2 * kl).squareRoot(), tolerance: tolerance,
               at: "λ = \(NumberFormat.format(lambda))")
     }
-<<<<<<< HEAD
-    page.parameters([("μ", "\(mu)"), ("σ", "\(sigma)"), ("λ", "0.1, 0.5, 1, 2, 4"), ("quadrature", "QAGS over μ + λσ² ± 40σ (the rest is below e⁻⁸⁰⁰), relative tolerance 10⁻¹²")])
-    page.check(Check(claim: "Gaussian reward: E_λ[r] − μ = σ√(2 KL) for λ = 0.1 … 4 (worst λ shown)", reference: "Limitations, Bai et al. (2022)",
-                     aLabel: "|E_λ − μ − σ√(2KL)|", bLabel: "0", a: worst, b: 0, tolerance: worstTol,
-                     because: "QAGS's error estimates of Z and $\\int r e^{λr} \\, dP$, propagated through the mean and through KL = λE − log Z"))
-=======
     return w.check(id: "gaussian.square-root-law-exact",
                    claim: #"Gaussian reward: $\mathbb{E}_\lambda[r] - \mu = \sigma\sqrt{2\,\mathrm{KL}}$ "#
                     + #"for $\lambda = 0.1 \dots 4$"#,
@@ -324,7 +288,6 @@ func gaussianLaw(_ c: Context) throws {
     page.parameters([("μ", "\(mu)"), ("σ", "\(sigma)"), ("λ", "0.1, 0.5, 1, 2, 4"),
                      ("quadrature", "QAGS over μ + λσ² ± 40σ (the rest is below e⁻⁸⁰⁰), relative tolerance 10⁻¹²")])
     page.check(try gaussianLawCheck(mu: mu, sigma: sigma, density: gaussianDensity(mu: mu, sigma: sigma)))
->>>>>>> main
 }
 
 // MARK: - First order elsewhere, and where it bends

@@ -81,26 +81,6 @@ struct Bridge {
                 elbo: Objective.evidenceLowerBound(pi, prior: pi0, reward: reward, beta: beta),
                 importance: .init(mean: m, standardDeviation: sd, draws: draws)))
         }
-<<<<<<< HEAD
-        page.check(Check(claim: "During sampled training the model stays a distribution: Σ_x π_θ(x) = 1 (worst evaluation)", reference: "§2",
-                         aLabel: "max |Σ π_θ − 1|", bLabel: "0", a: worstMass, b: 0, tolerance: floatTolerance, because: "Float log-probabilities, as above"))
-        page.check(Check(claim: "J_KLRL(π_θ) + β KL(π_θ ‖ π*) = β log Z exactly, at every evaluation", reference: "eq. 7",
-                         aLabel: "max |J + β KL(π‖π*) − β log Z|", bLabel: "0", a: worstIdentity, b: 0, tolerance: rounding,
-                         because: "sums over \(space.count) sequences in Double: 16(n+2)ε times the size of the terms"))
-        page.check(Check(claim: "J_KLRL(π_θ) ≤ β log Z at every evaluation", reference: "eq. 6",
-                         aLabel: "max (J − β log Z)", bLabel: "0", a: worstBound, b: 0, relation: .lessOrEqual, tolerance: rounding,
-                         because: "rounding of the exact sums"))
-        page.check(Check(claim: "J_KLRL(π_θ) = E_π_θ[r'] with the shaped reward r' at every evaluation", reference: "eq. 4",
-                         aLabel: "max |E[r'] − J|", bLabel: "0", a: worstShaped, b: 0, tolerance: rounding, because: "rounding of the exact sums"))
-        page.check(Check(claim: "log Z − ELBO(π_θ) = KL(π_θ ‖ posterior): the gap of Jensen's step (13)→(14)", reference: "eqs. 13-15",
-                         aLabel: "max |log Z − ELBO − KL|", bLabel: "0", a: worstELBO, b: 0, tolerance: rounding, because: "rounding of the exact sums"))
-        page.check(Check(claim: "Importance sampling from π_θ estimates Z without bias (worst evaluation)", reference: "§4",
-                         aLabel: "$|\\text{mean of } π_0 e^{r/β}/π_θ − Z|$", bLabel: "0", a: worstZ, b: 0, tolerance: worstZTol,
-                         because: "5.3 standard errors of 4000 seeded draws: false failure about 10⁻⁷"))
-        page.check(Check(claim: "Sampled KL-regularised training moves π_θ toward π*: KL(π_θ ‖ π*) falls", reference: "eq. 7",
-                         aLabel: "KL at the end", bLabel: "KL at the prior", a: klPost.last!, b: klPost.first!, relation: .lessOrEqual,
-                         tolerance: 0, because: "exact values; a strict decrease"))
-=======
         let scale = abs(logZ) + reward.max()! + 40
         let rounding = Double(space.count + 2) * Double.ulpOfOne * scale * 16
         page.check(Checks.mass(id: "bridge.policy-mass",
@@ -132,7 +112,6 @@ struct Bridge {
         page.check(Checks.importanceSampling(evaluations.map(\.importance), z: exp(logZ)))
         let klPost = evaluations.map(\.klToPosterior)
         page.check(Checks.arrival(start: klPost.first!, end: klPost.last!))
->>>>>>> main
         page.record("bridge_kl_start", klPost.first!)
         page.record("bridge_kl_end", klPost.last!)
         let steps = evaluations.map { Double($0.step) }
