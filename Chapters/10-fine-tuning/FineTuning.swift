@@ -3,8 +3,8 @@
 // A character-level GPT pretrained here on Debian's fortune cookies is the prior π0. Plain
 // REINFORCE, KL-regularised REINFORCE and DPG fine-tune copies of it on the same sample budget
 // and seeds; rejection sampling from π0 gives exact samples of the constrained posterior. The
-// chapter measures what the exact chapters predicted: plain RL collapses, KL-RL stays below its
-// evidence bound and moves toward π0 exp(r/β)/Z, DPG moves toward π0 b / Z_b. A bridge section
+// chapter measures what the exact chapters predicted: plain RL collapses, KL-RL keeps its
+// entropy and stays below its evidence bound, DPG moves toward π0 b / Z_b. A bridge section
 // runs the same code on a space small enough to enumerate, where every identity is exact.
 import ArgumentParser
 import BookKit
@@ -17,21 +17,34 @@ import TinyLM
 
 @main
 struct FineTuning: ParsableCommand {
+    static let chapter = Chapter(
+        slug: "10-fine-tuning", number: 10, title: "The same story on a transformer",
+        summary: "A tiny GPT pretrained on fortune cookies: plain RL collapses it; KL-regularised RL and DPG move it "
+            + "toward the Bayesian posterior; on an enumerable space every identity is exact.")
+
     static let configuration = CommandConfiguration(
-        commandName: "fine-tuning",
-        abstract: "Chapter 10: RL collapses a tiny language model; KL-RL and DPG move it toward the Bayesian posterior.",
-        discussion: """
-        Pretrains (or takes from the cache in Output/.cache/tinylm, or $TINYLM_CACHE) a character GPT on Debian's \
-        fortunes, fine-tunes it with plain REINFORCE, KL-regularised REINFORCE at two temperatures and DPG, and writes \
-        Output/10-fine-tuning.html and .json. Exit 0: every check holds; 1: a check failed; 2: bad usage or input. \
-        While it fine-tunes, the run saves its state in the output folder's .cache/fine-tuning at every evaluation; \
-        run again with the same options after an interruption and it continues from there to the same report. The \
-        state is deleted once the report is written.
-        """)
+        commandName: chapter.command,
+        abstract: "Chapter 10: RL collapses a tiny language model; KL-RL and DPG move it toward the Bayesian "
+            + "posterior.",
+        discussion: #"""
+            Pretrains (or takes from the cache in Output/.cache/tinylm, or $TINYLM_CACHE) a character GPT on \#
+            Debian's fortunes, fine-tunes it with plain REINFORCE, KL-regularised REINFORCE at two temperatures and \#
+            DPG, and writes Output/10-fine-tuning.html and .json. Exit 0: every check holds; 1: a check failed; 2: \#
+            bad usage or input. While it fine-tunes, the run saves its state in the output folder's \#
+            .cache/fine-tuning at every evaluation; run again with the same options after an interruption and it \#
+            continues from there to the same report. The state is deleted once the report is written.
+            """#)
+
+    enum Defaults: ExactSpaceDefaults {
+        static let beta = 0.25
+        static let betaRange = 0.01...100.0
+        static let betaMeaning = "Temperature β of the first KL-regularised run (the second uses 2β)"
+    }
 
     @OptionGroup var common: ChapterOptions
 
-    @Option(help: "The target word of the constraint b(x) and the reward r(x) (letters only; default: love, or 'the' with --quick).")
+    @Option(help: ArgumentHelp("The target word of the constraint b(x) and the reward r(x) (letters only; default: "
+                               + "love, or 'the' with --quick)."))
     var word: String?
 
     @Option(help: "Fine-tuning steps of each method (10 to 100000; default 150).")
@@ -40,24 +53,37 @@ struct FineTuning: ParsableCommand {
     @Option(help: "Samples a fine-tuning step (4 to 512).")
     var batchSize: Int = 64
 
-    @Option(help: "Temperature β of the first KL-regularised run (the second uses 2β); > 0.")
-    var beta: Double = 0.25
+    @OptionGroup var temperature: BetaOption<Defaults>
+    var beta: Double { temperature.beta }
 
-    @Option(help: "Learning rate of fine-tuning (AdamW, no weight decay), 0 < lr <= 0.1 (default 3e-5, or 2e-4 with --quick: small batches add KL through their noise, and a larger step on the larger model moves it away from its posterior).")
+    @Option(help: ArgumentHelp(
+        "Learning rate of fine-tuning (AdamW, no weight decay), 0 < lr <= 0.1 (default 3e-5, or 2e-4 with --quick: "
+            + "small batches add KL through their noise, and a larger step on the larger model moves it away from its "
+            + "posterior)."))
     var learningRate: Double?
 
-    @Option(help: ArgumentHelp("Testing aid: stop (exit 3) once this many fine-tuning steps in total are done, after saving the state.", visibility: .hidden))
+    @Option(help: ArgumentHelp("Testing aid: stop (exit 3) once this many fine-tuning steps in total are done, after "
+                               + "saving the state.", visibility: .hidden))
     var stopAfterSteps: Int?
 
     static func main() { ChapterMain.main(Self.self) }
 
     func validate() throws {
-        if let w = word, w.isEmpty || !w.allSatisfy({ $0.isLetter }) { throw ValidationError("--word must be a word made of letters (got '\(w)')") }
-        if let s = steps, !(10...100_000).contains(s) { throw ValidationError("--steps must be between 10 and 100000 (got \(s))") }
-        guard (4...512).contains(batchSize) else { throw ValidationError("--batch-size must be between 4 and 512 (got \(batchSize))") }
-        guard beta.isFinite, beta > 0 else { throw ValidationError("--beta must be a positive number (got \(beta))") }
-        if let lr = learningRate, !(lr.isFinite && lr > 0 && lr <= 0.1) { throw ValidationError("--learning-rate must be in (0, 0.1] (got \(lr))") }
-        if let n = stopAfterSteps, n < 1 { throw ValidationError("--stop-after-steps must be a positive number of steps (got \(n))") }
+        if let w = word, w.isEmpty || !w.allSatisfy({ $0.isLetter }) {
+            throw ValidationError("--word must be a word made of letters (got '\(w)')")
+        }
+        if let s = steps, !(10...100_000).contains(s) {
+            throw ValidationError("--steps must be between 10 and 100000 (got \(s))")
+        }
+        guard (4...512).contains(batchSize) else {
+            throw ValidationError("--batch-size must be between 4 and 512 (got \(batchSize))")
+        }
+        if let lr = learningRate, !(lr.isFinite && lr > 0 && lr <= 0.1) {
+            throw ValidationError("--learning-rate must be in (0, 0.1] (got \(lr))")
+        }
+        if let n = stopAfterSteps, n < 1 {
+            throw ValidationError("--stop-after-steps must be a positive number of steps (got \(n))")
+        }
     }
 
     func run() throws {
@@ -68,23 +94,22 @@ struct FineTuning: ParsableCommand {
         settings.steps = steps ?? 150
         settings.learningRate = learningRate ?? (quick ? 2e-4 : 3e-5)
         let pretrain = quick ? Self.quickPretraining : PretrainSettings()
-        let chapter = Chapter(
-            slug: "10-fine-tuning", number: 10, title: "The same story on a transformer",
-            summary: "A tiny GPT pretrained on fortune cookies: plain RL collapses it; KL-regularised RL and DPG move it toward the Bayesian posterior; on an enumerable space every identity is exact.")
         // The fine-tuning state of an interrupted run: discarded once the report is written.
         var state: FineTuneStateStore?
         do {
-            try chapter.run(options: common, parameters: [
+            try Self.chapter.run(options: common, parameters: [
                 ("word", target.word), ("steps", "\(settings.steps)"), ("batch-size", "\(batchSize)"),
-                ("beta", "\(beta)"), ("learning-rate", "\(settings.learningRate)"), ("model", "\(pretrain.nLayer) layers, \(pretrain.nEmbd) wide, \(pretrain.steps) pretraining steps"),
+                ("beta", "\(beta)"), ("learning-rate", "\(settings.learningRate)"),
+                ("model", "\(pretrain.nLayer) layers, \(pretrain.nEmbd) wide, \(pretrain.steps) pretraining steps"),
             ]) { page, seeds in
                 let prior: Checkpoint
                 do { prior = try PretrainCache.pretrainedModel(settings: pretrain, showProgress: true) } catch {
                     throw InputError("cannot pretrain the prior: \(error)")
                 }
+                let cache = URL(fileURLWithPath: common.output, isDirectory: true)
+                    .appendingPathComponent(".cache", isDirectory: true)
                 let study = Study(page: page, seeds: seeds, prior: prior, target: target, settings: settings,
-                                  betas: [beta, 2 * beta], quick: quick, priorKey: pretrain.key,
-                                  stateCache: URL(fileURLWithPath: common.output, isDirectory: true).appendingPathComponent(".cache", isDirectory: true),
+                                  betas: [beta, 2 * beta], quick: quick, priorKey: pretrain.key, stateCache: cache,
                                   stopAfter: stopAfterSteps)
                 let store = study.stateStore
                 state = store

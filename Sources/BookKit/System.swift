@@ -49,8 +49,23 @@ enum Environment {
         #endif
     }
 
-    /// The command line as a person would type it again.
-    static var commandLine: String { CommandLine.arguments.map(shellQuoted).joined(separator: " ") }
+    /// The command line as a person would type it again: an executable built by SwiftPM (a path
+    /// through a `.build` folder, often a temporary clone's) is shown as the `swift run` command
+    /// that builds and runs it from the package.
+    static var commandLine: String { commandLine(CommandLine.arguments) }
+
+    static func commandLine(_ arguments: [String]) -> String {
+        let quoted = arguments.dropFirst().map(shellQuoted)
+        guard let executable = arguments.first else { return quoted.joined(separator: " ") }
+        let parts = executable.split(separator: "/").map(String.init)
+        let program: String
+        if let build = parts.lastIndex(of: ".build"), build < parts.count - 1, let name = parts.last {
+            program = parts[build...].contains("release") ? "swift run -c release \(name)" : "swift run \(name)"
+        } else {
+            program = shellQuoted(executable)
+        }
+        return ([program] + quoted).joined(separator: " ")
+    }
 
     /// `arg` as a POSIX shell reads it back: as is when it holds only safe characters, else in
     /// single quotes.

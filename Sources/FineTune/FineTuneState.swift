@@ -37,7 +37,7 @@ public struct FineTuneStateStore {
 
     /// What `progress.json` holds.
     struct Record: Codable {
-        var format = 1
+        var format = 2
         var key: String
         var finished: [TrainingCurve]
         var current: Current?
@@ -102,7 +102,7 @@ public struct FineTuneStateStore {
         do {
             let checkpoint = try Checkpoint.load(folder.appendingPathComponent(current.policyFile))
             let m = checkpoint.extraMetadata
-            guard m["state_key"] == StableHash.hex(key), m["method"] == "\(current.curve.method)", m["step"] == "\(current.step)" else {
+            guard m["state_key"] == StableHash.hex(key), m["method"] == current.curve.method.id, m["step"] == "\(current.step)" else {
                 throw TinyLMError.checkpoint("it belongs to another run, method or step")
             }
             return Restored(finished: record.finished, current: (current.curve, current.step, checkpoint))
@@ -114,7 +114,7 @@ public struct FineTuneStateStore {
 
     /// Why the record cannot be this run's state, or nil when it can.
     func inconsistency(of record: Record) -> String? {
-        guard record.format == 1 else { return "it has format \(record.format), not 1" }
+        guard record.format == 2 else { return "it has format \(record.format), not 2" }
         guard record.key == key else { return "it was saved for other settings" }
         guard record.finished.count <= methods.count else { return "it records \(record.finished.count) finished methods of \(methods.count)" }
         for (curve, method) in zip(record.finished, methods) {

@@ -3,7 +3,12 @@ import GSL
 import TinyLM
 
 /// The fine-tuning methods the chapter compares, all on the same samples budget.
-public enum Method: Sendable, Equatable, Codable, CustomStringConvertible {
+///
+/// A method has a stable `id` ("rl", "klrl-0.25", "dpg"), which names its random streams, its
+/// checkpoints' metadata and its entry in a saved state's key, and a `description`, its label on
+/// the page, which may be re-worded freely. Adding a method is one case here (with its id and
+/// label), one branch of `FineTuner.trainStep` and one section of the chapter's report.
+public enum Method: Sendable, Hashable, Codable, CustomStringConvertible {
     /// Plain REINFORCE on r, no KL penalty, leave-one-out baseline: maximises J_RL (eq. 1).
     case reinforce
     /// REINFORCE on the shaped reward r - β (log π_θ - log π0) of eq. 4, leave-one-out baseline:
@@ -14,6 +19,16 @@ public enum Method: Sendable, Equatable, Codable, CustomStringConvertible {
     /// leave-one-out baseline.
     case dpg
 
+    /// The stable name: random streams, checkpoint metadata and state keys. Never re-worded.
+    public var id: String {
+        switch self {
+        case .reinforce: return "rl"
+        case .klReinforce(let beta): return "klrl-\(beta)"
+        case .dpg: return "dpg"
+        }
+    }
+
+    /// The label on the page, for display only.
     public var description: String {
         switch self {
         case .reinforce: return "RL (no KL)"
@@ -112,7 +127,7 @@ public final class FineTuner {
     /// only on these and on the generator it is given.
     public func checkpoint(metadata: [String: String] = [:]) -> Checkpoint {
         var metadata = metadata
-        metadata["method"] = "\(method)"
+        metadata["method"] = method.id
         metadata["step"] = "\(step)"
         return Checkpoint(model: policy, tokenizer: tokenizer, optimizer: optimizer, metadata: metadata)
     }
@@ -120,8 +135,8 @@ public final class FineTuner {
     /// Continues from `checkpoint()` of a tuner with the same method, prior and settings; on a
     /// checkpoint that does not fit, throws and changes nothing.
     public func resume(from c: Checkpoint) throws(TinyLMError) {
-        guard c.extraMetadata["method"] == "\(method)" else {
-            throw .checkpoint("it continues \(c.extraMetadata["method"] ?? "no method"), not \(method)")
+        guard c.extraMetadata["method"] == method.id else {
+            throw .checkpoint("it continues \(c.extraMetadata["method"] ?? "no method"), not \(method.id)")
         }
         guard let s = c.extraMetadata["step"].flatMap(Int.init), (0...settings.steps).contains(s) else {
             throw .checkpoint("its step is missing or outside 0...\(settings.steps)")

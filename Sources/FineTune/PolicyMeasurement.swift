@@ -30,6 +30,14 @@ public struct PolicyMeasurement: Sendable, Codable {
     /// Per sample: r(x) and log π_θ(x) - log π0(x), for estimates at other temperatures.
     public let rewards: [Double]
     public let logRatios: [Double]
+    /// Per sample: the sum of the next-token entropies along it, and its number of predicted
+    /// tokens, so that the entropy per token has a standard error (`entropy`).
+    public let entropies: [Double]
+    public let tokenCounts: [Int]
+
+    /// The entropy per predicted token, Σ H_i / Σ T_i over the samples, with its standard
+    /// error by the delta method (a ratio of two means).
+    public var entropy: Estimate { Statistics.ratio(entropies, tokenCounts.map(Double.init)) }
 
     /// Samples `count` documents from `policy` and measures them.
     public static func measure(policy: GPT, prior: GPT, tokenizer: CharTokenizer, preference: TargetWord,
@@ -60,7 +68,8 @@ public struct PolicyMeasurement: Sendable, Codable {
             objective: .mean((0..<count).map { r[$0] - beta * logRatio[$0] }),
             elbo: .mean((0..<count).map { r[$0] / beta - logRatio[$0] }),
             logPartitionIS: Statistics.logMeanExp((0..<count).map { r[$0] / beta - logRatio[$0] }),
-            texts: texts, beta: beta, rewards: r, logRatios: logRatio)
+            texts: texts, beta: beta, rewards: r, logRatios: logRatio,
+            entropies: stepwise.entropy, tokenCounts: stepwise.steps)
     }
 }
 
@@ -74,6 +83,30 @@ public struct PriorEstimates: Sendable {
     public let reward: Estimate
     public let rewardStandardDeviation: Double
     public let samples: Int
+    /// r(x) of each prior sample, for estimates at other temperatures (`posteriorPath`).
+    public let rewards: [Double]
+
+    /// Z_b = π0(b = 1) as a binomial mean with its standard error.
+    public var constraintRate: Estimate { .mean(rewards.map { $0 > 0 ? 1 : 0 }) }
+
+    /// One point of the posterior path β ↦ (KL(π*_β ‖ π0), E_{π*_β}[r]), by self-normalised
+    /// importance sampling over the prior's samples (weights e^{r/β}), with the effective sample
+    /// size of those weights: biased where it is small.
+    public struct PathPoint: Sendable {
+        public let beta, kl, reward, effectiveSampleSize: Double
+    }
+
+    public func posteriorPath(_ betas: [Double]) -> [PathPoint] {
+        betas.map { beta in
+            let a = rewards.map { $0 / beta }
+            let m = a.max() ?? 0
+            let w = a.map { exp($0 - m) }
+            let total = w.reduce(0, +)
+            let mean = zip(w, rewards).reduce(0) { $0 + $1.0 * $1.1 } / total
+            let ess = total * total / w.reduce(0) { $0 + $1 * $1 }
+            return PathPoint(beta: beta, kl: mean / beta - Statistics.logMeanExp(a), reward: mean, effectiveSampleSize: ess)
+        }
+    }
 
     public static func estimate(prior: GPT, tokenizer: CharTokenizer, preference: TargetWord, beta: Double,
                                 count: Int, rng: RandomGenerator) -> PriorEstimates {
@@ -90,6 +123,7 @@ public struct PriorEstimates: Sendable {
         let logZ = Statistics.bootstrap(r, rng: rng) { xs in Statistics.logMeanExp(xs.map { $0 / beta }) }
         let mean = Estimate.mean(r)
         return PriorEstimates(logConstraintPartition: logB, logPartition: logZ, reward: mean,
-                              rewardStandardDeviation: mean.standardError * Double(count).squareRoot(), samples: count)
+                              rewardStandardDeviation: mean.standardError * Double(count).squareRoot(), samples: count,
+                              rewards: r)
     }
 }

@@ -32,6 +32,18 @@ public enum Statistics {
         return m + log(a.reduce(0) { $0 + exp($1 - m) } / Double(a.count))
     }
 
+    /// The ratio of means Σ y_i / Σ x_i with its standard error by the delta method:
+    /// se² = Σ (y_i − R x_i)² / (n (n − 1) x̄²), and a normal 95% interval.
+    public static func ratio(_ y: [Double], _ x: [Double], z: Double = 1.959963984540054) -> Estimate {
+        precondition(y.count == x.count && y.count > 1, "ratio: two samples of the same size, at least 2")
+        let n = Double(y.count)
+        let r = y.reduce(0, +) / x.reduce(0, +)
+        let xBar = x.reduce(0, +) / n
+        let ss = zip(y, x).reduce(0) { $0 + ($1.0 - r * $1.1) * ($1.0 - r * $1.1) }
+        let se = (ss / (n * (n - 1))).squareRoot() / xBar
+        return Estimate(value: r, standardError: se, low: r - z * se, high: r + z * se)
+    }
+
     /// A percentile bootstrap interval of `statistic` over `resamples` resamples of `xs`.
     public static func bootstrap(_ xs: [Double], resamples: Int = 1000, level: Double = 0.95, rng: RandomGenerator,
                                  statistic: ([Double]) -> Double) -> Estimate {

@@ -27,15 +27,22 @@ public struct AdaptiveKLController: Sendable {
         return beta * (1 + error * Double(batchSize) / horizon)
     }
 
-    /// β_0, β_1, …, β_T with KL_t = kl(β_t), and the KL at each.
-    public func run(initialBeta: Double, updates: Int, kl: (Double) -> Double) -> (betas: [Double], kls: [Double]) {
+    /// β_0, β_1, …, β_T with KL_t = kl(β_t), and the KL at each: T = `updates`, or with
+    /// `settledStep` the first t whose step has |β_t/β_{t−1} − 1| ≤ settledStep if that comes sooner
+    /// (the controller's own sign of having settled: near β* what remains of the log-error is about
+    /// step/ρ, ρ the rate per update).
+    public func run(initialBeta: Double, updates: Int, settledStep: Double? = nil,
+                    kl: (Double) -> Double) -> (betas: [Double], kls: [Double]) {
         var betas = [initialBeta], kls: [Double] = []
         var beta = initialBeta
         for _ in 0..<updates {
             let k = kl(beta)
             kls.append(k)
-            beta = update(beta: beta, kl: k)
-            betas.append(beta)
+            let next = update(beta: beta, kl: k)
+            betas.append(next)
+            let step = Swift.abs(next / beta - 1)
+            beta = next
+            if let settled = settledStep, step <= settled { break }
         }
         kls.append(kl(beta))
         return (betas, kls)

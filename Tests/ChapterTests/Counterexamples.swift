@@ -28,7 +28,10 @@ let counterexamplesByChapter: [(slug: String, product: String, counterexamples: 
     ("04-evidence-lower-bound", "evidence-lower-bound", Chapter04Counterexamples.all),
     ("05-kl-proportionality", "kl-proportionality", Chapter05Counterexamples.all),
     ("06-modelling-and-inference", "modelling-and-inference", Chapter06Counterexamples.all),
+    ("07-forward-and-reverse-kl", "forward-and-reverse-kl", Chapter07Counterexamples.all),
+    ("08-square-root-law", "square-root-law", Chapter08Counterexamples.all),
     ("09-measuring-kl", "measuring-kl", Chapter09Counterexamples.all),
+    ("10-fine-tuning", "fine-tuning", Chapter10Counterexamples.all),
 ]
 
 @Suite("Every check fails on its counterexample")
