@@ -334,6 +334,6 @@ func matchedKLCheck(_ matched: [MatchedPosterior], prior q: Distribution, reward
                     + "$\\mathbb{E}_{\\pi^*}[r]/\\beta - \\log Z(\\beta)$", reference: "eq. 5",
                    aLabel: "$\\mathbb{E}_{\\pi^*}[r]/\\beta - \\log Z$",
                    bLabel: "$\\operatorname{KL}(\\pi_n \\| \\pi_0)$",
-                   because: "Brent's bracket on u = log β closes to 1e-13 and |dKL/du| = Var_{π*}(r)/β²; plus rounding "
+                   because: "Brent's bracket on u = log β closes to 1e-13 and $|d\\mathrm{KL}/du| = \\mathrm{Var}_{π^*}(r)/β^2$; plus rounding "
                     + "of two N-term sums with terms up to r/β + max|log π0|")
 }

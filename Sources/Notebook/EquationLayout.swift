@@ -15,7 +15,7 @@ enum EquationLayout {
         static func < (a: Break, b: Break) -> Bool { a.rawValue < b.rawValue }
     }
 
-    static let relations = ["\\coloneqq", "\\approx", "\\propto", "\\equiv", "\\leq", "\\geq", "\\neq", "\\le", "\\ge", "\\ne", "\\simeq", "=", "<", ">"]
+    static let relations = ["\\leftarrow", "\\rightarrow", "\\gets", "\\to", "\\Rightarrow", "\\coloneqq", "\\approx", "\\propto", "\\equiv", "\\leq", "\\geq", "\\neq", "\\le", "\\ge", "\\ne", "\\simeq", "=", "<", ">"]
 
     /// The estimated width of a formula in em of the math font (a rough count of glyphs:
     /// enough to choose between one line and several, never used to clip).
@@ -104,8 +104,10 @@ enum EquationLayout {
             for (n, chunk) in chunks.enumerated() where !chunk.isEmpty {
                 var line = ""
                 var first = true
+                // The first row shares the width with the left-hand side.
                 for piece in chunk {
-                    if !line.isEmpty && estimatedEm(line + piece) > width {
+                    let room = n == 0 && first ? width - estimatedEm(left) : width
+                    if !line.isEmpty && estimatedEm(line + piece) > room {
                         rows.append(Row(left: n == 0 && first ? left : "", right: (first ? "" : "\\quad ") + line))
                         first = false; line = ""
                     }
@@ -136,8 +138,13 @@ enum EquationLayout {
     }
 
     /// The rows as an HTML grid of MathML cells, aligned on the relation.
+    /// A row that is still too long for a phone (one bracket can hold a whole side) is set
+    /// smaller, down to 11 px, so that the widest row fits the screen: the font size is the
+    /// screen's width less the margins, divided by the widest row's estimated width.
     static func grid(_ rows: [Row]) -> String {
-        "<div class=\"eq-rows\">" + rows.map { row in
+        let widest = rows.map { estimatedEm($0.left) + estimatedEm($0.right) }.max() ?? 1
+        let fit = "font-size:max(11px,min(1em,(100vw - 2.5rem) / \(Int((widest * 1.3).rounded(.up)))))"
+        return "<div class=\"eq-rows\" style=\"\(fit)\">" + rows.map { row in
             "<span class=\"eq-l\">\(row.left.isEmpty ? "" : TeX.display(row.left))</span><span class=\"eq-r\">\(TeX.display(row.right))</span>"
         }.joined() + "</div>"
     }

@@ -44,11 +44,18 @@ public enum NumberFormat {
         if x == -.infinity { return "−∞" }
         if x == 0 { return "0" }
         let a = Swift.abs(x)
-        if a >= 1e-4 && a < 1e7 {
+        // One format for small numbers: below 10⁻³ always scientific (never 0.0000123).
+        if a >= 1e-3 && a < 1e7 {
             let s = formatFixed(x, significant: significant)
             return s
         }
         return formatScientific(x, significant: significant)
+    }
+
+    /// As `format`, but a value within `allowance` of zero (its stated rounding allowance) is
+    /// shown as 0, so that rounding noise never reads as a negative KL or a cumulant of 10⁻¹⁸.
+    public static func format(_ x: Double, significant: Int = 6, zeroWithin allowance: Double) -> String {
+        Swift.abs(x) <= allowance ? "0" : format(x, significant: significant)
     }
 
     /// Full precision (17 significant digits) for values that must be compared digit by digit.

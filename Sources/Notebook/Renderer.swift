@@ -1,3 +1,5 @@
+import Foundation
+
 /// Turns pages into self-contained HTML: inline CSS, MathML, inline SVG, no script.
 ///
 /// Every text a chapter writes (prose, headings, claims, A and B labels, tolerance reasons,
@@ -92,11 +94,11 @@ enum Renderer {
         case .derivation(let d):
             let rows = d.lines.map { line in
                 "<tr><td class=\"line\">\(TeX.inline(line.tex))</td>"
-                    + "<td class=\"num\">\(number(line.value))</td>"
-                    + "<td class=\"note\">\(inlineMath(line.note ?? ""))</td></tr>"
+                    + "<td class=\"num\" data-label=\"Value\">\(number(line.value))</td>"
+                    + "<td class=\"note\"\(line.note == nil ? "" : " data-label=\"Step\"")>\(inlineMath(line.note ?? ""))</td></tr>"
             }.joined()
             let head = "<tr><th scope=\"col\">Line</th><th scope=\"col\">Value</th><th scope=\"col\">Step</th></tr>"
-            return "<p class=\"table-caption\">\(inlineMath(d.caption))</p><div class=\"scroll wide\"><table class=\"data derivation\"><thead>\(head)</thead><tbody>\(rows)</tbody></table></div>"
+            return "<p class=\"table-caption\">\(inlineMath(d.caption))</p><div class=\"scroll wide\"><table class=\"data derivation cards\"><thead>\(head)</thead><tbody>\(rows)</tbody></table></div>"
         case .code(let e):
             let last = e.firstLine + e.text.split(separator: "\n", omittingEmptySubsequences: false).count - 1
             return "<details class=\"code\"><summary>The code of this section: <code>\(HTML.escape(e.path)):\(e.firstLine)-\(last)</code></summary>"
@@ -125,7 +127,7 @@ enum Renderer {
         // Math at 1.05 × 17 px; the number and the gaps take about 4.5 rem.
         let onePx = EquationLayout.estimatedEm(tex) * 17.85 + 72
         let explicit = tex.contains("\\\\")
-        let rows = EquationLayout.rows(tex, width: explicit ? .infinity : 19)
+        let rows = EquationLayout.rows(tex, width: explicit ? .infinity : 16.5)
         let wide = onePx > 44 * 16 ? " wide" : ""
         func div(_ body: String, _ cls: String) -> String {
             "<div class=\"equation\(cls)\" id=\"\(id)\"><div class=\"eq-body\">\(body)</div>\(tag)</div>"
@@ -159,14 +161,21 @@ enum Renderer {
             }
             rows += "<tr class=\"\(c.passed ? "pass" : "fail")\">"
             rows += "<td class=\"claim\">\(inlineMath(c.claim))\(ref)</td>"
-            rows += "<td class=\"value\" data-label=\"A\"><span class=\"what\">\(inlineMath(c.aLabel))</span>\(shown(c.a, c))</td>"
-            rows += "<td class=\"value\" data-label=\"B\"><span class=\"what\">\(inlineMath(c.bLabel))</span>\(shown(c.b, c))</td>"
+            rows += "<td class=\"value\" data-label=\"A\">\(what(c.aLabel, c.a))\(shown(c.a, c))</td>"
+            rows += "<td class=\"value\" data-label=\"B\">\(what(c.bLabel, c.b))\(shown(c.b, c))</td>"
             rows += "<td class=\"difference\" data-label=\"Difference\"><span class=\"num\">\(difference)</span></td>"
             rows += "<td class=\"required\" data-label=\"Required\"><span class=\"num\">\(required)</span><span class=\"why\">\(inlineMath(c.toleranceReason))</span></td>"
             rows += "<td class=\"verdict\">\(verdict)<span class=\"verdict-sentence\">\(verdictSentence(c, d: d, t: t))</span></td></tr>"
         }
         let head = "<tr><th scope=\"col\">Claim</th><th scope=\"col\">Value A</th><th scope=\"col\">Value B</th><th scope=\"col\">Difference</th><th scope=\"col\">Required, and why</th><th scope=\"col\">Verdict</th></tr>"
         return "<div class=\"scroll wide\"><table class=\"checks\"><thead>\(head)</thead><tbody>\(rows)</tbody></table></div>"
+    }
+
+    /// What a compared value is; nothing when the label is only the number itself ("0", "1").
+    static func what(_ label: String, _ x: Double) -> String {
+        let plain = PlainMath.text(label).trimmingCharacters(in: .whitespaces)
+        if plain == NumberFormat.format(x, significant: 6) || Double(plain) == x { return "" }
+        return "<span class=\"what\">\(inlineMath(label))</span>"
     }
 
     /// `--help` text, escaped, with an anchor `option-NAME` on each option's line.
@@ -243,7 +252,7 @@ enum Renderer {
         return """
         <footer><h2>Provenance</h2><dl>
         <dt>Commit</dt><dd><code>\(HTML.escape(p.commit))</code>\(p.dirty ? " (working tree had uncommitted changes)" : "")</dd>
-        <dt>Command</dt><dd><code>\(HTML.escape(p.commandLine))</code></dd>
+        <dt>Command</dt><dd><code>\(HTML.escape(command(p.commandLine)))</code></dd>
         <dt>Seed and parameters</dt><dd>seed=\(p.seed)\(params.isEmpty ? "" : ", " + params)</dd>
         <dt>Versions</dt><dd>\(HTML.escape(p.swiftVersion)), GSL \(HTML.escape(p.gslVersion)), OpenBLAS \(HTML.escape(p.openblas))</dd>
         <dt>Machine</dt><dd>\(p.cores) cores</dd>
@@ -252,6 +261,18 @@ enum Renderer {
         <dt>Elapsed</dt><dd>\(HTML.escape(NumberFormat.format(p.elapsedSeconds, significant: 3))) s</dd>
         </dl></footer>
         """
+    }
+
+    /// The command as a reader would type it in the repository: a chapter run from the build
+    /// folder (`/tmp/x/.build/x86_64-unknown-linux-gnu/release/fine-tuning --quick`) becomes
+    /// `swift run -c release fine-tuning --quick`; any other command is shown as it was.
+    static func command(_ line: String) -> String {
+        let first = line.prefix { $0 != " " }
+        guard let build = first.range(of: "/.build/") ?? (first.hasPrefix(".build/") ? first.range(of: ".build/") : nil) else { return line }
+        let path = first[build.upperBound...].split(separator: "/")
+        guard let product = path.last else { return line }
+        let configuration = path.contains("release") ? "swift run -c release " : "swift run "
+        return configuration + product + line.dropFirst(first.count)
     }
 
     static func index(_ reports: [Report]) -> String {
@@ -272,7 +293,8 @@ enum Renderer {
         let errata = reports.flatMap { r in r.errata.map { (r, $0) } }
         if !errata.isEmpty {
             body += "<h2>Errata found in the paper</h2><ul class=\"errata\">"
-            for (r, e) in errata { body += "<li>\(inlineMath(e)) <span class=\"ref\">(chapter \(r.number))</span></li>" }
+            // Each erratum links to its chapter, where the checks and tables it refers to are.
+            for (r, e) in errata { body += "<li><a href=\"\(HTML.escape(r.chapter)).html\">Chapter \(r.number)</a>: \(inlineMath(e))</li>" }
             body += "</ul>"
         }
         body += "</main>"

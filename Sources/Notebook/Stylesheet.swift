@@ -33,11 +33,11 @@ enum Stylesheet {
     .badge{display:inline-block;padding:.05rem .55rem;border-radius:999px;font:600 .8rem "DejaVu Sans",sans-serif;margin-right:.4rem;white-space:nowrap}
     .badge.pass{background:var(--pass-bg);color:var(--pass);border:1px solid var(--pass)}
     .badge.fail{background:var(--fail-bg);color:var(--fail);border:1px solid var(--fail)}
-    .equation{display:flex;align-items:center;gap:.75rem;margin:1rem auto}
-    .eq-body{flex:1;min-width:0;overflow-x:auto;overflow-y:hidden;padding:.3em 0}
+    .equation{display:flex;align-items:center;gap:.75rem;margin:.5rem auto}
+    .eq-body{flex:1;min-width:0;overflow-x:auto;overflow-y:hidden;padding:.6em 0}
     .eq-body math[display=block]{margin:0}
     .eq-broken{display:none}
-    .eq-rows{display:grid;grid-template-columns:max-content max-content;justify-content:center;row-gap:.35em;align-items:baseline}
+    .eq-rows{display:grid;grid-template-columns:max-content max-content;justify-content:safe center;row-gap:.35em;align-items:baseline}
     .eq-l{text-align:right}.eq-r{text-align:left}
     .eqno{flex:none;color:var(--muted);font-family:"DejaVu Sans",sans-serif;font-size:.9rem}
     .scroll{overflow-x:auto;margin:1rem auto}
@@ -51,7 +51,7 @@ enum Stylesheet {
     table.checks .why{display:block;color:var(--muted);font-size:.75rem;max-width:18rem}
     table.checks .verdict-sentence{display:none}
     tr.fail td{background:var(--fail-bg)}
-    .ref{color:var(--muted);font-size:.8em;white-space:nowrap}
+    .ref{color:var(--muted);font-size:max(11px,.8em);white-space:nowrap}
     .table-caption{margin-bottom:.3rem}
     table.parameters{margin:1rem 0}table.parameters caption{text-align:left;font-weight:600;padding-bottom:.3rem}
     figure{margin:1.5rem auto}
@@ -76,9 +76,12 @@ enum Stylesheet {
     @media (min-width:80rem){
     body.has-asides header,body.has-asides main,body.has-asides footer{margin-left:calc((100% - 62rem) / 2)}
     body.has-asides .wide,body.has-asides .scroll.wide,body.has-asides figure.wide,body.has-asides .equation.wide{width:62rem;margin-left:0;clear:right}
-    body.has-asides aside{float:right;clear:right;width:16rem;margin:0 -18rem 1rem 0;position:relative}}
+    body.has-asides aside{float:right;clear:right;width:16rem;margin:0 -18rem 1rem 0;position:relative}
+    body.has-asides aside .imath{display:inline-block;max-width:100%;overflow-x:auto;overflow-y:hidden;vertical-align:middle}}
     @media (max-width:40rem){
     body{font-size:16px;padding:1rem .75rem}h1{font-size:1.5rem}
+    .equation{display:block}.eqno{display:block;text-align:right}
+    table.derivation math{font-size:.95em}table.cards td.line{overflow-x:auto;max-width:100%}
     .plot-wide{display:none}.plot-narrow{display:block}svg.plot .tick{font-size:11.5px}
     .scroll:has(>table.checks),.scroll:has(>table.cards){overflow:visible}
     table.checks,table.checks tbody,table.checks tr,table.checks td,table.cards,table.cards tbody,table.cards tr,table.cards td{display:block;width:auto}
@@ -108,6 +111,6 @@ enum Stylesheet {
     details::details-content{content-visibility:visible;display:contents}
     summary{list-style:none}summary::-webkit-details-marker{display:none}
     table{font-size:8.5pt}table.checks td.claim{min-width:10rem}
-    footer{break-before:avoid}}
+    footer{break-inside:avoid}}
     """
 }

@@ -92,16 +92,19 @@ public enum TeX {
                 if s[i] == "\\" && peekCommand() == "right" { return out }
                 var (atom, kind) = inScript ? (scriptWord() ?? parseAtom()) : parseAtom()
                 // Scripts and primes, in any order: r'_\pi, p'^k, x_i^2, x^2_i.
-                var sub: String?, sup = ""
+                var sub: String?, sup = "", primes = ""
                 while true {
                     skipSpaces()
                     guard i < s.count else { break }
-                    if s[i] == "'" { i += 1; sup += "<mo>′</mo>"; continue }
+                    if s[i] == "'" { i += 1; primes += "′"; continue }
                     guard s[i] == "_" || s[i] == "^" else { break }
                     let which = s[i]; i += 1
                     let arg = parseScriptArgument(isSubscript: which == "_")
                     if which == "_" { sub = (sub ?? "") + arg } else { sup += arg }
                 }
+                // Primes belong to the letter (the prime glyph is already raised): r′ with its
+                // subscript after it, as r′_π, rather than a prime lifted into a superscript.
+                if !primes.isEmpty { atom = "<mrow>\(atom)<mo lspace=\"0\" rspace=\"0\">\(primes)</mo></mrow>" }
                 let big = kind == .big
                 switch (sub, sup.isEmpty ? nil : sup) {
                 case let (b?, p?): atom = big ? "<munderover>\(atom)<mrow>\(b)</mrow><mrow>\(p)</mrow></munderover>"
@@ -174,6 +177,18 @@ public enum TeX {
                     num.append(s[i]); i += 1
                 }
                 return ("<mn>\(HTML.escape(num))</mn>", .ordinary)
+            }
+            // A function name written without its backslash (log, max, KL) is still the function:
+            // a product of the letters l, o, g is never what a reader means.
+            if c.isASCII && c.isLetter {
+                var j = i
+                while j < s.count && s[j].isASCII && s[j].isLetter { j += 1 }
+                let word = String(s[i..<j])
+                if word.count > 1, TeX.functions.contains(word) || (TeX.bigOperators[word]?.count ?? 0) > 1 {
+                    i = j
+                    if TeX.functions.contains(word) { return ("<mi>\(word)</mi>", .function) }
+                    return ("<mo movablelimits=\"false\">\(TeX.bigOperators[word]!)</mo>", .big)
+                }
             }
             i += 1
             if c.isLetter { return ("<mi>\(HTML.escape(String(c)))</mi>", .ordinary) }

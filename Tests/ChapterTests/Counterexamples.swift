@@ -72,3 +72,28 @@ struct CounterexampleCoverage {
         #expect(stale.isEmpty, "counterexamples for checks the chapter no longer emits: \(stale)")
     }
 }
+
+@Suite("Every chapter is held to its counterexamples")
+struct CounterexampleChapters {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    @Test("each folder under Chapters/ is in counterexamplesByChapter, so a new chapter's checks need counterexamples too")
+    func everyChapterListed() throws {
+        let folders = try FileManager.default.contentsOfDirectory(atPath: Self.packageRoot.appendingPathComponent("Chapters").path)
+            .filter { $0.first?.isNumber == true }.sorted()
+        #expect(!folders.isEmpty)
+        #expect(Set(counterexamplesByChapter.map(\.slug)) == Set(folders))
+    }
+
+    @Test("Docs/counterexamples.md states the number of checks of each chapter and the kill rate")
+    func killRateDocumented() throws {
+        let text = try String(contentsOf: Self.packageRoot.appendingPathComponent("Docs/counterexamples.md"), encoding: .utf8)
+        for entry in counterexamplesByChapter {
+            let row = "| \(entry.slug) | \(entry.counterexamples.count) | \(entry.counterexamples.count) | 100% |"
+            #expect(text.contains(row), "Docs/counterexamples.md lacks the row \(row)")
+        }
+        let total = counterexamplesByChapter.reduce(0) { $0 + $1.counterexamples.count }
+        #expect(text.contains("| all | \(total) | \(total) | 100% |"))
+    }
+}

@@ -20,8 +20,9 @@ struct MathNotationTests {
     func primes() {
         let a = TeX.convert("r'_\\pi"), b = TeX.convert("r_\\pi'")
         #expect(a == b)
-        #expect(a.contains("<msubsup><mi>r</mi><mrow><mi>π</mi></mrow><mrow><mo>′</mo></mrow></msubsup>"))
-        #expect(TeX.convert("p'^k").contains("<msup><mi>p</mi><mrow><mo>′</mo><mi>k</mi></mrow></msup>"))
+        #expect(a.contains("<msub><mrow><mi>r</mi><mo lspace=\"0\" rspace=\"0\">′</mo></mrow><mrow><mi>π</mi></mrow></msub>"))
+        #expect(TeX.convert("p'^k").contains("<msup><mrow><mi>p</mi><mo lspace=\"0\" rspace=\"0\">′</mo></mrow><mrow><mi>k</mi></mrow></msup>"))
+        #expect(TeX.convert("K''(\\lambda)").contains("′′"))
         #expect(!a.contains("<mo>_</mo>"))
     }
 
@@ -32,6 +33,14 @@ struct MathNotationTests {
         #expect(TeX.convert("\\beta \\log Z").hasPrefix("<mrow><mi>β</mi><mspace width=\"0.1667em\"/><mi>log</mi>"))
         // A script on a function name wraps the name alone, never the application operator.
         #expect(TeX.convert("\\log_2 n").contains("<msub><mi>log</mi><mrow><mn>2</mn></mrow></msub><mo>\u{2061}</mo>"))
+    }
+
+    @Test("function names written without a backslash are still functions")
+    func bareFunctionNames() {
+        #expect(TeX.convert("log Z") == TeX.convert("\\log Z"))
+        #expect(TeX.convert("KL(p, q)") == TeX.convert("\\KL(p, q)"))
+        #expect(TeX.convert("max_x r") == TeX.convert("\\max_x r"))
+        #expect(TeX.convert("xy").contains("<mi>x</mi><mi>y</mi>"))   // other letters stay a product
     }
 
     @Test("hats stretch over a whole word; bars, norms and dots are symbols, not text")
@@ -81,5 +90,16 @@ struct MathNotationTests {
         // An explicit multi-line equation is split at \\ and aligned at &.
         let explicit = EquationLayout.rows("a &= b + c \\\\ &= d", width: .infinity)
         #expect(explicit.count == 2 && explicit[0].left.trimmingCharacters(in: .whitespaces) == "a" && explicit[1].left.isEmpty)
+    }
+}
+
+@Suite("Notebook: provenance as a reader would type it")
+struct ProvenanceCommandTests {
+    @Test("a chapter run from the build folder is shown as swift run; other commands as they were")
+    func command() {
+        #expect(Renderer.command("/tmp/clone/.build/x86_64-unknown-linux-gnu/release/fine-tuning --quick --output Output")
+                == "swift run -c release fine-tuning --quick --output Output")
+        #expect(Renderer.command(".build/debug/measuring-kl") == "swift run measuring-kl")
+        #expect(Renderer.command("diagnose exact 'a b.csv'") == "diagnose exact 'a b.csv'")
     }
 }
