@@ -58,7 +58,7 @@ struct Chapter10Tests {
         let reference = try #require(Self.uninterrupted)
         let a = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("\(slug).json"))) as? NSDictionary)
         let b = try #require(try JSONSerialization.jsonObject(with: reference) as? NSDictionary)
-        for key in Set(a.allKeys.compactMap { $0 as? String }).union(b.allKeys.compactMap { $0 as? String }) where key != "provenance" {
+        for key in Set(a.allKeys.compactMap { $0 as? String }).union(b.allKeys.compactMap { $0 as? String }) where key != "provenance" && key != "reproduction" {   // how each run was invoked
             #expect(a[key] as? NSObject == b[key] as? NSObject, "\(key) differs from the uninterrupted run's")
         }
         #expect((a["values"] as? NSDictionary)?.count ?? 0 > 0)
