@@ -25,14 +25,17 @@ struct BrowserTests {
       out.textLength = (main.innerText || '').trim().length;
       out.innerWidth = window.innerWidth;
       out.scrollWidth = document.documentElement.scrollWidth;
-      const maths = Array.from(document.querySelectorAll('math'));
+      // Only what is displayed: a page carries a wide and a narrow drawing of each plot (and of
+      // some equations), and CSS shows one of them for the width.
+      const shown = e => e.getClientRects().length > 0;
+      const maths = Array.from(document.querySelectorAll('math')).filter(shown);
       out.math = maths.length;
       out.mathZero = maths.filter(m => { const r = m.getBoundingClientRect(); return r.width < 1 || r.height < 1; }).length;
-      const fracs = Array.from(document.querySelectorAll('mfrac'));
+      const fracs = Array.from(document.querySelectorAll('mfrac')).filter(shown);
       out.fractions = fracs.length;
       out.fractionsFlat = fracs.filter(f => f.children.length !== 2 ||
         f.children[0].getBoundingClientRect().bottom > f.children[1].getBoundingClientRect().top + 1).length;
-      const svgs = Array.from(document.querySelectorAll('svg.plot'));
+      const svgs = Array.from(document.querySelectorAll('svg.plot')).filter(shown);
       out.plots = svgs.length;
       out.plotsEmpty = svgs.filter(s => { const r = s.getBoundingClientRect();
         return r.width < 100 || r.height < 50 || s.querySelectorAll('path, circle, rect').length < 2; }).length;
