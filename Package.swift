@@ -106,7 +106,7 @@ targets += [
     // Runs the built chapter executables and reads what they write.
     .testTarget(
         name: "ChapterTests",
-        dependencies: ["Notebook", "Chapter10"] + chapters.map { .target(name: "Chapter" + $0.folder.prefix(2)) }
+        dependencies: ["Notebook", "BookKit", "Chapter10"] + chapters.map { .target(name: "Chapter" + $0.folder.prefix(2)) }
     ),
 ]
 

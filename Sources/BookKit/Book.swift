@@ -45,6 +45,8 @@ public struct Chapter: Sendable {
         GSLRuntime.start()
 
         let page = Page(slug: slug, number: number, title: title, summary: summary)
+        page.bibliography = Bibliography.works
+        (page.previous, page.next) = BookContents.neighbours(of: slug)
         let colour = Environment.isTerminal
         print("Chapter \(number): \(title)")
         page.onCheck = { c in
@@ -88,5 +90,28 @@ public struct Seeds: Sendable {
         z = (z ^ (z >> 30)) &* 0xbf58476d1ce4e5b9
         z = (z ^ (z >> 27)) &* 0x94d049bb133111eb
         return z ^ (z >> 31)
+    }
+}
+
+/// The book's chapters in reading order, by folder name (a test holds this list to the
+/// `Chapters/` folder), for each page's links to the previous and next chapter.
+public enum BookContents {
+    public static let slugs = [
+        "01-distribution-collapse", "02-reward-shaping", "03-optimal-policy", "04-evidence-lower-bound",
+        "05-kl-proportionality", "06-modelling-and-inference", "07-forward-and-reverse-kl", "08-square-root-law",
+        "09-measuring-kl", "10-fine-tuning",
+    ]
+
+    /// "03-optimal-policy" → "Chapter 3: optimal policy".
+    public static func label(_ slug: String) -> String {
+        let parts = slug.split(separator: "-", maxSplits: 1)
+        guard parts.count == 2, let n = Int(parts[0]) else { return slug }
+        return "Chapter \(n): " + parts[1].replacingOccurrences(of: "-", with: " ")
+    }
+
+    public static func neighbours(of slug: String) -> (previous: PageLink?, next: PageLink?) {
+        guard let k = slugs.firstIndex(of: slug) else { return (nil, nil) }
+        func link(_ j: Int) -> PageLink? { slugs.indices.contains(j) ? PageLink(href: slugs[j] + ".html", label: label(slugs[j])) : nil }
+        return (link(k - 1), link(k + 1))
     }
 }

@@ -13,10 +13,14 @@ enum Renderer {
             ? "<header><p class=\"kicker\"><a href=\"index.html\">The book</a> · Chapter \(page.number)</p>"
             : "<header><p class=\"kicker\">Report</p>"
         body += "<h1>\(inlineMath(page.title))</h1><p class=\"lede\">\(inlineMath(page.summary))</p>"
-        body += summaryBox(page) + contents(page) + "</header><main>"
+        let works = page.citedWorks
+        body += summaryBox(page) + contents(page, references: !works.isEmpty) + "</header>"
         var context = Context()
-        for block in page.blocks { body += render(block, &context) }
-        body += "</main>" + footer(provenance)
+        var main = ""
+        for block in page.blocks { main += render(block, &context) }
+        main = CrossReference.linkMentions(CrossReference.resolve(main, CrossReference.numbering(page)), works)
+        body += "<main>" + main + CrossReference.list(works) + "</main>"
+        body += CrossReference.pager(previous: page.previous, next: page.next) + footer(provenance)
         let hasAsides = page.blocks.contains { if case .aside = $0 { return true } else { return false } }
         let title = PlainMath.text(page.number > 0 ? "\(page.number). \(page.title)" : page.title)
         return document(title: title, body: body, bodyClass: hasAsides ? "has-asides" : nil, extraCSS: context.css.joined())
@@ -29,16 +33,20 @@ enum Renderer {
         var equations = 0
         /// Sections rendered so far (their anchors are section-1, section-2, ...).
         var sections = 0
+        /// Figures and tables rendered so far (anchors figure-1, ..., table-1, ...).
+        var figures = 0
+        var tables = 0
     }
 
     /// The page's sections, linked to their anchors, folded (open on wide screens is the reader's
     /// choice; printed, it is open).
-    static func contents(_ page: Page) -> String {
+    static func contents(_ page: Page, references: Bool = false) -> String {
         let titles = page.blocks.compactMap { block -> String? in
             if case .heading(let t, _) = block { return t } else { return nil }
         }
         guard titles.count > 1 else { return "" }
-        let items = titles.enumerated().map { "<li><a href=\"#section-\($0.offset + 1)\">\(inlineMath($0.element))</a></li>" }
+        var items = titles.enumerated().map { "<li><a href=\"#section-\($0.offset + 1)\">\(inlineMath($0.element))</a></li>" }
+        if references { items.append("<li><a href=\"#references\">References</a></li>") }
         return "<nav class=\"contents\"><details><summary>Contents (\(titles.count) sections)</summary><ol>\(items.joined())</ol></details></nav>"
     }
 
@@ -70,9 +78,15 @@ enum Renderer {
             return "<table class=\"parameters\"><caption>Parameters</caption>\(rows)</table>"
         case .checks(let checks):
             return checkTable(checks)
-        case .figure(let svg, let caption):
-            return "<figure class=\"wide\">\(svg)<figcaption>\(inlineMath(caption))</figcaption></figure>"
-        case .table(let headers, let rows, let caption, let folded):
+        case .figure(let svg, let record):
+            context.figures += 1
+            let n = context.figures
+            return "<figure class=\"wide\" id=\"figure-\(n)\">\(svg)<figcaption><span class=\"number\">Figure \(n).</span> \(inlineMath(record.caption))</figcaption></figure>"
+        case .table(let record, let folded):
+            context.tables += 1
+            let n = context.tables
+            let headers = record.headers, rows = record.rows
+            let caption = "<span class=\"number\">Table \(n).</span> " + inlineMath(record.caption)
             let head = "<tr>" + headers.map { "<th scope=\"col\">\(inlineMath($0))</th>" }.joined() + "</tr>"
             // Tables of more than three columns become lists of labelled rows on a phone.
             let cards = headers.count > 3
@@ -85,9 +99,9 @@ enum Renderer {
             }.joined()
             let table = "<div class=\"scroll wide\"><table class=\"data\(cards ? " cards" : "")\"><thead>\(head)</thead><tbody>\(body)</tbody></table></div>"
             if folded {
-                return "<details><summary>\(inlineMath(caption)) (\(rows.count) rows)</summary>\(table)</details>"
+                return "<details id=\"table-\(n)\"><summary>\(caption) (\(rows.count) rows)</summary>\(table)</details>"
             }
-            return "<p class=\"table-caption\">\(inlineMath(caption))</p>\(table)"
+            return "<p class=\"table-caption\" id=\"table-\(n)\">\(caption)</p>\(table)"
         case .aside(let kind, let text):
             let label = kind == .erratum ? "Erratum" : "Remark"
             return "<aside class=\"\(kind.rawValue)\"><strong>\(label).</strong> \(inlineMath(text))</aside>"

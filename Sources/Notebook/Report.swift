@@ -24,6 +24,12 @@ public struct Report: Codable, Sendable {
     public var reproduction: String?
     /// The code shown on the page, a function a section, as compiled.
     public var code: [CodeExcerpt]
+    /// The data of every figure and table on the page, numbered as the page numbers them
+    /// (absent in reports written before they were recorded).
+    public var figures: [FigureRecord]?
+    public var tables: [TableRecord]?
+    /// The works the page names, as listed at its end.
+    public var references: [Reference]?
     public var provenance: Provenance
 
     public init(page: Page, provenance: Provenance) {
@@ -34,6 +40,7 @@ public struct Report: Codable, Sendable {
         derivations = page.derivations
         reproduction = page.reproduction
         code = page.code
+        figures = page.figures; tables = page.tables; references = page.citedWorks
         self.provenance = provenance
     }
 
