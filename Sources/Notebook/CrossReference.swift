@@ -30,20 +30,23 @@ enum CrossReference {
         }
     }
 
-    /// Links every mention of a cited work in the text of rendered HTML to its entry in the
-    /// reference list: only in text, never inside a tag, mathematics, code, a plot, a heading or
-    /// an existing link, and only where the mention is a whole word.
+    /// Links the first mention in each section of each cited work, in the text of rendered HTML,
+    /// to its entry in the reference list: only in text, never inside a tag, mathematics, code, a
+    /// plot, a heading or an existing link, and only where the mention is a whole word. (Once a
+    /// section: a table naming a library on every row links it once.)
     static func linkMentions(_ html: String, _ works: [Reference]) -> String {
         let mentions = works.flatMap { w in w.mentions.map { (text: HTML.escape($0), key: w.key) } }
             .sorted { $0.text.count > $1.text.count }
         guard !mentions.isEmpty else { return html }
         let skipped: Set<String> = ["math", "pre", "code", "svg", "a", "h1", "h2", "h3", "summary", "title", "style"]
         var out = "", depth = 0
+        var linked = Set<String>()
         var rest = Substring(html)
         while !rest.isEmpty {
             if rest.first == "<", let close = rest.firstIndex(of: ">") {
                 let tag = rest[...close]
                 let name = tag.dropFirst(tag.hasPrefix("</") ? 2 : 1).prefix { $0.isLetter || $0.isNumber }.lowercased()
+                if name == "h2" { linked.removeAll() }
                 if skipped.contains(name) && !tag.hasSuffix("/>") {
                     depth += tag.hasPrefix("</") ? -1 : 1
                     depth = max(depth, 0)
@@ -54,7 +57,7 @@ enum CrossReference {
             }
             let end = rest.firstIndex(of: "<") ?? rest.endIndex
             let text = String(rest[..<end])
-            out += depth == 0 ? link(text, mentions) : text
+            out += depth == 0 ? link(text, mentions, &linked) : text
             rest = rest[end...]
         }
         return out
@@ -79,13 +82,13 @@ enum CrossReference {
         return !(isWordChar(mention.first) && isWordChar(before)) && !(isWordChar(mention.last) && isWordChar(after < text.endIndex ? text[after] : nil))
     }
 
-    static func link(_ text: String, _ mentions: [(text: String, key: String)]) -> String {
+    static func link(_ text: String, _ mentions: [(text: String, key: String)], _ linked: inout Set<String>) -> String {
         var out = "", i = text.startIndex
         scan: while i < text.endIndex {
             for m in mentions where text[i...].hasPrefix(m.text) {
                 let after = text.index(i, offsetBy: m.text.count)
                 if isWhole(text, i, m.text) {
-                    out += "<a class=\"cite\" href=\"#ref-\(m.key)\">\(m.text)</a>"
+                    out += linked.insert(m.key).inserted ? "<a class=\"cite\" href=\"#ref-\(m.key)\">\(m.text)</a>" : m.text
                     i = after
                     continue scan
                 }
