@@ -61,7 +61,7 @@ public struct Chapter: Sendable {
         var params = Dictionary(parameters, uniquingKeysWith: { _, b in b })
         params["quick"] = options.quick ? "yes" : "no"
         let provenance = RunProvenance.make(seed: options.seed, parameters: params, start: start, sourceHash: sources?.hash)
-        do { try Publisher.publish(page, provenance: provenance, to: folder) } catch { throw InputError("\(error)") }
+        do { try Publisher.publish(page, provenance: provenance, to: folder, front: BookContents.front) } catch { throw InputError("\(error)") }
         print("  report: \(folder.appendingPathComponent(slug + ".html").path)")
         print("\(page.passedCount) passed, \(page.failedCount) failed")
         if page.failedCount > 0 { throw ChecksFailed(failed: page.failedCount, total: page.checks.count) }
@@ -114,4 +114,27 @@ public enum BookContents {
         func link(_ j: Int) -> PageLink? { slugs.indices.contains(j) ? PageLink(href: slugs[j] + ".html", label: label(slugs[j])) : nil }
         return (link(k - 1), link(k + 1))
     }
+}
+
+extension BookContents {
+    /// The book's front page: what the index says above its table of chapters.
+    public static let front = BookFront(
+        title: "RL with KL penalties, read as Bayesian inference",
+        lede: "An executable companion to Korbak, Perez and Buckley (2022), RL with KL penalties is better viewed as "
+            + "Bayesian inference. Each chapter is a program that checks one derivation of the paper with numbers; "
+            + "this page lists what the last run found.",
+        work: (title: "RL with KL penalties is better viewed as Bayesian inference", url: "https://arxiv.org/abs/2205.11275"),
+        argument: #"""
+            Fine-tuning a language model $\pi$ with a reward $r$ and a KL penalty of weight $\beta$ towards the
+            pretrained model $\pi_0$ maximises $J_{KLRL}(\pi) = \mathbb{E}_{\pi}[r] - \beta \operatorname{KL}(\pi ‖
+            \pi_0)$. One identity carries the paper: for every policy, $J_{KLRL}(\pi)/\beta = \log Z -
+            \operatorname{KL}(\pi ‖ \pi^*)$, where $\pi^* = \pi_0 e^{r/\beta}/Z$ is the Bayesian posterior with
+            prior $\pi_0$ and likelihood $e^{r/\beta}$. So the penalised objective is an evidence lower bound, its
+            maximiser is the posterior, and KL-regularised RL is variational inference; without the penalty the same
+            objective collapses the model onto its best outcome. Each chapter computes one step of this exactly, on
+            finite distributions, and checks it against an independent computation; the last chapter shows it on a
+            real, small transformer.
+            """#,
+        paths: [(reader: "A student of the theory", chapters: [1, 3, 4, 5]),
+                (reader: "A practitioner of RLHF", chapters: [2, 9, 8, 10])])
 }

@@ -20,13 +20,16 @@ enum CrossReference {
         return out
     }
 
-    /// Replaces each citation in rendered HTML by a link to its figure or table.
+    /// Replaces each citation in the text of rendered HTML (not in code, where the source is
+    /// shown as written) by a link to its figure or table.
     static func resolve(_ html: String, _ numbers: [String: (kind: String, number: Int)]) -> String {
-        html.replacing(pattern) { match in
-            let key = "\(match.output.1):\(match.output.2)"
-            let kind = match.output.1 == "fig" ? "Figure" : "Table"
-            guard let n = numbers[key] else { return "<span class=\"xref missing\">\(kind) ?</span>" }
-            return "<a class=\"xref\" href=\"#\(n.kind.lowercased())-\(n.number)\">\(n.kind) \(n.number)</a>"
+        eachText(html, skipping: ["pre", "code", "style"]) { text, _ in
+            text.replacing(pattern) { match in
+                let key = "\(match.output.1):\(match.output.2)"
+                let kind = match.output.1 == "fig" ? "Figure" : "Table"
+                guard let n = numbers[key] else { return "<span class=\"xref missing\">\(kind) ?</span>" }
+                return "<a class=\"xref\" href=\"#\(n.kind.lowercased())-\(n.number)\">\(n.kind) \(n.number)</a>"
+            }
         }
     }
 
@@ -38,18 +41,25 @@ enum CrossReference {
         let mentions = works.flatMap { w in w.mentions.map { (text: HTML.escape($0), key: w.key) } }
             .sorted { $0.text.count > $1.text.count }
         guard !mentions.isEmpty else { return html }
-        let skipped: Set<String> = ["math", "pre", "code", "svg", "a", "h1", "h2", "h3", "summary", "title", "style"]
-        var out = "", depth = 0
         var linked = Set<String>()
+        return eachText(html, skipping: ["math", "pre", "code", "svg", "a", "h1", "h2", "h3", "summary", "title", "style"]) { text, tag in
+            if tag == "h2" { linked.removeAll() }
+            return text.isEmpty ? text : link(text, mentions, &linked)
+        }
+    }
+
+    /// Rewrites the text between the tags of `html` with `transform`, except inside the elements
+    /// named in `skipping`; `transform` also hears of each tag's name as it passes (with empty text).
+    static func eachText(_ html: String, skipping skipped: Set<String>, _ transform: (String, String?) -> String) -> String {
+        var out = "", depth = 0
         var rest = Substring(html)
         while !rest.isEmpty {
             if rest.first == "<", let close = rest.firstIndex(of: ">") {
                 let tag = rest[...close]
                 let name = tag.dropFirst(tag.hasPrefix("</") ? 2 : 1).prefix { $0.isLetter || $0.isNumber }.lowercased()
-                if name == "h2" { linked.removeAll() }
+                _ = transform("", name)
                 if skipped.contains(name) && !tag.hasSuffix("/>") {
-                    depth += tag.hasPrefix("</") ? -1 : 1
-                    depth = max(depth, 0)
+                    depth = max(depth + (tag.hasPrefix("</") ? -1 : 1), 0)
                 }
                 out += tag
                 rest = rest[rest.index(after: close)...]
@@ -57,7 +67,7 @@ enum CrossReference {
             }
             let end = rest.firstIndex(of: "<") ?? rest.endIndex
             let text = String(rest[..<end])
-            out += depth == 0 ? link(text, mentions, &linked) : text
+            out += depth == 0 ? transform(text, nil) : text
             rest = rest[end...]
         }
         return out

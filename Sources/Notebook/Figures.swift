@@ -69,3 +69,23 @@ public struct PageLink: Sendable, Equatable {
     public let label: String
     public init(href: String, label: String) { self.href = href; self.label = label }
 }
+
+/// What the index page of a folder of reports says before its table of chapters: the book's
+/// title, one line, the argument, and the ways through it. Supplied by the book (BookKit);
+/// Notebook itself knows no book.
+public struct BookFront: Sendable {
+    public let title: String
+    /// One line under the title; where it names `work.title`, that is linked to `work.url`.
+    public let lede: String
+    public let work: (title: String, url: String)?
+    /// The argument in one paragraph.
+    public let argument: String
+    /// Reading paths: who reads, and the chapter numbers in order.
+    public let paths: [(reader: String, chapters: [Int])]
+    public init(title: String, lede: String = "", work: (title: String, url: String)? = nil, argument: String = "",
+                paths: [(reader: String, chapters: [Int])] = []) {
+        self.title = title; self.lede = lede; self.work = work; self.argument = argument; self.paths = paths
+    }
+    /// A folder of reports that belongs to no book.
+    public static let untitled = BookFront(title: "Reports")
+}

@@ -289,10 +289,17 @@ enum Renderer {
         return configuration + product + line.dropFirst(first.count)
     }
 
-    static func index(_ reports: [Report]) -> String {
-        var body = "<header><h1>RL with KL penalties, read as Bayesian inference</h1>"
-        body += "<p class=\"lede\">An executable companion to Korbak, Perez and Buckley (2022), <a href=\"https://arxiv.org/abs/2205.11275\">RL with KL penalties is better viewed as Bayesian inference</a>. Each chapter is a program that checks one derivation of the paper with numbers; this page lists what the last run found.</p></header><main>"
-        body += thesis(reports)
+    static func index(_ reports: [Report], front: BookFront = .untitled) -> String {
+        var body = "<header><h1>\(inlineMath(front.title))</h1>"
+        if !front.lede.isEmpty {
+            var lede = inlineMath(front.lede)
+            if let work = front.work {
+                lede = lede.replacingOccurrences(of: HTML.escape(work.title), with: "<a href=\"\(HTML.escape(work.url))\">\(HTML.escape(work.title))</a>")
+            }
+            body += "<p class=\"lede\">\(lede)</p>"
+        }
+        body += "</header><main>"
+        body += thesis(reports, front)
         let total = reports.reduce(0) { $0 + $1.passed + $1.failed }
         let failed = reports.reduce(0) { $0 + $1.failed }
         body += failed == 0
@@ -312,20 +319,22 @@ enum Renderer {
             body += "</ul>"
         }
         body += "</main>"
-        return document(title: "RL with KL penalties, read as Bayesian inference", body: body)
+        return document(title: PlainMath.text(front.title), body: body)
     }
 
-    /// The book's argument in one paragraph, and two ways through it.
-    static func thesis(_ reports: [Report]) -> String {
+    /// The book's argument in one paragraph, and the ways through it.
+    static func thesis(_ reports: [Report], _ front: BookFront) -> String {
         func link(_ n: Int) -> String {
             guard let r = reports.first(where: { $0.number == n }) else { return "\(n)" }
             return "<a href=\"\(HTML.escape(r.chapter)).html\">\(n). \(inlineMath(r.title))</a>"
         }
-        var out = "<h2>The argument</h2><p>"
-        out += inlineMath(#"Fine-tuning a language model $\pi$ with a reward $r$ and a KL penalty of weight $\beta$ towards the pretrained model $\pi_0$ maximises $J_{KLRL}(\pi) = \mathbb{E}_{\pi}[r] - \beta \operatorname{KL}(\pi ‖ \pi_0)$. One identity carries the paper: for every policy, $J_{KLRL}(\pi)/\beta = \log Z - \operatorname{KL}(\pi ‖ \pi^*)$, where $\pi^* = \pi_0 e^{r/\beta}/Z$ is the Bayesian posterior with prior $\pi_0$ and likelihood $e^{r/\beta}$. So the penalised objective is an evidence lower bound, its maximiser is the posterior, and KL-regularised RL is variational inference; without the penalty the same objective collapses the model onto its best outcome. Each chapter computes one step of this exactly, on finite distributions, and checks it against an independent computation; the last chapter shows it on a real, small transformer."#)
-        out += "</p><h3>Two ways through the book</h3><ul class=\"paths\">"
-        out += "<li>A student of the theory: " + [1, 3, 4, 5].map(link).joined(separator: " → ") + "</li>"
-        out += "<li>A practitioner of RLHF: " + [2, 9, 8, 10].map(link).joined(separator: " → ") + "</li></ul>"
+        var out = ""
+        if !front.argument.isEmpty { out += "<h2>The argument</h2><p>" + inlineMath(front.argument) + "</p>" }
+        if !front.paths.isEmpty {
+            out += "<h3>Ways through the book</h3><ul class=\"paths\">"
+            for path in front.paths { out += "<li>\(inlineMath(path.reader)): " + path.chapters.map(link).joined(separator: " → ") + "</li>" }
+            out += "</ul>"
+        }
         return out
     }
 

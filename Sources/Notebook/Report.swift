@@ -79,7 +79,7 @@ public struct Report: Codable, Sendable {
 public enum Publisher {
     static let journalName = ".publish.journal"
 
-    public static func publish(_ page: Page, provenance: Provenance, to folder: URL) throws {
+    public static func publish(_ page: Page, provenance: Provenance, to folder: URL, front: BookFront = .untitled) throws {
         try AtomicFile.prepareFolder(folder)
         guard isSafeSlug(page.slug) else {
             throw AtomicFile.WriteError(path: folder.path, reason: "the page's slug \(page.slug) is not made of lowercase letters, digits and hyphens")
@@ -90,7 +90,7 @@ public enum Publisher {
         try withFolderLock(folder) {
             try recover(folder)
             let others = reports(in: folder).filter { $0.chapter != page.slug }
-            let index = Data(Renderer.index(ordered(others + [report])).utf8)
+            let index = Data(Renderer.index(ordered(others + [report]), front: front).utf8)
             try commit([("\(page.slug).json", json), ("\(page.slug).html", html), ("index.html", index)], in: folder)
         }
     }
@@ -102,10 +102,10 @@ public enum Publisher {
     }
 
     /// Rebuilds `index.html` from the reports in `folder` (finishing an interrupted publish first).
-    public static func writeIndex(in folder: URL) throws {
+    public static func writeIndex(in folder: URL, front: BookFront = .untitled) throws {
         try withFolderLock(folder) {
             try recover(folder)
-            try commit([("index.html", Data(Renderer.index(ordered(reports(in: folder))).utf8))], in: folder)
+            try commit([("index.html", Data(Renderer.index(ordered(reports(in: folder)), front: front).utf8))], in: folder)
         }
     }
 

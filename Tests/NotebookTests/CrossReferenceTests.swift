@@ -42,6 +42,16 @@ struct CrossReferenceTests {
         #expect(!html.contains("@fig:") && !html.contains("@tbl:"))
     }
 
+    @Test("a citation in the code shown under a section stays as written")
+    func codeUntouched() {
+        let page = Self.page()
+        page.attachCode { _ in CodeExcerpt(path: "Chapters/03-x/main.swift", firstLine: 1,
+                                          text: "func section() { page.prose(\"As @fig:second shows\") }") }
+        let html = Renderer.page(page, provenance: Self.provenance)
+        #expect(html.contains("@fig:second"))
+        #expect(html.components(separatedBy: "href=\"#figure-3\"").count - 1 == 1)
+    }
+
     @Test("a citation of a label no figure carries is reported and shown as missing")
     func unresolved() {
         let page = Self.page()
@@ -111,5 +121,22 @@ struct CrossReferenceTests {
         #expect(html.contains("<a rel=\"prev\" href=\"02-b.html\">← Chapter 2: b</a>"))
         #expect(html.contains("<a rel=\"next\" href=\"04-d.html\">Chapter 4: d →</a>"))
         #expect(!Renderer.page(Self.page(), provenance: Self.provenance).contains("class=\"pager\""))
+    }
+}
+
+@Suite("The index's front matter comes from the book")
+struct BookFrontTests {
+    @Test("the index shows the book's title, its linked work, the argument and the reading paths; a bare folder none")
+    func front() {
+        let front = BookFront(title: "A $\\beta$ book", lede: "A companion to The Work, checked.",
+                              work: (title: "The Work", url: "https://example.org/work"), argument: "Because $x = 1$.",
+                              paths: [(reader: "A reader", chapters: [2, 1])])
+        let html = Renderer.index([], front: front)
+        #expect(html.contains("<title>A β book</title>"))
+        #expect(html.contains("A companion to <a href=\"https://example.org/work\">The Work</a>, checked."))
+        #expect(html.contains("<h2>The argument</h2><p>Because <span class=\"imath\">"))
+        #expect(html.contains("<li>A reader: 2 → 1</li>"))
+        let bare = Renderer.index([])
+        #expect(bare.contains("<title>Reports</title>") && !bare.contains("The argument") && !bare.contains("class=\"paths\""))
     }
 }
