@@ -1,4 +1,6 @@
 import BookKit
+import FineTune
+import Foundation
 import Finite
 import Notebook
 
@@ -58,5 +60,18 @@ enum Checks {
                       bLabel: "$\\mathrm{KL}(\\pi_T \\| \\pi_{\\text{fixed}})$", a: other, b: own, margin: 0,
                       because: "exact sums over the space; the rule, fixed in advance, is that the end point "
                           + "is nearer the fixed point its trainer predicts")
+    }
+}
+
+extension Checks {
+    /// No collapse at scale: the trainer keeps more than half the prior's entropy per token, by
+    /// more than 5.3 standard errors of the difference (chapter 10's rule).
+    static func entropyKept(id: String, trainer: String, policy: Estimate, prior: Estimate) -> Check {
+        let se = (pow(policy.standardError, 2) + pow(prior.standardError / 2, 2)).squareRoot()
+        return Check.exceeds(id: id, claim: "At scale, \(trainer) keeps more than half the prior's entropy per token",
+                             reference: "§3", aLabel: "$H$ per token at the end", bLabel: "$\\frac{1}{2} H$ per token, prior",
+                             a: policy.value, b: prior.value / 2, margin: 5.3 * se,
+                             because: "5.3 standard errors of the difference (delta method over samples): it misses a "
+                                 + "collapse that stops within \(fmt(5.3 * se)) nats per token above the threshold")
     }
 }

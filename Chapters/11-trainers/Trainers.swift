@@ -40,14 +40,36 @@ struct Trainers: ParsableCommand {
     @OptionGroup var temperature: BetaOption<Defaults>
     var beta: Double { temperature.beta }
 
+    @Option(help: "KL coefficient β of the trainers at scale (0.01 to 100; default 0.25, chapter 10's).")
+    var scaleBeta: Double = 0.25
+
+    @Option(help: "Fine-tuning steps of each trainer at scale (10 to 100000; default 150, or 50 with --quick).")
+    var steps: Int?
+
     static func main() { ChapterMain.main(Self.self) }
+
+    func validate() throws {
+        guard scaleBeta.isFinite, (0.01...100).contains(scaleBeta) else {
+            throw ValidationError("--scale-beta must be between 0.01 and 100 (got \(scaleBeta))")
+        }
+        if let s = steps, !(10...100_000).contains(s) {
+            throw ValidationError("--steps must be between 10 and 100000 (got \(s))")
+        }
+    }
 
     func run() throws {
         let quick = common.quick
-        try Self.chapter.run(options: common, parameters: [("beta", "\(beta)")]) { page, seeds in
+        let scaleSteps = steps ?? (quick ? 50 : 150)
+        let learningRate = quick ? 2e-4 : 3e-5   // chapter 10's
+        try Self.chapter.run(options: common, parameters: [
+            ("beta", "\(beta)"), ("scale-beta", "\(scaleBeta)"), ("steps", "\(scaleSteps)"),
+            ("learning-rate", "\(learningRate)"),
+        ]) { page, seeds in
             let summary = page.mark()
             let exact = try ExactBridge(page: page, seeds: seeds, quick: quick, beta: beta).run()
             _ = try SampledBridge(page: page, seeds: seeds, quick: quick, exact: exact).run()
+            try AtScale(page: page, seeds: seeds, quick: quick, beta: scaleBeta, exact: exact, steps: scaleSteps,
+                        learningRate: learningRate).run()
             page.insert(at: summary) { exact.summarise(page) }
         }
     }

@@ -1,5 +1,6 @@
 @testable import Chapter11
 import Finite
+import FineTune
 import Foundation
 import Notebook
 
@@ -41,9 +42,18 @@ enum Chapter11Counterexamples {
         }
     }
 
+    static func collapsed(_ id: String) -> Counterexample {
+        Counterexample("scale.\(id).entropy-kept", "a collapsed policy's entropy, a fifth of the prior's") {
+            Checks.entropyKept(id: "scale.\(id).entropy-kept", trainer: id,
+                               policy: Estimate(value: 0.3, standardError: 0.02, low: 0.26, high: 0.34),
+                               prior: Estimate(value: 1.5, standardError: 0.01, low: 1.48, high: 1.52))
+        }
+    }
+
     static let trainers = ["ppo", "rloo", "grpo-k3", "grpo-k3-unscaled", "grpo-k1"]
     static let offPosterior = ["grpo-k3", "grpo-k3-unscaled"]
 
     static let all: [Counterexample] = trainers.map(stopped) + offPosterior.map(offByOnePercent)
         + offPosterior.map(atPosterior) + trainers.map(notArrived) + trainers.map(nearerOther)
+        + ["ppo", "rloo", "grpo-k3", "grpo-k1"].map(collapsed)
 }

@@ -19,7 +19,7 @@ struct Chapter11Tests {
 
     @Test("bad input exits 2 with one line", arguments: [
         (["--beta", "0"], "--beta"), (["--beta", "nan"], "--beta"), (["--beta", "100"], "--beta"),
-        (["--seed", "x"], "--seed"),
+        (["--seed", "x"], "--seed"), (["--scale-beta", "0"], "--scale-beta"), (["--steps", "5"], "--steps"),
     ])
     func badInput(arguments: [String], mentioning: String) throws {
         try expectUsageError(product, arguments: arguments, mentioning: mentioning)
@@ -29,6 +29,6 @@ struct Chapter11Tests {
     func help() throws {
         let result = try ChapterRunner.run(product, ["--help"])
         #expect(result.status == 0)
-        for option in ["--seed", "--quick", "--output", "--beta"] { #expect(result.stdout.contains(option)) }
+        for option in ["--seed", "--quick", "--output", "--beta", "--scale-beta", "--steps"] { #expect(result.stdout.contains(option)) }
     }
 }
