@@ -82,6 +82,51 @@ enum Checks {
                                  + "than \(fmt(z * se))")
     }
 
+    /// Eq. 7 at scale: the ELBO E_π_θ[b/β − ℓ] never exceeds log Z(β), at any evaluation, within
+    /// z standard errors of the ELBO's mean and of log Ẑ (binomial). Both sides are estimated
+    /// independently: the ELBO from the policy's samples, log Z from the prior's count.
+    static func evidenceBoundAtScale(id: String, beta: Double, elbos: [Estimate], logZ: Double,
+                                     logZError: Double) -> Check {
+        var w = WorstCase(.lessOrEqual)
+        for (k, e) in elbos.enumerated() {
+            w.add(e.value, logZ, tolerance: z * (pow(e.standardError, 2) + pow(logZError, 2)).squareRoot(),
+                  at: "evaluation \(k)")
+        }
+        let largest = elbos.map { z * (pow($0.standardError, 2) + pow(logZError, 2)).squareRoot() }.max() ?? .nan
+        return w.check(id: id, claim: "$\\beta = \(fmt(beta))$: the ELBO stays below $\\log Z(\\beta)$ at every evaluation",
+                       aLabel: "$\\widehat{\\mathrm{ELBO}}$", bLabel: "$\\log \\hat{Z}(\\beta)$",
+                       because: "5.3 standard errors of the ELBO's mean and of $\\log \\hat{Z}$ (binomial): it misses "
+                           + "an excess smaller than \(fmt(largest)) nats")
+    }
+
+    /// The at-scale goal: the end of training keeps at most `arrivalFraction` of the prior's
+    /// distance to its target, with the 95% upper bound of that fraction below this.
+    static let arrivalUpperFraction = 0.4
+
+    /// On the frontier's side (eq. 7): at the end, the policy's P_θ(b) is at most the largest
+    /// P(b) of any policy as close to the prior, the posterior path at the policy's KL (exact
+    /// stepwise, independent of the k1 ratios of the evidence bound). Tolerance: z standard
+    /// errors of P̂_θ(b), of the KL through the frontier's slope (β at that point), and of
+    /// Ẑ_b through the frontier, taken as independent (conservative: b and the KL of a sample
+    /// are positively correlated).
+    static func belowFrontier(id: String, method: String, constraint: Estimate, kl: Estimate,
+                              count: BinomialCount) -> Check {
+        let zb = count.value
+        let f = { (k: Double, z: Double) in BinaryPosterior.frontier(kl: k, zb: z) }
+        let h = max(1e-4, 0.01 * kl.standardError)
+        let slope = (f(kl.value + h, zb) - f(max(0, kl.value - h), zb)) / (kl.value + h - max(0, kl.value - h))
+        let dz = 0.01 * count.standardError
+        let zSlope = (f(kl.value, min(1, zb + dz)) - f(kl.value, max(0, zb - dz))) / (2 * dz)
+        let se = (pow(constraint.standardError, 2) + pow(slope * kl.standardError, 2)
+                  + pow(zSlope * count.standardError, 2)).squareRoot()
+        return Check(id: id, claim: "\(method) ends on or below the frontier: no more $b$ than the posterior as close "
+                         + "to the prior", reference: "eq. 7", aLabel: "$P_\\theta(b)$",
+                     bLabel: "frontier at $\\mathrm{KL}(\\pi_\\theta \\| \\pi_0)$", a: constraint.value,
+                     b: f(kl.value, zb), relation: .lessOrEqual, tolerance: z * se,
+                     because: "5.3 standard errors of $\\hat{P}_\\theta(b)$, of the stepwise KL through the frontier's "
+                         + "slope and of $\\hat{Z}_b$: it misses an excess smaller than \(fmt(z * se))")
+    }
+
     // MARK: The bridge
 
     /// Σ_x π(x) = 1 over the enumerated space, at the worst of the given evaluations.

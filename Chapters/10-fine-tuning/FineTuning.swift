@@ -3,9 +3,12 @@
 // A character-level GPT pretrained here on Debian's fortune cookies is the prior π0. Plain
 // REINFORCE, KL-regularised REINFORCE and DPG fine-tune copies of it on the same sample budget
 // and seeds; rejection sampling from π0 gives exact samples of the constrained posterior. The
-// chapter measures what the exact chapters predicted: plain RL collapses, KL-RL keeps its
-// entropy and stays below its evidence bound, DPG moves toward π0 b / Z_b. A bridge section
-// runs the same code on a space small enough to enumerate, where every identity is exact.
+// preference is binary, so every posterior's normaliser is a closed form in Z_b, a binomial
+// count with a stated interval, and each method's distance to its own target is estimated
+// without importance weights. The chapter measures what the exact chapters predicted: plain RL
+// collapses, KL-RL and DPG move toward their posteriors (how far they get is measured, with its
+// error). A bridge section runs the same code on a space small enough to enumerate, where every
+// identity is exact.
 import ArgumentParser
 import BookKit
 import Finite
@@ -19,8 +22,9 @@ import TinyLM
 struct FineTuning: ParsableCommand {
     static let chapter = Chapter(
         slug: "10-fine-tuning", number: 10, title: "The same story on a transformer",
-        summary: "A tiny GPT pretrained on fortune cookies: plain RL collapses it; KL-regularised RL and DPG move it "
-            + "toward the Bayesian posterior; on an enumerable space every identity is exact.")
+        summary: "A tiny GPT pretrained on fortune cookies: plain RL collapses it; KL-regularised RL and DPG move "
+            + "it toward the Bayesian posteriors of a binary preference, whose distances are measured with stated "
+            + "errors; on an enumerable space every identity is exact.")
 
     static let configuration = CommandConfiguration(
         commandName: chapter.command,
@@ -36,7 +40,7 @@ struct FineTuning: ParsableCommand {
             """#)
 
     enum Defaults: ExactSpaceDefaults {
-        static let beta = 0.25
+        static let beta = 0.125
         static let betaRange = 0.01...100.0
         static let betaMeaning = "Temperature β of the first KL-regularised run (the second uses 2β)"
     }
@@ -62,6 +66,11 @@ struct FineTuning: ParsableCommand {
             + "posterior)."))
     var learningRate: Double?
 
+    @Option(help: ArgumentHelp(
+        "The learning rate at the last step as a fraction of --learning-rate, reached along a half cosine "
+            + "(0 < f <= 1; 1 keeps the rate constant; default 1, or 0.1 with --quick)."))
+    var learningRateDecay: Double?
+
     @Option(help: ArgumentHelp("Testing aid: stop (exit 3) once this many fine-tuning steps in total are done, after "
                                + "saving the state.", visibility: .hidden))
     var stopAfterSteps: Int?
@@ -81,6 +90,9 @@ struct FineTuning: ParsableCommand {
         if let lr = learningRate, !(lr.isFinite && lr > 0 && lr <= 0.1) {
             throw ValidationError("--learning-rate must be in (0, 0.1] (got \(lr))")
         }
+        if let f = learningRateDecay, !(f.isFinite && f > 0 && f <= 1) {
+            throw ValidationError("--learning-rate-decay must be in (0, 1] (got \(f))")
+        }
         if let n = stopAfterSteps, n < 1 {
             throw ValidationError("--stop-after-steps must be a positive number of steps (got \(n))")
         }
@@ -93,6 +105,7 @@ struct FineTuning: ParsableCommand {
         settings.batchSize = batchSize
         settings.steps = steps ?? 150
         settings.learningRate = learningRate ?? (quick ? 2e-4 : 3e-5)
+        settings.finalLearningRateFraction = learningRateDecay ?? (quick ? 0.1 : 1)
         let pretrain = PretrainSettings.fineTuningPrior(quick: quick)
         // The fine-tuning state of an interrupted run: discarded once the report is written.
         var state: FineTuneStateStore?
@@ -100,6 +113,7 @@ struct FineTuning: ParsableCommand {
             try Self.chapter.run(options: common, parameters: [
                 ("word", target.word), ("steps", "\(settings.steps)"), ("batch-size", "\(batchSize)"),
                 ("beta", "\(beta)"), ("learning-rate", "\(settings.learningRate)"),
+                ("learning-rate-decay", "\(settings.finalLearningRateFraction)"),
                 ("model", "\(pretrain.nLayer) layers, \(pretrain.nEmbd) wide, \(pretrain.steps) pretraining steps"),
             ]) { page, seeds in
                 let prior: Checkpoint

@@ -38,12 +38,16 @@ struct Study {
 
     var priorSamples: Int { 8192 }
     var evalSamples: Int { 256 }
+    /// The last evaluation, on which the arrival checks rest, takes more samples.
+    var finalEvalSamples: Int { 1024 }
     var evaluations: Int { quick ? 3 : 6 }
 
     /// What the sections read: each method's curve by method, and the prior's own measurements.
     struct Results {
         let curves: [Method: TrainingCurve]
         let estimates: PriorEstimates
+        /// The prior samples that satisfy b, of those drawn: Z_b with its Wilson interval.
+        var count: BinomialCount { estimates.constraintCount }
         /// The prior measured like a policy, on its own stream ("eval-prior").
         let prior: PolicyMeasurement
         /// The forward-KL terms of the prior on the exact posterior samples.
@@ -56,16 +60,16 @@ struct Study {
     /// Everything that determines what the fine-tuning measures: a saved state is resumed only
     /// under an equal key. Bump `format` when the code changes what a step or an evaluation does.
     struct StateKey: Codable {
-        var format = "fine-tuning-state/2"
+        var format = "fine-tuning-state/3"
         let seed: UInt64
         let quick: Bool
         let word: String
         let steps, batchSize: Int
-        let learningRate, gradClip: Double
+        let learningRate, finalLearningRateFraction, gradClip: Double
         let betas: [Double]
         /// The methods' ids.
         let methods: [String]
-        let priorSamples, evalSamples, evaluations: Int
+        let priorSamples, evalSamples, finalEvalSamples, evaluations: Int
         /// The prior: its pretraining settings' key and a hash of its weights.
         let prior, priorWeights: String
     }
@@ -74,8 +78,10 @@ struct Study {
     var stateStore: FineTuneStateStore {
         let key = StateKey(seed: seeds.seed, quick: quick, word: target.word, steps: settings.steps,
                            batchSize: settings.batchSize, learningRate: settings.learningRate,
+                           finalLearningRateFraction: settings.finalLearningRateFraction,
                            gradClip: settings.gradClip, betas: betas, methods: methods.map(\.id),
-                           priorSamples: priorSamples, evalSamples: evalSamples, evaluations: evaluations,
+                           priorSamples: priorSamples, evalSamples: evalSamples, finalEvalSamples: finalEvalSamples,
+                           evaluations: evaluations,
                            prior: priorKey, priorWeights: prior.model.parameters.digest)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -109,24 +115,29 @@ struct Study {
                          ("vocabulary", "\(prior.tokenizer.count) symbols"), ("target word", "“\(target.word)”")])
         let est = PriorEstimates.estimate(prior: model, tokenizer: prior.tokenizer, preference: target, beta: betas[0],
                                           count: priorSamples, rng: seeds.generator("prior-estimates"))
-        let zb = exp(est.logConstraintPartition.value)
+        let count = est.constraintCount
+        let zb = count.value
+        let wilson = count.wilson(z: 1.959963984540054)
+        guard count.successes > 1 else {
+            throw InputError("fewer than two samples of the prior contain “\(target.word)”: choose a more frequent --word")
+        }
         page.prose(#"""
-            The preference is the word “\#(target.word)”: a constraint $b(x) = 1$ when the text contains it as a
-            whole word, and a reward $r(x)$ counting its occurrences (at most 4). Two posteriors follow: the
-            constrained one $\pi^*_b = \pi_0 b / Z_b$ of §5, and the exponential one
-            $\pi^*_\beta = \pi_0 e^{r/\beta}/Z(\beta)$ of eq. 5. Their normalisers are estimated from
-            \#(priorSamples) samples of the prior, with bootstrap intervals.
+            The preference is the word “\#(target.word)”: $b(x) = 1$ when the text contains it as a whole word. Its
+            posteriors are the constrained one $\pi^*_b = \pi_0 b / Z_b$ of §5 and, at each temperature, the
+            exponential one $\pi^*_\beta = \pi_0 e^{b/\beta}/Z(\beta)$ of eq. 5. Because $b$ takes two values, one
+            number fixes both normalisers: $Z(\beta) = 1 + Z_b (e^{1/\beta} - 1)$, and $Z_b = \pi_0(b = 1)$ is the
+            fraction of prior texts that satisfy $b$, here \#(count.successes) of \#(count.trials), a binomial count
+            with the Wilson interval [\#(fmt(wilson.lowerBound)), \#(fmt(wilson.upperBound))] at 95%. No
+            importance weight enters, so no rare text can hide from the estimate: its only error is the binomial
+            one, and $\log \hat{Z}(\beta)$ is biased by Jensen's inequality by about $-\mathrm{se}(\log \hat{Z})^2/2$,
+            below \#(fmt(pow(logEvidenceError(count, beta: betas.min()!), 2) / 2)) nats at the temperatures used here.
             """#)
         page.equation(#"""
-            Z_b = \pi_0(b = 1) \approx \#(fmt(zb)), \qquad
-            \log Z(\beta) = \log \mathbb{E}_{x \sim \pi_0} \left[ e^{r(x)/\beta} \right]
-            \approx \#(fmt(est.logPartition.value))
+            \hat{Z}_b = \frac{\#(count.successes)}{\#(count.trials)} \approx \#(fmt(zb)), \qquad
+            \log Z(\beta) = \log\left(1 + Z_b \left(e^{1/\beta} - 1\right)\right)
             """#, number: "5")
-        page.record("log_Zb", est.logConstraintPartition.value)
-        page.record("log_Z_beta", est.logPartition.value)
-        guard zb > 0 else {
-            throw InputError("no sample of the prior contains “\(target.word)”: choose a more frequent --word")
-        }
+        page.record("log_Zb", Foundation.log(zb))
+        for b in betas { page.record("log_Z_beta_\(b)", BinaryPosterior(zb: zb, beta: b).logEvidence) }
 
         // Filtering: rejection sampling from π0 is an exact sampler of π*_b; its acceptance rate is Z_b.
         let fresh = model.sample(count: priorSamples, start: prior.tokenizer.bos, end: prior.tokenizer.eos,
@@ -137,14 +148,18 @@ struct Study {
         filteringSection(acceptance: acceptance, zb: zb)
         let posteriorSequences = accepted.map { fresh[$0].tokens }
         let posteriorPriorLogProbs = accepted.map { fresh[$0].logProb }
-        let logZb = est.logConstraintPartition.value
+        let logZb = Foundation.log(zb)
+        guard posteriorSequences.count > 1 else {
+            throw InputError("fewer than two filtered prior samples contain “\(target.word)”: choose a more frequent --word")
+        }
 
         // Fine-tuning.
         let curves = try fineTune(state: state, logConstraintPartition: logZb) { policy, method, step in
             let evalBeta: Double
             if case .klReinforce(let b) = method { evalBeta = b } else { evalBeta = betas[0] }
             let m = PolicyMeasurement.measure(policy: policy, prior: model, tokenizer: prior.tokenizer,
-                                              preference: target, beta: evalBeta, count: evalSamples,
+                                              preference: target, beta: evalBeta,
+                                              count: step == settings.steps ? finalEvalSamples : evalSamples,
                                               rng: seeds.generator("eval-\(method.id)-\(step)"))
             return (m, forwardTerms(policy, posteriorSequences, posteriorPriorLogProbs, logZb))
         }
@@ -228,12 +243,11 @@ struct Study {
         return (0..<sequences.count).map { logPrior[$0] - logZb - lp[$0] }
     }
 
-    /// log Ẑ(β) from the prior's samples: the first temperature's from the main estimate, any
-    /// other from its own stream.
-    func logPartition(beta b: Double, _ est: PriorEstimates) -> Estimate {
-        if b == betas[0] { return est.logPartition }
-        return PriorEstimates.estimate(prior: prior.model, tokenizer: prior.tokenizer, preference: target, beta: b,
-                                       count: priorSamples, rng: seeds.generator("prior-estimates-\(b)")).logPartition
+    /// The binomial error of log Ẑ(β) by the delta method: (Z − 1)/Z · se(Ẑ_b)/Ẑ_b.
+    func logEvidenceError(_ count: BinomialCount, beta b: Double) -> Double {
+        let zb = count.value
+        let p = BinaryPosterior(zb: zb, beta: b)
+        return (1 - exp(-p.logEvidence)) * count.standardError / zb
     }
 }
 

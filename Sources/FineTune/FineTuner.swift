@@ -11,8 +11,11 @@ import TinyLM
 public enum Method: Sendable, Hashable, Codable, CustomStringConvertible {
     /// Plain REINFORCE on r, no KL penalty, leave-one-out baseline: maximises J_RL (eq. 1).
     case reinforce
-    /// REINFORCE on the shaped reward r - β (log π_θ - log π0) of eq. 4, leave-one-out baseline:
-    /// maximises J_KLRL (eq. 3), whose optimum is π0 exp(r/β)/Z (eq. 5).
+    /// REINFORCE on the shaped reward b - β (log π_θ - log π0) of eq. 4 with the binary
+    /// preference b as the reward (k1 in the reward, sequence level), leave-one-out baseline:
+    /// maximises J_KLRL (eq. 3), whose optimum is π0 exp(b/β)/Z (eq. 5). At that optimum the
+    /// shaped reward is β log Z for every text, so the advantages, and the gradient's variance,
+    /// vanish there.
     case klReinforce(beta: Double)
     /// Distributional policy gradient on the binary constraint: minimises the forward
     /// KL(π* || π_θ) for π* = π0 b / Z_b with on-policy importance weights π*(x)/π_θ(x),
@@ -45,7 +48,18 @@ public struct FineTuneSettings: Sendable {
     public var steps = 200
     public var learningRate = 1e-4
     public var gradClip = 1.0
+    /// The rate decays along a half cosine from `learningRate` at step 1 to
+    /// `learningRate * finalLearningRateFraction` at the last step (1: constant).
+    public var finalLearningRateFraction = 1.0
     public init() {}
+
+    /// The learning rate of step s (1...steps): lr (f + (1 − f)(1 + cos(π (s − 1)/(steps − 1)))/2).
+    public func learningRate(atStep s: Int) -> Double {
+        guard finalLearningRateFraction != 1, steps > 1 else { return learningRate }
+        let progress = Double(min(max(s, 1), steps) - 1) / Double(steps - 1)
+        let f = finalLearningRateFraction
+        return learningRate * (f + (1 - f) * 0.5 * (1 + cos(Double.pi * progress)))
+    }
 }
 
 /// What one step saw.
@@ -105,7 +119,9 @@ public final class FineTuner {
         case .reinforce:
             weights = FineTuner.leaveOneOut(r).map { -$0 / Double(B) }
         case .klReinforce(let beta):
-            let shaped = (0..<B).map { r[$0] - beta * logRatio[$0] }
+            // The binary preference is the reward (the bridge passes its own).
+            let reward = customReward == nil ? b : r
+            let shaped = (0..<B).map { reward[$0] - beta * logRatio[$0] }
             weights = FineTuner.leaveOneOut(shaped).map { -$0 / Double(B) }
         case .dpg:
             // π*(x)/π_θ(x) = b(x) π0(x) / (Z_b π_θ(x)), with the same leave-one-out baseline as the
@@ -116,7 +132,7 @@ public final class FineTuner {
         }
         policy.backward(sequenceWeights: weights)
         clipGradientNorm(policy, maxNorm: settings.gradClip)
-        optimizer.update(policy, learningRate: Float(settings.learningRate))
+        optimizer.update(policy, learningRate: Float(settings.learningRate(atStep: step + 1)))
         step += 1
         return StepRecord(step: step, meanReward: r.reduce(0, +) / Double(B), meanConstraint: b.reduce(0, +) / Double(B),
                           meanLogRatio: logRatio.reduce(0, +) / Double(B))

@@ -89,6 +89,11 @@ public struct PriorEstimates: Sendable {
     /// Z_b = π0(b = 1) as a binomial mean with its standard error.
     public var constraintRate: Estimate { .mean(rewards.map { $0 > 0 ? 1 : 0 }) }
 
+    /// The number of samples that satisfy b, of `samples`: Z_b with its Wilson interval.
+    public var constraintCount: BinomialCount {
+        BinomialCount(successes: rewards.filter { $0 > 0 }.count, trials: rewards.count)
+    }
+
     /// One point of the posterior path β ↦ (KL(π*_β ‖ π0), E_{π*_β}[r]), by self-normalised
     /// importance sampling over the prior's samples (weights e^{r/β}), with the effective sample
     /// size of those weights: biased where it is small.

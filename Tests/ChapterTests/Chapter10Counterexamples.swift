@@ -23,6 +23,19 @@ enum Chapter10Counterexamples {
     /// A small exact problem: three outcomes, β = 1.
     static let problem = ExactProblem(prior: Distribution(weights: [0.5, 0.3, 0.2]), reward: [0, 1, 2], beta: 1)
 
+    /// A prior count: 240 of 8192 texts satisfy b (Z_b ≈ 0.029).
+    static let count = BinomialCount(successes: 240, trials: 8192)
+
+    /// Policy samples for KL-RL at β whose mean of ℓ − b/β puts the policy at `fraction` of the
+    /// prior's distance to π*_β, with the given spread of ℓ around its class mean.
+    static func reverseSamples(beta: Double, fraction: Double, spread: Double, n: Int) -> (ℓ: [Double], b: [Double]) {
+        let target = BinaryPosterior(zb: count.value, beta: beta)
+        let mean = fraction * target.priorDistance - target.logEvidence   // E[ℓ − b/β]
+        let b = (0..<n).map { Double($0 % 2) }
+        let l = (0..<n).map { i in mean + b[i] / beta + spread * (i % 4 < 2 ? 1 : -1) }
+        return (l, b)
+    }
+
     static let all: [Counterexample] = [
         Counterexample("rl.entropy-halved", "an entropy that stops just under the threshold, within its noise") {
             Checks.entropyCollapses(id: "rl.entropy-halved", policy: estimate(0.69, se: 0.01), prior: estimate(1.4, se: 0.01))
@@ -44,6 +57,39 @@ enum Chapter10Counterexamples {
         },
         Counterexample("dpg.constraint-rises", "a policy whose P(b) rose by less than its noise") {
             Checks.constraintRises(id: "dpg.constraint-rises", prior: estimate(0.03, se: 0.002), end: estimate(0.04, se: 0.012))
+        },
+        Counterexample("klrl-beta.evidence-bound", "an ELBO computed with b/β doubled (a temperature off by half)") {
+            let (l, b) = reverseSamples(beta: 0.25, fraction: 0.1, spread: 0.3, n: 1024)
+            let elbo = Estimate.mean(zip(l, b).map { 2 * $1 / 0.25 - $0 })
+            return Checks.evidenceBoundAtScale(id: "klrl-beta.evidence-bound", beta: 0.25, elbos: [elbo],
+                                               logZ: BinaryPosterior(zb: count.value, beta: 0.25).logEvidence,
+                                               logZError: 0.04)
+        },
+        Counterexample("klrl-2beta.evidence-bound", "log Z taken at 2β for a run at β") {
+            let (l, b) = reverseSamples(beta: 0.25, fraction: 0.1, spread: 0.3, n: 1024)
+            let elbo = Estimate.mean(zip(l, b).map { $1 / 0.25 - $0 })
+            return Checks.evidenceBoundAtScale(id: "klrl-2beta.evidence-bound", beta: 0.25, elbos: [elbo],
+                                               logZ: BinaryPosterior(zb: count.value, beta: 0.5).logEvidence,
+                                               logZError: 0.04)
+        },
+        Counterexample("klrl-beta.frontier", "a KL to the prior under-reported by half: P(b) above the frontier") {
+            let kl = 1.2
+            let p = BinaryPosterior.frontier(kl: kl, zb: count.value)
+            return Checks.belowFrontier(id: "klrl-beta.frontier", method: "KL-RL", constraint: estimate(p, se: 0.01),
+                                        kl: estimate(kl / 2, se: 0.02), count: count)
+        },
+        Counterexample("klrl-2beta.frontier", "P(b) counted with texts that merely contain the letters (too many)") {
+            let kl = 0.4
+            let p = BinaryPosterior.frontier(kl: kl, zb: count.value)
+            return Checks.belowFrontier(id: "klrl-2beta.frontier", method: "KL-RL", constraint: estimate(p + 0.15, se: 0.015),
+                                        kl: estimate(kl, se: 0.02), count: count)
+        },
+        Counterexample("dpg.frontier", "Z_b taken ten times too small: the frontier drawn too low") {
+            let kl = 2.0
+            let p = BinaryPosterior.frontier(kl: kl, zb: count.value)
+            return Checks.belowFrontier(id: "dpg.frontier", method: "DPG", constraint: estimate(p, se: 0.01),
+                                        kl: estimate(kl, se: 0.02),
+                                        count: BinomialCount(successes: count.successes / 10, trials: count.trials))
         },
         Counterexample("bridge.prior-mass", "an enumeration that misses one sequence of probability 10⁻³") {
             Checks.mass(id: "bridge.prior-mass", claim: "mass", masses: [1 - 1e-3], tolerance: 5.3e-5, because: "")

@@ -70,6 +70,7 @@ struct Chapter10Tests {
         (["--word", "l0ve"], "--word"), (["--word", ""], "--word"), (["--steps", "5"], "--steps"),
         (["--batch-size", "2"], "--batch-size"), (["--beta", "0"], "--beta"), (["--beta", "nan"], "--beta"), (["--beta", "1e308"], "--beta"),
         (["--learning-rate", "1"], "--learning-rate"), (["--stop-after-steps", "0"], "--stop-after-steps"),
+        (["--learning-rate-decay", "0"], "--learning-rate-decay"), (["--learning-rate-decay", "1.5"], "--learning-rate-decay"),
     ])
     func badInput(arguments: [String], mentioning: String) throws {
         try expectUsageError(product, arguments: arguments, mentioning: mentioning)
@@ -79,7 +80,8 @@ struct Chapter10Tests {
     func help() throws {
         let result = try ChapterRunner.run(product, ["--help"])
         #expect(result.status == 0)
-        for option in ["--seed", "--quick", "--output", "--word", "--steps", "--batch-size", "--beta", "--learning-rate"] {
+        for option in ["--seed", "--quick", "--output", "--word", "--steps", "--batch-size", "--beta", "--learning-rate",
+                       "--learning-rate-decay"] {
             #expect(result.stdout.contains(option))
         }
         #expect(!result.stdout.contains("--stop-after-steps"), "the testing aid stays hidden")
