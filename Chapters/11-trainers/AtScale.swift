@@ -84,6 +84,8 @@ struct AtScale {
 
     func report(_ curves: [Curve], est: PriorEstimates, prior: PolicyMeasurement) {
         let logZ = est.logPartition
+        page.record("scale_beta", beta)
+        page.record("scale_steps", Double(steps))
         var rows: [[String]] = []
         for curve in curves {
             let t = curve.trainer, end = curve.measurements.last!

@@ -65,12 +65,13 @@ struct Trainers: ParsableCommand {
             ("beta", "\(beta)"), ("scale-beta", "\(scaleBeta)"), ("steps", "\(scaleSteps)"),
             ("learning-rate", "\(learningRate)"),
         ]) { page, seeds in
-            let summary = page.mark()
+            // The findings are known only at the end of the run; they are shown first.
+            let top = page.mark()
             let exact = try ExactBridge(page: page, seeds: seeds, quick: quick, beta: beta).run()
             _ = try SampledBridge(page: page, seeds: seeds, quick: quick, exact: exact).run()
             try AtScale(page: page, seeds: seeds, quick: quick, beta: scaleBeta, exact: exact, steps: scaleSteps,
                         learningRate: learningRate).run()
-            page.insert(at: summary) { exact.summarise(page) }
+            page.insert(at: top) { exact.findings(page) }
         }
     }
 }
