@@ -106,17 +106,18 @@ targets += [
     // Runs the built chapter executables and reads what they write.
     .testTarget(
         name: "ChapterTests",
-        dependencies: ["Notebook", "Chapter10"] + chapters.map { .target(name: "Chapter" + $0.folder.prefix(2)) }
+        dependencies: ["Notebook", "BookKit", "Chapter10"] + chapters.map { .target(name: "Chapter" + $0.folder.prefix(2)) }
     ),
 ]
 
 // MARK: - TinyLM
 // The tiny nanoGPT-architecture language model, its command-line tool `tinylm` and its tests.
 targets += [
-    .target(name: "TinyLM", dependencies: ["GSL"], swiftSettings: optimisedEvenInDebug + wideSIMD),
+    // Notebook for AtomicFile: checkpoints are written like every other file of the book.
+    .target(name: "TinyLM", dependencies: ["GSL", "Notebook"], swiftSettings: optimisedEvenInDebug + wideSIMD),
     .executableTarget(
         name: "TinyLMTool",
-        dependencies: ["TinyLM", "GSL", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        dependencies: ["TinyLM", "GSL", "BookKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
         path: "Tools/tinylm"
     ),
     // Fixtures/ holds a checkpoint written by PyTorch (bench/nanogpt_reference.py fixture), read by path.

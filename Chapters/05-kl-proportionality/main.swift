@@ -449,8 +449,8 @@ func twoDivergences(_ c: Context, _ path: [Dynamics.Snapshot]) {
     let fromPosterior = named.map { klDivergence($0.1, s.posterior) }
     let farthest = fromPosterior.indices.max { fromPosterior[$0] < fromPosterior[$1] }!
     let farthestSentence = farthest == 0
-        ? "In the table below the prior is the policy farthest from the posterior."
-        : "The prior is not the policy farthest from the posterior: in the table below the row "
+        ? "In @tbl:penalty-and-divergence the prior is the policy farthest from the posterior."
+        : "The prior is not the policy farthest from the posterior: in @tbl:penalty-and-divergence the row "
             + "“\(named[farthest].0)” is \(NumberFormat.format(fromPosterior[farthest], significant: 3)) nats "
             + "from it, the prior "
             + "\(NumberFormat.format(fromPosterior[0], significant: 3))."
@@ -485,13 +485,13 @@ func twoDivergences(_ c: Context, _ path: [Dynamics.Snapshot]) {
                          "$J_{KLRL}(\\pi)$", "$\\beta \\log Z - \\beta \\operatorname{KL}(\\pi, \\pi^*)$"],
                rows: rows,
                caption: "The penalty and the divergence from the posterior are different numbers; the objective "
-                + "always equals $\\beta \\log Z$ minus $\\beta$ times the second.")
+                + "always equals $\\beta \\log Z$ minus $\\beta$ times the second.", label: "penalty-and-divergence")
     page.aside(#"""
     Eq. 7: the paper writes $J_{KLRL}(\theta) \propto -\operatorname{KL}(\pi_\theta, \pi^*)$. The relation is affine,
     not a proportion: $J_{KLRL} = \beta \log Z - \beta \operatorname{KL}(\pi_\theta, \pi^*)$, with a constant
     $\beta \log Z$ that is not zero. At the posterior the divergence is 0 while the objective is $\beta \log Z$ =
     """# + " \(NumberFormat.format(atPosterior, significant: 4)) " + #"""
-    (table above), so no factor $c$ gives $J_{KLRL} = -c \operatorname{KL}(\pi_\theta, \pi^*)$. What eq. 7 means,
+    (@tbl:penalty-and-divergence), so no factor $c$ gives $J_{KLRL} = -c \operatorname{KL}(\pi_\theta, \pi^*)$. What eq. 7 means,
     and what the appendix's remark after eq. 17 says once the constant is added, is that maximising the one is
     minimising the other.
     """#, kind: .erratum)

@@ -276,11 +276,11 @@ func histogram(_ page: Page, _ lm: BigramModel, prior: Distribution, posterior: 
                        series: [("prior π0", shown.map { p[$0] }),
                                 ("posterior π*", shown.map { posterior.probabilities[$0] }),
                                 ("sample frequency", shown.map { Double(counts[$0]) / Double(kept.count) })]),
-              caption: "Sentences are numbered by prior rank (table below). " + cursingText
+              caption: "Sentences are numbered by prior rank (@tbl:sentences). " + cursingText
                 + " The others keep their prior odds, scaled up by $1/Z$.")
     page.table(headers: ["rank", "sentence", "acceptable"], rows: shown.map { x in
         ["\(rank[x]!)", lm.sentence(x), lm.acceptable[x] ? "yes" : "no (curses)"]
-    }, caption: "The sentences of the chart, by prior probability", foldAbove: 4)
+    }, caption: "The sentences of the chart, by prior probability", foldAbove: 4, label: "sentences")
 }
 
 // MARK: - Real rewards

@@ -387,7 +387,7 @@ func squareRootLaw(_ c: Context, _ shapes: [Shape]) throws {
     parameter and a divergence quadratic in it, so every such path starts out linear in $\sqrt{\mathrm{KL}}$; the
     posterior path only fixes the slope, $\sigma\sqrt{2}$. Bai et al. (2022) report reward about linear in
     $\sqrt{\mathrm{KL}}$ throughout RLHF training, out to large divergences, and that is where these paths are not
-    straight: the table below gives the divergence at which each one leaves $\sigma\sqrt{2\,\mathrm{KL}}$ by 10%, and
+    straight: @tbl:bends gives the divergence at which each one leaves $\sigma\sqrt{2\,\mathrm{KL}}$ by 10%, and
     every bounded reward flattens after it. Only a reward that stays Gaussian under the prior keeps the line at every
     divergence. So the square-root law of the posterior path does not explain Bai et al.'s observation; the paper's
     question stays open.
@@ -415,7 +415,7 @@ func squareRootLaw(_ c: Context, _ shapes: [Shape]) throws {
         page.record("bend_kl_\(index)", bend.isNaN ? -1 : bend)
     }
     page.table(headers: ["reward", "σ", "κ3", "correction κ3/(3σ²)", "KL where Δ leaves σ√(2KL) by 10%"], rows: rows,
-               caption: "How each reward shape bends away from the square-root law")
+               caption: "How each reward shape bends away from the square-root law", label: "bends")
     page.plot(LinePlot(title: "Reward against √KL along the posterior path",
                        description: "Gain in expected reward against the square root of the divergence, with the "
                         + "first-order prediction for each shape.",
@@ -586,7 +586,8 @@ func overoptimisation(_ c: Context, noise s: Double) throws {
                          "range of the gain", "points"],
                rows: [fitRow("posterior path (RL form)", rl, use.map { gains[$0] }),
                       fitRow("best-of-n, n = 2 … 4096 (best-of-n form)", bo, bonGain)],
-               caption: "Gao et al.'s functional forms fitted to the gold-reward gain on every other point, d = √KL")
+               caption: "Gao et al.'s functional forms fitted to the gold-reward gain on every other point, d = √KL",
+               label: "gao-fits")
     page.parameters([("outcomes", "\(c.outcomes)"), ("noise s", NumberFormat.format(s)),
                      ("gold at the prior", NumberFormat.format(golds0)),
                      ("peak gold gain along the proxy path",
@@ -618,8 +619,8 @@ func overoptimisation(_ c: Context, noise s: Double) throws {
                        yIncludesZero: true),
               caption: #"""
               The gold reward rises, peaks and, with enough noise, falls as the posterior concentrates on outcomes whose
-              proxy is inflated by noise. The dashed lines are the two forms fitted on every other point; the table
-              above gives their errors on the points they did not see, beside the range of the curve.
+              proxy is inflated by noise. The dashed lines are the two forms fitted on every other point; @tbl:gao-fits
+              gives their errors on the points they did not see, beside the range of the curve.
               """#)
 }
 

@@ -82,8 +82,8 @@ func gradients(_ c: Context) throws {
         expected gradient with respect to the logits, a finite sum here. We compare it with the gradients of both \#
         directions of KL: the reverse $\nabla \operatorname{KL}(\pi_\theta \| \pi_0)$, the one the objective of \#
         eq. 3 needs, computed by a recursion over the prefix tree, and the forward \#
-        $\nabla \operatorname{KL}(\pi_0 \| \pi_\theta)$. The table of which usage follows which direction is at the \#
-        top of the page, beside the answers.
+        $\nabla \operatorname{KL}(\pi_0 \| \pi_\theta)$. Which usage follows which direction is in @tbl:usage-directions, \#
+        at the top of the page beside the answers.
         """#)
     page.equation(#"""
         \mathbb{E}_{x \sim \mu} \left[ \nabla_\theta L(x; \theta) \right] = \sum_x \mu(x) \sum_t c_t(x) \left( \#
@@ -176,7 +176,7 @@ func gradients(_ c: Context) throws {
                                 (name: "from forward ∇KL(π0‖π)",
                                  values: onPolicy.map { min(2, distance($0.g, t.forward) / nf) })]),
               caption: "A bar at zero means the usage follows that KL exactly. On-policy samples; the off-policy rows "
-                + "are in the table at the top. Labels: “reward” is REINFORCE with the estimate as a reward, “to-go” "
+                + "are in @tbl:usage-directions, at the top. Labels: “reward” is REINFORCE with the estimate as a reward, “to-go” "
                 + "the per-token reward-to-go, “tok” a per-token sum, ρ the sequence ratio and ρₜ the token ratio.")
     let k3 = rows.first { $0.usage == .k3Loss && !$0.offPolicy }!.g
     page.record("k3_loss_relative_distance_reverse", distance(k3, t.reverse) / nr)

@@ -42,7 +42,7 @@ func monteCarlo(_ c: Context, _ rows: [EstimatorRow]) {
         language model samples, and average each estimator. Means must land within \#(zCheck) standard errors of \#
         the exact means; sample variances within \#(zCheck) standard errors of the exact variances, the standard \#
         error of a variance being $\sqrt{(\mu_4 - \sigma^4)/R}$ with the exact fourth central moment $\mu_4$. Each \#
-        check reports the estimator nearest to its allowance; the table has all six.
+        check reports the estimator nearest to its allowance; @tbl:monte-carlo has all six.
         """#)
     let m = sampleMoments(rows, from: s.policy, draws: draws, c.seeds.generator("monte-carlo"))
     page.check(monteCarloMeansCheck(rows, m))
@@ -53,7 +53,7 @@ func monteCarlo(_ c: Context, _ rows: [EstimatorRow]) {
          NumberFormat.format(r.moments.variance, significant: 5), NumberFormat.format(m.variances[j], significant: 5)]
     }
     page.table(headers: ["estimator", "exact mean", "MC mean", "standard error", "exact variance", "MC variance"],
-               rows: table, caption: "\(draws) sequences sampled token by token against the exact sums")
+               rows: table, caption: "\(draws) sequences sampled token by token against the exact sums", label: "monte-carlo")
 }
 
 /// Each estimator's sample mean against its exact mean, within zCheck standard errors σ/√R.

@@ -171,7 +171,9 @@ final class Answers {
         page.table(headers: ["question", "answer from this run"], rows: items.map { [$0.question, $0.answer] },
                    caption: "What practitioners ask, answered exactly on this space", foldAbove: 20)
         if let d = settings { page.table(headers: d.headers, rows: d.rows, caption: d.caption, foldAbove: 40) }
-        if let d = directions { page.table(headers: d.headers, rows: d.rows, caption: d.caption, foldAbove: 40) }
+        if let d = directions {
+            page.table(headers: d.headers, rows: d.rows, caption: d.caption, foldAbove: 40, label: "usage-directions")
+        }
     }
 }
 

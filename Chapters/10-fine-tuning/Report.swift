@@ -70,7 +70,7 @@ extension Study {
                            series: series(\.klStepwise.value),
                            yIncludesZero: true),
                   caption: "KL from the prior, summed exactly over next-token distributions along each sample and "
-                      + "averaged over samples.")
+                      + "averaged over samples.", label: "kl-along-training")
     }
 
     func reinforceSection(_ r: Results) {
@@ -81,7 +81,7 @@ extension Study {
             Collapse is judged against the prior's own measurements, on \#(evalSamples) fresh samples of each, with
             standard errors: the entropy per token must fall below half the prior's, and the diversity of the
             samples below the prior's, each by more than 5.3 standard errors. Plain RL's KL from the prior, shown
-            in the plot above, ends at \#(fmt(end.klStepwise.value)) nats (standard error
+            in @fig:kl-along-training, ends at \#(fmt(end.klStepwise.value)) nats (standard error
             \#(fmt(end.klStepwise.standardError))), against \#(fmt(-r.estimates.logConstraintPartition.value)) nats
             for the constrained posterior $\pi^*_b$, which already satisfies the constraint everywhere.
             """#)
@@ -179,7 +179,7 @@ extension Study {
         page.prose(#"""
             Chapter 8 shows that along the posterior path the reward gain starts like
             $\sigma_0 \sqrt{2\,\mathrm{KL}}$, with $\sigma_0$ the reward's standard deviation under the prior, and
-            bends below it as KL grows. The plot places each run's evaluations beside that first-order law; it is
+            bends below it as KL grows. @fig:gain-against-root-kl places each run's evaluations beside that first-order law; it is
             shown, not checked: the runs are not on the posterior path (the sections above measure how far from
             it they are), and chapter 8 checks the law exactly.
             """#)
@@ -200,7 +200,7 @@ extension Study {
                                + "small-KL prediction.",
                            xLabel: #"$\sqrt{\mathrm{KL}(\pi_\theta \| \pi_0)}$"#, yLabel: #"$\mathbb{E}_{\pi_\theta}[r] - \mathbb{E}_{\pi_0}[r]$"#, series: series, yIncludesZero: true),
                   caption: "Reward gain against $\\sqrt{\\mathrm{KL}}$. The dashed line is the first-order law of "
-                      + "chapter 8.")
+                      + "chapter 8.", label: "gain-against-root-kl")
     }
 
     /// The posterior path over β against each run's (KL to the prior, reward) along training.

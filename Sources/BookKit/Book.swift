@@ -39,11 +39,14 @@ public struct Chapter: Sendable {
     ///   `ChecksFailed` after publishing if any check failed.
     public func run(options: ChapterOptions, parameters: [(String, String)], body: (Page, Seeds) throws -> Void) throws {
         let start = Date()
+        guard !options.output.isEmpty else { throw InputError("--output needs a folder name (an empty one would mean the current folder)") }
         let folder = URL(fileURLWithPath: options.output, isDirectory: true)
         do { try AtomicFile.prepareFolder(folder) } catch { throw InputError("\(error)") }
         GSLRuntime.start()
 
         let page = Page(slug: slug, number: number, title: title, summary: summary)
+        page.bibliography = Bibliography.works
+        (page.previous, page.next) = BookContents.neighbours(of: slug)
         let colour = Environment.isTerminal
         print("Chapter \(number): \(title)")
         page.onCheck = { c in
@@ -55,17 +58,10 @@ public struct Chapter: Sendable {
         if let sources { page.attachCode { sources.excerpt(at: $0) } }
         page.rerun(command: reproduction(seed: options.seed), help: ChapterMain.helpText)
 
-        let git = Environment.gitState()
         var params = Dictionary(parameters, uniquingKeysWith: { _, b in b })
         params["quick"] = options.quick ? "yes" : "no"
-        let provenance = Provenance(
-            commit: git.commit, dirty: git.dirty, commandLine: Environment.commandLine, seed: options.seed,
-            parameters: params, swiftVersion: Environment.swiftVersion, gslVersion: GSLRuntime.gslVersion,
-            openblas: GSLRuntime.openBLASConfig.trimmingCharacters(in: .whitespaces) + "; kernels " + BLASKernels.description,
-            cores: ProcessInfo.processInfo.activeProcessorCount,
-            date: ISO8601DateFormatter().string(from: start), elapsedSeconds: Date().timeIntervalSince(start),
-            sourceHash: sources?.hash)
-        do { try Publisher.publish(page, provenance: provenance, to: folder) } catch { throw InputError("\(error)") }
+        let provenance = RunProvenance.make(seed: options.seed, parameters: params, start: start, sourceHash: sources?.hash)
+        do { try Publisher.publish(page, provenance: provenance, to: folder, front: BookContents.front) } catch { throw InputError("\(error)") }
         print("  report: \(folder.appendingPathComponent(slug + ".html").path)")
         print("\(page.passedCount) passed, \(page.failedCount) failed")
         if page.failedCount > 0 { throw ChecksFailed(failed: page.failedCount, total: page.checks.count) }
@@ -95,4 +91,50 @@ public struct Seeds: Sendable {
         z = (z ^ (z >> 27)) &* 0x94d049bb133111eb
         return z ^ (z >> 31)
     }
+}
+
+/// The book's chapters in reading order, by folder name (a test holds this list to the
+/// `Chapters/` folder), for each page's links to the previous and next chapter.
+public enum BookContents {
+    public static let slugs = [
+        "01-distribution-collapse", "02-reward-shaping", "03-optimal-policy", "04-evidence-lower-bound",
+        "05-kl-proportionality", "06-modelling-and-inference", "07-forward-and-reverse-kl", "08-square-root-law",
+        "09-measuring-kl", "10-fine-tuning",
+    ]
+
+    /// "03-optimal-policy" → "Chapter 3: optimal policy".
+    public static func label(_ slug: String) -> String {
+        let parts = slug.split(separator: "-", maxSplits: 1)
+        guard parts.count == 2, let n = Int(parts[0]) else { return slug }
+        return "Chapter \(n): " + parts[1].replacingOccurrences(of: "-", with: " ")
+    }
+
+    public static func neighbours(of slug: String) -> (previous: PageLink?, next: PageLink?) {
+        guard let k = slugs.firstIndex(of: slug) else { return (nil, nil) }
+        func link(_ j: Int) -> PageLink? { slugs.indices.contains(j) ? PageLink(href: slugs[j] + ".html", label: label(slugs[j])) : nil }
+        return (link(k - 1), link(k + 1))
+    }
+}
+
+extension BookContents {
+    /// The book's front page: what the index says above its table of chapters.
+    public static let front = BookFront(
+        title: "RL with KL penalties, read as Bayesian inference",
+        lede: "An executable companion to Korbak, Perez and Buckley (2022), RL with KL penalties is better viewed as "
+            + "Bayesian inference. Each chapter is a program that checks one derivation of the paper with numbers; "
+            + "this page lists what the last run found.",
+        work: (title: "RL with KL penalties is better viewed as Bayesian inference", url: "https://arxiv.org/abs/2205.11275"),
+        argument: #"""
+            Fine-tuning a language model $\pi$ with a reward $r$ and a KL penalty of weight $\beta$ towards the
+            pretrained model $\pi_0$ maximises $J_{KLRL}(\pi) = \mathbb{E}_{\pi}[r] - \beta \operatorname{KL}(\pi ‖
+            \pi_0)$. One identity carries the paper: for every policy, $J_{KLRL}(\pi)/\beta = \log Z -
+            \operatorname{KL}(\pi ‖ \pi^*)$, where $\pi^* = \pi_0 e^{r/\beta}/Z$ is the Bayesian posterior with
+            prior $\pi_0$ and likelihood $e^{r/\beta}$. So the penalised objective is an evidence lower bound, its
+            maximiser is the posterior, and KL-regularised RL is variational inference; without the penalty the same
+            objective collapses the model onto its best outcome. Each chapter computes one step of this exactly, on
+            finite distributions, and checks it against an independent computation; the last chapter shows it on a
+            real, small transformer.
+            """#,
+        paths: [(reader: "A student of the theory", chapters: [1, 3, 4, 5]),
+                (reader: "A practitioner of RLHF", chapters: [2, 9, 8, 10])])
 }

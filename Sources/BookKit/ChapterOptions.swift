@@ -25,16 +25,23 @@ public enum ChapterMain {
     /// The running chapter's sources as compiled, when embedded (see `EmbedsSources`).
     nonisolated(unsafe) public internal(set) static var sources: ChapterSources?
 
-    public static func main<Command: ParsableCommand>(_ command: Command.Type) -> Never {
+    /// Standard streams are prepared first (`StandardStreams`), a negative number after an
+    /// option is its value (`--beta -1`), and output lost on a closed or full standard output
+    /// is exit 2. `checksFailed` words the line for exit 1.
+    public static func main<Command: ParsableCommand>(
+        _ command: Command.Type,
+        checksFailed: (ChecksFailed) -> String = { "\($0.failed) of \($0.total) checks failed" }
+    ) -> Never {
+        StandardStreams.prepare()
         BLASKernels.choose()   // may re-run the program once, with kernels that suit the CPU
         helpText = command.helpMessage(columns: 100)
         sources = (command as? EmbedsSources.Type)?.sources
         do {
-            var parsed = try command.parseAsRoot()
+            var parsed = try command.parseAsRoot(CommandLineArguments.normalised(Array(CommandLine.arguments.dropFirst())))
             try parsed.run()   // --help arrives here too, as a thrown request
             exitProcess(0)
         } catch let e as ChecksFailed {
-            printError("\(e.failed) of \(e.total) checks failed")
+            printError(checksFailed(e))
             exitProcess(1)
         } catch let e as StoppedEarly {
             printError(e.message)

@@ -8,7 +8,8 @@ import Foundation
 /// `log_prior` is log π0(x) up to a constant (normalised here), `reward` is r(x), the optional
 /// `log_policy` is log π(x) (it must normalise), the optional `label` names the row. Column
 /// names are matched without regard to case or surrounding spaces; other columns are ignored.
-/// Fields follow RFC 4180 (double quotes, "" for a quote inside), one row per line.
+/// Fields follow RFC 4180 (double quotes, "" for a quote inside); a quoted field may hold
+/// line breaks, and a message names the line where its row starts.
 public struct ExactTable: Sendable {
     public var logPrior: [Double] = []
     public var reward: [Double] = []
@@ -31,9 +32,10 @@ public struct ExactTable: Sendable {
         var columns: (prior: Int, reward: Int, policy: Int?, label: Int?, count: Int)?
         var fields: [Range<Int>] = []
         fields.reserveCapacity(8)
-        try LineReader.forEachLine(path: path, name: name) { (line, number) throws(InputProblem) in
-            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
-            do throws(LineProblem) { try split(line, into: &fields) } catch { throw InputProblem(file: name, line: number, field: nil, reason: error.reason) }
+        // A row whose quoted field holds line breaks (completion text, as Python's csv.writer
+        // writes it) is gathered here until its quotes close; it is named by its first line.
+        var pending: [UInt8] = [], pendingLine = 0
+        func row(_ line: UnsafeBufferPointer<UInt8>, _ number: Int) throws(InputProblem) {
             guard let c = columns else {
                 columns = try header(line, fields, file: name, line: number)
                 if columns!.policy != nil { table.logPolicy = [] }
@@ -48,6 +50,27 @@ public struct ExactTable: Sendable {
             if let p = c.policy { table.logPolicy!.append(try numberField(line, fields[p], "log_policy", .logProbabilityOrMinusInfinity, name, number)) }
             if let l = c.label { table.labels!.append(text(line, fields[l])) }
             table.lines.append(number)
+        }
+        try LineReader.forEachLine(path: path, name: name) { (line, number) throws(InputProblem) in
+            if pending.isEmpty {
+                if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
+                if split(line, into: &fields) { return try row(line, number) }
+                pending = Array(line); pendingLine = number
+                return
+            }
+            pending.append(0x0A)
+            pending += line
+            guard pending.count <= LineReader.maximumLineLength else {
+                throw InputProblem(file: name, line: pendingLine, field: nil, reason: "a quoted field opened on this line runs on for more than \(LineReader.maximumLineLength) bytes")
+            }
+            let closed = pending.withUnsafeBufferPointer { split($0, into: &fields) }
+            guard closed else { return }
+            let gathered = pending
+            pending = []
+            try gathered.withUnsafeBufferPointer { (b: UnsafeBufferPointer<UInt8>) throws(InputProblem) in try row(b, pendingLine) }
+        }
+        if !pending.isEmpty {
+            throw InputProblem(file: name, line: pendingLine, field: nil, reason: "a quoted field opened on this line is not closed by the end of the file")
         }
         guard columns != nil else { throw InputProblem(file: name, line: nil, field: nil, reason: "the file is empty (expected a header line and at least one row)") }
         guard table.count > 0 else { throw InputProblem(file: name, line: nil, field: nil, reason: "no rows below the header") }
@@ -99,8 +122,9 @@ public struct ExactTable: Sendable {
         return t
     }
 
-    /// Splits a CSV line into field ranges (quotes included), RFC 4180 style.
-    static func split(_ line: UnsafeBufferPointer<UInt8>, into fields: inout [Range<Int>]) throws(LineProblem) {
+    /// Splits a CSV row into field ranges (quotes included), RFC 4180 style; false when a
+    /// quoted field is still open at the end (the row continues on the next line).
+    static func split(_ line: UnsafeBufferPointer<UInt8>, into fields: inout [Range<Int>]) -> Bool {
         fields.removeAll(keepingCapacity: true)
         var start = 0, i = 0, quoted = false
         while i < line.count {
@@ -117,8 +141,8 @@ public struct ExactTable: Sendable {
             }
             i += 1
         }
-        if quoted { throw LineProblem(field: nil, "a quoted field is not closed on this line") }
         fields.append(start..<line.count)
+        return !quoted
     }
 }
 

@@ -96,9 +96,14 @@ public enum FastSampleParser {
         return nil
     }
 
-    /// 0, 1, 2 for logp_ref, logp_policy, reward (compared byte for byte), -1 otherwise.
+    /// 0, 1, 2 for logp_ref, logp_policy, reward (compared byte for byte, or after decoding
+    /// its escapes when the key has any: `"logp\u005fref"` is `logp_ref`), -1 otherwise.
     @inline(__always)
     static func knownKey(_ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Int {
+        for j in start..<end where p[j] == UInt8(ascii: "\\") {
+            guard let key = unescaped(UnsafeBufferPointer(start: p + start, count: end - start)) else { return -1 }
+            return SampleLine.keys.firstIndex(of: key) ?? -1
+        }
         let n = end - start
         for (k, key) in keyBytes.enumerated() where key.count == n {
             var same = true
@@ -106,6 +111,48 @@ public enum FastSampleParser {
             if same { return k }
         }
         return -1
+    }
+
+    /// A JSON string body with its escapes decoded (surrogate pairs joined), or nil if malformed.
+    static func unescaped(_ body: UnsafeBufferPointer<UInt8>) -> String? {
+        var utf8: [UInt8] = []
+        var pending: [UInt16] = []   // \uXXXX code units not yet decoded
+        func flush() -> Bool {
+            defer { pending.removeAll() }
+            var ok = true
+            var decoder = UTF16()
+            var it = pending.makeIterator()
+            loop: while true {
+                switch decoder.decode(&it) {
+                case .scalarValue(let u): utf8 += Array(String(Character(u)).utf8)
+                case .emptyInput: break loop
+                case .error: ok = false; break loop
+                }
+            }
+            return ok
+        }
+        let simple: [UInt8: UInt8] = [0x22: 0x22, 0x5C: 0x5C, 0x2F: 0x2F, 0x62: 0x08, 0x66: 0x0C, 0x6E: 0x0A, 0x72: 0x0D, 0x74: 0x09]
+        var i = 0
+        while i < body.count {
+            if body[i] == UInt8(ascii: "\\"), i + 5 < body.count, body[i + 1] == UInt8(ascii: "u"),
+               body[(i + 2)..<(i + 6)].allSatisfy({ Character(Unicode.Scalar($0)).isHexDigit }),
+               let v = UInt16(String(decoding: body[(i + 2)..<(i + 6)], as: UTF8.self), radix: 16) {
+                pending.append(v)
+                i += 6
+                continue
+            }
+            guard flush() else { return nil }
+            if body[i] == UInt8(ascii: "\\") {
+                guard i + 1 < body.count, let m = simple[body[i + 1]] else { return nil }
+                utf8.append(m)
+                i += 2
+            } else {
+                utf8.append(body[i])
+                i += 1
+            }
+        }
+        guard flush() else { return nil }
+        return String(validating: utf8, as: UTF8.self)
     }
 
     /// The number at `i`, with one-line reasons for the values that are not numbers.

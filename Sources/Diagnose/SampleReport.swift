@@ -81,7 +81,8 @@ public enum SampleReport {
 ///
 /// The thresholds are the usual ones of importance sampling practice: Kish's effective sample
 /// size below 100 or below 1% of the samples, and a Pareto tail shape k̂ ≥ 0.7 (Vehtari et al.:
-/// beyond it the estimate of Z needs impractically many samples to converge).
+/// beyond it the estimate of Z needs impractically many samples to converge) or ≥ 0.5 (an
+/// infinite variance), the last two only where the weights show a tail (`tailEvidence`).
 public enum SampleWarnings {
     public static let minimumEffectiveSampleSize = 100.0
     public static let minimumEffectiveFraction = 0.01
@@ -98,11 +99,12 @@ public enum SampleWarnings {
            ess < minimumEffectiveSampleSize || ess < minimumEffectiveFraction * n {
             out.append("the importance weights pi0 exp(r/beta) / pi have an effective sample size of \(format(ess)) out of \(d.samples): the estimates of log_partition (from policy samples) and kl_policy_posterior rest on a handful of samples. The policy is far from its posterior; add samples from the reference with --reference, or use a larger beta.")
         }
-        if let k = d.paretoShape {
+        if let k = d.paretoShape, k >= infiniteVariance, let evidence = tailEvidence(d), evidence.supportsHeavyTail {
+            let measured = "Pareto k-hat = \(format(k)) from the \(evidence.tail) largest weights (\(evidence.distinct) distinct values), effective sample size \(format(100 * evidence.essFraction))% of the samples"
             if k >= heavyTail {
-                out.append("the importance weights are heavy-tailed (Pareto k-hat = \(format(k)) >= 0.7): log Z estimated from policy samples, and kl_policy_posterior with it, cannot be trusted at any practical sample size\(d.referenceSamples == nil ? "; supply reference samples with --reference" : "").")
-            } else if k >= infiniteVariance {
-                out.append("the importance weights have an infinite variance (Pareto k-hat = \(format(k)) in [0.5, 0.7)): log Z from policy samples converges slowly and its interval may be too narrow.")
+                out.append("the importance weights are heavy-tailed (\(measured)): log Z estimated from policy samples, and kl_policy_posterior with it, cannot be trusted at any practical sample size\(d.referenceSamples == nil ? "; supply reference samples with --reference" : "").")
+            } else {
+                out.append("the importance weights may have an infinite variance (\(measured)): log Z from policy samples converges slowly and its interval may be too narrow.")
             }
         }
         if let k = d.referenceParetoShape, k >= heavyTail {
@@ -131,6 +133,31 @@ public enum SampleWarnings {
             out.append("\(key) or its interval is not a finite number (written as null): a log-ratio logp_ref - logp_policy is too large for exp.")
         }
         return out
+    }
+
+    /// What the weights themselves say about their tail, beside k̂.
+    ///
+    /// The Pareto fit measures the shape of a continuous tail. On a discrete completion space
+    /// the largest weights are a few completions drawn again and again: the fit then sees ties,
+    /// not a tail, and its k̂ swings widely between replications of one distribution (issue 20
+    /// measured -2.67 to 1.94 on a GPT-2 space whose weights are bounded and whose exact
+    /// effective sample size is 60-85% of N). So a tail warning needs, besides k̂, that most of
+    /// the fitted tail be distinct values (a tail, not repeats) and that the effective sample
+    /// size be below 30% of the samples (heavy tails make it small; estimates with 30% or more
+    /// behave).
+    public struct TailEvidence: Sendable {
+        public let tail: Int
+        public let distinct: Int
+        public let essFraction: Double
+        public var supportsHeavyTail: Bool { distinct * 2 >= tail && essFraction < maximumTailESSFraction }
+    }
+
+    public static let maximumTailESSFraction = 0.3
+
+    public static func tailEvidence(_ d: SampleDiagnosis) -> TailEvidence? {
+        let m = min(ParetoTail.tailSize(samples: d.samples), d.largestLogWeights.count - 1)
+        guard m >= 1, let ess = d.estimate("effective_sample_size")?.estimate, d.samples > 0 else { return nil }
+        return TailEvidence(tail: m, distinct: Set(d.largestLogWeights.prefix(m)).count, essFraction: ess / Double(d.samples))
     }
 
     static func format(_ x: Double) -> String {

@@ -9,30 +9,60 @@ public struct Axis: Sendable {
     public let upper: Double
     public let ticks: [Double]
 
-    /// An axis covering `values` (non-finite values ignored; on a log axis, non-positive ones too).
+    /// Plain ticks (the range's two ends, labelled to 3 significant digits) instead of round
+    /// ones: for a range the round-number arithmetic cannot carry (spans below 10⁻²⁹⁰ or above
+    /// 10³⁰⁰, subnormal values, magnitudes near the largest Double).
+    let plain: Bool
+
+    /// An axis covering `values` (non-finite values ignored; on a log axis, non-positive ones
+    /// too). Any finite values give finite bounds and ticks, from subnormal numbers to the
+    /// largest Double.
     public init(label: String, scale: Scale = .linear, covering values: [Double], includeZero: Bool = false, tickCount: Int = 5) {
         self.label = label
         self.scale = scale
+        let tickCount = max(1, tickCount)
         var v = values.filter { $0.isFinite && (scale == .linear || $0 > 0) }
         if includeZero && scale == .linear { v.append(0) }
         var lo = v.min() ?? 0, hi = v.max() ?? 1
         switch scale {
         case .linear:
             if lo == hi { let pad = lo == 0 ? 1 : Swift.abs(lo) * 0.1; lo -= pad; hi += pad }
-            let step = Axis.niceStep((hi - lo) / Double(tickCount))
-            // Values within a hair of a tick (rounding noise such as -1e-17) snap onto it.
-            lo = (lo / step + 1e-9).rounded(.down) * step
-            hi = (hi / step - 1e-9).rounded(.up) * step
-            let n = Int(((hi - lo) / step).rounded())
-            ticks = (0...n).map { Axis.clean(lo + Double($0) * step, step: step) }
+            let span = hi - lo
+            if span.isFinite && span >= 1e-290 && Swift.max(Swift.abs(lo), Swift.abs(hi)) <= 1e300 {
+                let step = Axis.niceStep((hi - lo) / Double(tickCount))
+                // Values within a hair of a tick (rounding noise such as -1e-17) snap onto it.
+                lo = (lo / step + 1e-9).rounded(.down) * step
+                hi = (hi / step - 1e-9).rounded(.up) * step
+                let n = Int(((hi - lo) / step).rounded())
+                ticks = (0...n).map { Axis.clean(lo + Double($0) * step, step: step) }
+                plain = false
+            } else {
+                // Padding can overflow (to ±∞) or underflow (leaving lo == hi): step to the
+                // neighbouring Doubles instead.
+                if !lo.isFinite || lo == hi { lo = (v.min() ?? 0).nextDown }
+                if !hi.isFinite || lo == hi { hi = (v.max() ?? 1).nextUp }
+                if !lo.isFinite { lo = -.greatestFiniteMagnitude }
+                if !hi.isFinite { hi = .greatestFiniteMagnitude }
+                ticks = [lo, hi]
+                plain = true
+            }
         case .log10:
             if v.isEmpty { lo = 1; hi = 10 }
             var elo = _log10(lo).rounded(.down), ehi = _log10(hi).rounded(.up)
             if elo == ehi { elo -= 1; ehi += 1 }
+            // 10^e is a normal or subnormal Double for e in -323...308 only (10^-324 is 0).
+            let clamped = elo < -323 || ehi > 308
+            if clamped {
+                elo = Swift.max(elo, -323); ehi = Swift.min(ehi, 308)
+                if elo >= ehi { if ehi == 308 { elo = 307 } else { ehi = elo + 1 } }
+            }
+            let first = lo, last = hi
             lo = _pow(10, elo); hi = _pow(10, ehi)
+            if clamped { lo = Swift.min(lo, first); hi = Swift.max(hi, last) }
             let decades = Int(ehi - elo)
             let every = max(1, Int((Double(decades) / Double(tickCount)).rounded(.up)))
             ticks = stride(from: Int(elo), through: Int(ehi), by: every).map { _pow(10, Double($0)) }
+            plain = false
         }
         self.lower = lo
         self.upper = hi
@@ -58,7 +88,10 @@ public struct Axis: Sendable {
     /// Maps a data value to [0, 1] along the axis.
     func fraction(_ x: Double) -> Double {
         switch scale {
-        case .linear: return (x - lower) / (upper - lower)
+        case .linear:
+            let span = upper - lower
+            // Halves where the span overflows (an axis from -1e308 to 1e308).
+            return span.isFinite ? (x - lower) / span : (x / 2 - lower / 2) / (upper / 2 - lower / 2)
         case .log10: return (_log10(x) - _log10(lower)) / (_log10(upper) - _log10(lower))
         }
     }
@@ -67,10 +100,12 @@ public struct Axis: Sendable {
     func tickLabel(_ t: Double) -> String {
         switch scale {
         case .log10:
+            guard t > 0, t.isFinite else { return NumberFormat.format(t, significant: 3) }
             let e = Int(_log10(t).rounded())
             return e == 0 ? "1" : e == 1 ? "10" : "10" + NumberFormat.superscript(e)
         case .linear:
             if t == 0 { return "0" }
+            if plain { return NumberFormat.format(t, significant: 3) }
             let step = ticks.count > 1 ? ticks[1] - ticks[0] : 1
             let decimals = max(0, -Int(_log10(step * (1 + 1e-9)).rounded(.down)))
             if Swift.abs(t) >= 1e5 || (Swift.abs(t) < 1e-3 && t != 0) { return NumberFormat.format(t, significant: 3) }

@@ -78,7 +78,8 @@ public enum NumberFormat {
     static func formatScientific(_ x: Double, significant: Int) -> String {
         let a = Swift.abs(x)
         var e = Int((log10(a)).rounded(.down))
-        var m = a / pow10(e)
+        // 10^e underflows below 10^-308: scale a subnormal magnitude up first.
+        var m = e < -300 ? (a * 1e300) / pow10(e + 300) : a / pow10(e)
         if m >= 10 { m /= 10; e += 1 }
         var ms = fixed(m, decimals: significant - 1)
         if ms.hasPrefix("10") { ms = fixed(1, decimals: significant - 1); e += 1 }

@@ -10,8 +10,8 @@ public final class Page {
         case equation(tex: String, number: String?)
         case parameters([(String, String)])
         case checks([Check])
-        case figure(svg: String, caption: String)
-        case table(headers: [String], rows: [[String]], caption: String, folded: Bool)
+        case figure(svg: String, record: FigureRecord)
+        case table(record: TableRecord, folded: Bool)
         case aside(kind: AsideKind, text: String)
         case samples(title: String, texts: [String])
         case derivation(Derivation)
@@ -38,6 +38,11 @@ public final class Page {
     public private(set) var derivations: [Derivation] = []
     /// Called for each check as it is added (the chapter prints it to the terminal).
     public var onCheck: ((Check) -> Void)?
+    /// Works the page may name: those its text names are linked and listed at its end.
+    public var bibliography: [Reference] = []
+    /// The previous and next pages of the book, linked at the page's end.
+    public var previous: PageLink?
+    public var next: PageLink?
 
     public init(slug: String, number: Int, title: String, summary: String) {
         self.slug = slug; self.number = number; self.title = title; self.summary = summary
@@ -106,12 +111,66 @@ public final class Page {
         return c.passed
     }
 
-    public func plot(_ plot: LinePlot, caption: String) { blocks.append(.figure(svg: plot.svg(), caption: caption)) }
-    public func plot(_ chart: BarChart, caption: String) { blocks.append(.figure(svg: chart.svg(), caption: caption)) }
+    /// A figure, numbered in reading order ("Figure 2."). Give it a `label` to cite it from
+    /// prose as `@fig:label`, which renders as a link reading "Figure 2".
+    public func plot(_ plot: LinePlot, caption: String, label: String? = nil) {
+        blocks.append(.figure(svg: plot.svg(), record: FigureRecord(label: label, caption: caption, plot: plot)))
+    }
+    public func plot(_ chart: BarChart, caption: String, label: String? = nil) {
+        blocks.append(.figure(svg: chart.svg(), record: FigureRecord(label: label, caption: caption, chart: chart)))
+    }
 
-    /// A table of text cells (escaped). Tables of more than `foldAbove` rows are folded.
-    public func table(headers: [String], rows: [[String]], caption: String, foldAbove: Int = 12) {
-        blocks.append(.table(headers: headers, rows: rows, caption: caption, folded: rows.count > foldAbove))
+    /// A table of text cells (escaped), numbered in reading order ("Table 1."); cite it from
+    /// prose as `@tbl:label`. Tables of more than `foldAbove` rows are folded.
+    public func table(headers: [String], rows: [[String]], caption: String, foldAbove: Int = 12, label: String? = nil) {
+        let record = TableRecord(number: 0, label: label, caption: caption, headers: headers, rows: rows)
+        blocks.append(.table(record: record, folded: rows.count > foldAbove))
+    }
+
+    /// The page's figures and tables, numbered in the order a reader meets them.
+    public var figures: [FigureRecord] {
+        var out: [FigureRecord] = []
+        for case .figure(_, var r) in blocks { r.number = out.count + 1; out.append(r) }
+        return out
+    }
+    public var tables: [TableRecord] {
+        var out: [TableRecord] = []
+        for case .table(var r, _) in blocks { r.number = out.count + 1; out.append(r) }
+        return out
+    }
+
+    /// Every `@fig:label` and `@tbl:label` the page's text cites, in order of appearance.
+    public var citedLabels: [String] {
+        texts.flatMap { CrossReference.labels(in: $0) }
+    }
+
+    /// The cited labels no figure or table carries (they render as "Figure ?").
+    public var unresolvedReferences: [String] {
+        let known = Set(figures.compactMap { $0.label.map { "fig:" + $0 } } + tables.compactMap { $0.label.map { "tbl:" + $0 } })
+        return citedLabels.filter { !known.contains($0) }
+    }
+
+    /// The works of `bibliography` the page's text names (and those with no mention, always
+    /// listed), in the bibliography's order.
+    public var citedWorks: [Reference] {
+        let all = texts.joined(separator: "\n")
+        return bibliography.filter { work in work.mentions.isEmpty || work.mentions.contains { CrossReference.names(all, $0) } }
+    }
+
+    /// The text a reader reads in the page's body: prose, captions, asides, headings, claims,
+    /// table cells (the places cross-references and names of works may appear).
+    var texts: [String] {
+        blocks.flatMap { block -> [String] in
+            switch block {
+            case .heading(let t, _), .prose(let t): return [t]
+            case .aside(_, let t): return [t]
+            case .figure(_, let r): return [r.caption]
+            case .table(let r, _): return [r.caption] + r.rows.flatMap { $0 }
+            case .derivation(let d): return [d.caption] + d.lines.compactMap(\.note)
+            case .checks(let cs): return cs.flatMap { [$0.claim] + ($0.reference.map { [$0] } ?? []) }
+            default: return []
+            }
+        }
     }
 
     /// A remark in the margin; errata are also listed on the index page.

@@ -13,10 +13,14 @@ enum Renderer {
             ? "<header><p class=\"kicker\"><a href=\"index.html\">The book</a> · Chapter \(page.number)</p>"
             : "<header><p class=\"kicker\">Report</p>"
         body += "<h1>\(inlineMath(page.title))</h1><p class=\"lede\">\(inlineMath(page.summary))</p>"
-        body += summaryBox(page) + contents(page) + "</header><main>"
+        let works = page.citedWorks
+        body += summaryBox(page) + contents(page, references: !works.isEmpty) + "</header>"
         var context = Context()
-        for block in page.blocks { body += render(block, &context) }
-        body += "</main>" + footer(provenance)
+        var main = ""
+        for block in page.blocks { main += render(block, &context) }
+        main = CrossReference.linkMentions(CrossReference.resolve(main, CrossReference.numbering(page)), works)
+        body += "<main>" + main + CrossReference.list(works) + "</main>"
+        body += CrossReference.pager(previous: page.previous, next: page.next) + footer(provenance)
         let hasAsides = page.blocks.contains { if case .aside = $0 { return true } else { return false } }
         let title = PlainMath.text(page.number > 0 ? "\(page.number). \(page.title)" : page.title)
         return document(title: title, body: body, bodyClass: hasAsides ? "has-asides" : nil, extraCSS: context.css.joined())
@@ -29,16 +33,20 @@ enum Renderer {
         var equations = 0
         /// Sections rendered so far (their anchors are section-1, section-2, ...).
         var sections = 0
+        /// Figures and tables rendered so far (anchors figure-1, ..., table-1, ...).
+        var figures = 0
+        var tables = 0
     }
 
     /// The page's sections, linked to their anchors, folded (open on wide screens is the reader's
     /// choice; printed, it is open).
-    static func contents(_ page: Page) -> String {
+    static func contents(_ page: Page, references: Bool = false) -> String {
         let titles = page.blocks.compactMap { block -> String? in
             if case .heading(let t, _) = block { return t } else { return nil }
         }
         guard titles.count > 1 else { return "" }
-        let items = titles.enumerated().map { "<li><a href=\"#section-\($0.offset + 1)\">\(inlineMath($0.element))</a></li>" }
+        var items = titles.enumerated().map { "<li><a href=\"#section-\($0.offset + 1)\">\(inlineMath($0.element))</a></li>" }
+        if references { items.append("<li><a href=\"#references\">References</a></li>") }
         return "<nav class=\"contents\"><details><summary>Contents (\(titles.count) sections)</summary><ol>\(items.joined())</ol></details></nav>"
     }
 
@@ -70,9 +78,15 @@ enum Renderer {
             return "<table class=\"parameters\"><caption>Parameters</caption>\(rows)</table>"
         case .checks(let checks):
             return checkTable(checks)
-        case .figure(let svg, let caption):
-            return "<figure class=\"wide\">\(svg)<figcaption>\(inlineMath(caption))</figcaption></figure>"
-        case .table(let headers, let rows, let caption, let folded):
+        case .figure(let svg, let record):
+            context.figures += 1
+            let n = context.figures
+            return "<figure class=\"wide\" id=\"figure-\(n)\">\(svg)<figcaption><span class=\"number\">Figure \(n).</span> \(inlineMath(record.caption))</figcaption></figure>"
+        case .table(let record, let folded):
+            context.tables += 1
+            let n = context.tables
+            let headers = record.headers, rows = record.rows
+            let caption = "<span class=\"number\">Table \(n).</span> " + inlineMath(record.caption)
             let head = "<tr>" + headers.map { "<th scope=\"col\">\(inlineMath($0))</th>" }.joined() + "</tr>"
             // Tables of more than three columns become lists of labelled rows on a phone.
             let cards = headers.count > 3
@@ -85,9 +99,9 @@ enum Renderer {
             }.joined()
             let table = "<div class=\"scroll wide\"><table class=\"data\(cards ? " cards" : "")\"><thead>\(head)</thead><tbody>\(body)</tbody></table></div>"
             if folded {
-                return "<details><summary>\(inlineMath(caption)) (\(rows.count) rows)</summary>\(table)</details>"
+                return "<details id=\"table-\(n)\"><summary>\(caption) (\(rows.count) rows)</summary>\(table)</details>"
             }
-            return "<p class=\"table-caption\">\(inlineMath(caption))</p>\(table)"
+            return "<p class=\"table-caption\" id=\"table-\(n)\">\(caption)</p>\(table)"
         case .aside(let kind, let text):
             let label = kind == .erratum ? "Erratum" : "Remark"
             return "<aside class=\"\(kind.rawValue)\"><strong>\(label).</strong> \(inlineMath(text))</aside>"
@@ -275,10 +289,17 @@ enum Renderer {
         return configuration + product + line.dropFirst(first.count)
     }
 
-    static func index(_ reports: [Report]) -> String {
-        var body = "<header><h1>RL with KL penalties, read as Bayesian inference</h1>"
-        body += "<p class=\"lede\">An executable companion to Korbak, Perez and Buckley (2022), <a href=\"https://arxiv.org/abs/2205.11275\">RL with KL penalties is better viewed as Bayesian inference</a>. Each chapter is a program that checks one derivation of the paper with numbers; this page lists what the last run found.</p></header><main>"
-        body += thesis(reports)
+    static func index(_ reports: [Report], front: BookFront = .untitled) -> String {
+        var body = "<header><h1>\(inlineMath(front.title))</h1>"
+        if !front.lede.isEmpty {
+            var lede = inlineMath(front.lede)
+            if let work = front.work {
+                lede = lede.replacingOccurrences(of: HTML.escape(work.title), with: "<a href=\"\(HTML.escape(work.url))\">\(HTML.escape(work.title))</a>")
+            }
+            body += "<p class=\"lede\">\(lede)</p>"
+        }
+        body += "</header><main>"
+        body += thesis(reports, front)
         let total = reports.reduce(0) { $0 + $1.passed + $1.failed }
         let failed = reports.reduce(0) { $0 + $1.failed }
         body += failed == 0
@@ -298,20 +319,22 @@ enum Renderer {
             body += "</ul>"
         }
         body += "</main>"
-        return document(title: "RL with KL penalties, read as Bayesian inference", body: body)
+        return document(title: PlainMath.text(front.title), body: body)
     }
 
-    /// The book's argument in one paragraph, and two ways through it.
-    static func thesis(_ reports: [Report]) -> String {
+    /// The book's argument in one paragraph, and the ways through it.
+    static func thesis(_ reports: [Report], _ front: BookFront) -> String {
         func link(_ n: Int) -> String {
             guard let r = reports.first(where: { $0.number == n }) else { return "\(n)" }
             return "<a href=\"\(HTML.escape(r.chapter)).html\">\(n). \(inlineMath(r.title))</a>"
         }
-        var out = "<h2>The argument</h2><p>"
-        out += inlineMath(#"Fine-tuning a language model $\pi$ with a reward $r$ and a KL penalty of weight $\beta$ towards the pretrained model $\pi_0$ maximises $J_{KLRL}(\pi) = \mathbb{E}_{\pi}[r] - \beta \operatorname{KL}(\pi ‖ \pi_0)$. One identity carries the paper: for every policy, $J_{KLRL}(\pi)/\beta = \log Z - \operatorname{KL}(\pi ‖ \pi^*)$, where $\pi^* = \pi_0 e^{r/\beta}/Z$ is the Bayesian posterior with prior $\pi_0$ and likelihood $e^{r/\beta}$. So the penalised objective is an evidence lower bound, its maximiser is the posterior, and KL-regularised RL is variational inference; without the penalty the same objective collapses the model onto its best outcome. Each chapter computes one step of this exactly, on finite distributions, and checks it against an independent computation; the last chapter shows it on a real, small transformer."#)
-        out += "</p><h3>Two ways through the book</h3><ul class=\"paths\">"
-        out += "<li>A student of the theory: " + [1, 3, 4, 5].map(link).joined(separator: " → ") + "</li>"
-        out += "<li>A practitioner of RLHF: " + [2, 9, 8, 10].map(link).joined(separator: " → ") + "</li></ul>"
+        var out = ""
+        if !front.argument.isEmpty { out += "<h2>The argument</h2><p>" + inlineMath(front.argument) + "</p>" }
+        if !front.paths.isEmpty {
+            out += "<h3>Ways through the book</h3><ul class=\"paths\">"
+            for path in front.paths { out += "<li>\(inlineMath(path.reader)): " + path.chapters.map(link).joined(separator: " → ") + "</li>" }
+            out += "</ul>"
+        }
         return out
     }
 

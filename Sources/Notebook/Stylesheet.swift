@@ -20,7 +20,7 @@ enum Stylesheet {
     html{font-size:16px}
     body{margin:0;padding:1.5rem 1.25rem 4rem;background:var(--bg);color:var(--fg);
     font:17px/1.6 "Charter","Bitstream Charter","DejaVu Serif",Georgia,serif;overflow-wrap:break-word}
-    header,main,footer{max-width:var(--body);margin-left:auto;margin-right:auto}
+    header,main,footer,nav.pager{max-width:var(--body);margin-left:auto;margin-right:auto}
     math{font-family:"DejaVu Math TeX Gyre","STIX Two Math","Latin Modern Math","Cambria Math",math;font-size:1.05em}
     h1,h2,h3{font-family:"DejaVu Sans",system-ui,sans-serif;line-height:1.25}
     h1{font-size:1.9rem;margin:.3rem 0}h2{font-size:1.3rem;margin-top:2.4rem;border-bottom:1px solid var(--rule);padding-bottom:.2rem}
@@ -70,11 +70,15 @@ enum Stylesheet {
     aside{background:var(--aside);border-left:3px solid var(--aside-rule);padding:.5rem .9rem;margin:1rem 0;font-size:.93rem}
     details{margin:1rem 0}summary{cursor:pointer;font-family:"DejaVu Sans",sans-serif;font-size:.9rem}
     .samples pre{white-space:pre-wrap;margin:0;background:var(--panel);padding:.3rem .5rem;border-radius:4px}
+    figcaption .number,.table-caption .number,summary .number{font-weight:600;color:var(--fg)}
+    a.xref,a.cite{color:inherit;text-decoration-color:var(--muted)}.xref.missing{color:var(--fail);font-weight:600}
+    ol.references{padding-left:1.6rem;font-size:.93rem}ol.references li{margin:.3rem 0;overflow-wrap:anywhere}
+    nav.pager{display:flex;flex-wrap:wrap;justify-content:space-between;gap:.5rem 1rem;margin:2.5rem 0 0;padding-top:.8rem;border-top:1px solid var(--rule);font:.92rem/1.5 "DejaVu Sans",sans-serif}
     footer{margin-top:3rem;color:var(--muted);font-size:.85rem}footer dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}
     footer dt{font-weight:600}footer dd{margin:0;overflow-wrap:anywhere}
     .wide,figure.wide,.scroll.wide,.equation.wide{width:var(--page);max-width:none;margin-left:calc(50% - var(--page) / 2);margin-right:0}
     @media (min-width:80rem){
-    body.has-asides header,body.has-asides main,body.has-asides footer{margin-left:calc((100% - 62rem) / 2)}
+    body.has-asides header,body.has-asides main,body.has-asides footer,body.has-asides nav.pager{margin-left:calc((100% - 62rem) / 2)}
     body.has-asides .wide,body.has-asides .scroll.wide,body.has-asides figure.wide,body.has-asides .equation.wide{width:62rem;margin-left:0;clear:right}
     body.has-asides .scroll.wide{width:min(72rem,(100vw - 2.5rem + 62rem) / 2)}
     body.has-asides aside{float:right;clear:right;width:16rem;margin:0 -18rem 1rem 0;position:relative}
@@ -113,6 +117,6 @@ enum Stylesheet {
     details::details-content{content-visibility:visible;display:contents}
     summary{list-style:none}summary::-webkit-details-marker{display:none}
     table{font-size:8.5pt}table.checks td.claim{min-width:10rem}
-    footer{break-inside:avoid}}
+    footer{break-inside:avoid}nav.pager{display:none}}
     """
 }

@@ -89,6 +89,8 @@ public enum TinyLMError: Error, CustomStringConvertible, Equatable {
     case tooLong(length: Int, blockSize: Int)
     case checkpoint(String)
     case corpus(String)
+    /// Training produced a non-finite loss or parameters (a learning rate too high): nothing was saved.
+    case diverged(step: Int, loss: Double)
 
     public var description: String {
         switch self {
@@ -98,6 +100,8 @@ public enum TinyLMError: Error, CustomStringConvertible, Equatable {
         case .tooLong(let length, let blockSize): "text of \(length) characters does not fit the block size \(blockSize) (at most \(blockSize - 1))"
         case .checkpoint(let why): "checkpoint: \(why)"
         case .corpus(let why): "corpus: \(why)"
+        case .diverged(let step, let loss):
+            "training diverged at step \(step) (loss \(loss)); nothing was saved from that step on: lower the learning rate"
         }
     }
 }

@@ -31,7 +31,8 @@ public struct Checkpoint {
             (name: spec.name, tensor: SafeTensors.Tensor(shape: spec.shape, values: Array(UnsafeBufferPointer(start: p + spec.offset, count: spec.count))))
         }
         tensors += extraTensors.sorted { $0.key < $1.key }.map { (name: $0.key, tensor: $0.value) }
-        let vocabJSON = String(decoding: try! JSONSerialization.data(withJSONObject: tokenizer.vocab), as: UTF8.self)
+        // An array of strings is always valid JSON.
+        let vocabJSON = String(decoding: (try? JSONSerialization.data(withJSONObject: tokenizer.vocab)) ?? Data("[]".utf8), as: UTF8.self)
         let c = model.config
         var metadata = extraMetadata
         metadata.merge(["vocab": vocabJSON, "bos": "\(tokenizer.bos)", "eos": "\(tokenizer.eos)",
@@ -59,13 +60,27 @@ public struct Checkpoint {
         guard let vocabString = m["vocab"], let vocabData = vocabString.data(using: .utf8),
               let vocab = (try? JSONSerialization.jsonObject(with: vocabData)) as? [String]
         else { throw .checkpoint("metadata vocab is missing or not a JSON array of strings") }
-        let tokenizer = try CharTokenizer(vocab: vocab, bos: Int32(try int("bos")), eos: Int32(try int("eos")))
+        func id(_ key: String) throws(TinyLMError) -> Int32 {
+            let v = try int(key)
+            guard let i = Int32(exactly: v), vocab.indices.contains(v) else {
+                throw .checkpoint("metadata \(key) = \(v) is not a token id (the vocab has \(vocab.count) entries)")
+            }
+            return i
+        }
+        let tokenizer = try CharTokenizer(vocab: vocab, bos: try id("bos"), eos: try id("eos"))
         let nLayer = try int("n_layer"), nHead = try int("n_head"), nEmbd = try int("n_embd"), blockSize = try int("block_size")
         guard nLayer >= 1, nHead >= 1, nEmbd >= 1, blockSize >= 1, nEmbd % nHead == 0 else {
             throw .checkpoint("inconsistent configuration n_layer=\(nLayer) n_head=\(nHead) n_embd=\(nEmbd) block_size=\(blockSize)")
         }
         if let v = m["vocab_size"], Int(v) != vocab.count {
             throw .checkpoint("metadata vocab_size \(v) but the vocab has \(vocab.count) entries")
+        }
+        // The model's parameters must all be in the file: checked (in overflow-checked
+        // arithmetic) before the model is allocated, so hostile sizes cannot exhaust memory.
+        let stored = file.tensors.reduce(0) { $0 + $1.tensor.values.count }
+        guard let needed = ParameterLayout.parameterCount(vocabSize: vocab.count, blockSize: blockSize, nLayer: nLayer, nEmbd: nEmbd),
+              needed <= stored else {
+            throw .checkpoint("the configuration n_layer=\(nLayer) n_embd=\(nEmbd) block_size=\(blockSize) needs more parameters than the file's \(stored) values")
         }
         let config = GPTConfig(vocabSize: vocab.count, blockSize: blockSize, nLayer: nLayer, nHead: nHead, nEmbd: nEmbd)
         let model = GPT(config: config, seed: 0)
@@ -75,6 +90,9 @@ public struct Checkpoint {
             if let spec = model.layout.spec(named: name) {
                 guard tensor.shape == spec.shape else {
                     throw .checkpoint("tensor \(name) has shape \(tensor.shape), the metadata's configuration needs \(spec.shape)")
+                }
+                guard tensor.values.allSatisfy(\.isFinite) else {
+                    throw .checkpoint("tensor \(name) holds values that are not finite (NaN or infinity): the model diverged")
                 }
                 tensor.values.withUnsafeBufferPointer { (model.parameters.pointer + spec.offset).update(from: $0.baseAddress!, count: spec.count) }
                 seen.insert(name)

@@ -10,9 +10,13 @@ import GSL
 /// faster, and it parallelises the element-wise kernels too. Each output element is computed by
 /// exactly one worker, in the same order as a serial run, so results do not depend on timing.
 public enum Parallel {
-    /// Workers: `$TINYLM_THREADS` if set, else the number of active processors.
+    /// The most workers `TINYLM_THREADS` may ask for.
+    public static let maximumWorkers = 1024
+
+    /// Workers: `$TINYLM_THREADS` if it is a whole number from 1 to `maximumWorkers`, else the
+    /// number of active processors.
     public static let workers: Int = {
-        if let s = ProcessInfo.processInfo.environment["TINYLM_THREADS"], let n = Int(s), n >= 1 { return n }
+        if let s = ProcessInfo.processInfo.environment["TINYLM_THREADS"], let n = Int(s), (1...maximumWorkers).contains(n) { return n }
         return max(1, ProcessInfo.processInfo.activeProcessorCount)
     }()
 
@@ -63,11 +67,12 @@ public enum Parallel {
         }
     }
 
-    /// Runs `body` with OpenBLAS at one thread when we split work ourselves (restored after).
-    /// The OpenBLAS setting is process-wide: do not run passes of two models at once from
-    /// different threads while relying on OpenBLAS's own threads elsewhere.
+    /// Runs `body` with OpenBLAS at one thread (restored after), on any number of workers: the
+    /// passes' bits must not depend on `OPENBLAS_NUM_THREADS` (with one worker too, since
+    /// OpenBLAS's threaded sgemm sums in another order). The OpenBLAS setting is process-wide:
+    /// do not run passes of two models at once from different threads while relying on
+    /// OpenBLAS's own threads elsewhere.
     static func withOwnThreads<R>(_ body: () -> R) -> R {
-        guard workers > 1 else { return body() }
         let saved = BLAS.threadCount
         if saved != 1 { BLAS.setThreadCount(1) }
         defer { if saved != 1 { BLAS.setThreadCount(saved) } }

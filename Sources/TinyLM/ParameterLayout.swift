@@ -57,6 +57,17 @@ public struct ParameterLayout: Sendable {
         indexByName = Dictionary(uniqueKeysWithValues: specs.enumerated().map { ($1.name, $0) })
     }
 
+    /// The number of parameters `init` would lay out, or nil if it overflows an Int: V·C + maxT·C
+    /// + L·(12C² + 13C) + 2C, each product checked (for sizes read from an untrusted file).
+    public static func parameterCount(vocabSize v: Int, blockSize t: Int, nLayer l: Int, nEmbd c: Int) -> Int? {
+        func mul(_ a: Int, _ b: Int) -> Int? { let r = a.multipliedReportingOverflow(by: b); return r.overflow ? nil : r.partialValue }
+        func add(_ a: Int, _ b: Int) -> Int? { let r = a.addingReportingOverflow(b); return r.overflow ? nil : r.partialValue }
+        guard let cc = mul(c, c), let twelve = mul(12, cc), let thirteen = mul(13, c), let block = add(twelve, thirteen),
+              let blocks = mul(l, block), let wte = mul(v, c), let wpe = mul(t, c), let lnf = mul(2, c),
+              let a = add(wte, wpe), let b = add(a, blocks), let total = add(b, lnf) else { return nil }
+        return total
+    }
+
     public func spec(named name: String) -> TensorSpec? { indexByName[name].map { specs[$0] } }
 
     /// Offsets of one block's tensors (see `BlockPointers`).

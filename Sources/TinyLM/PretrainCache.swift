@@ -1,4 +1,5 @@
 import Foundation
+import Notebook
 
 /// Pretrained models kept on disk, keyed by their settings, so chapters reuse one run.
 ///
@@ -23,17 +24,30 @@ public enum PretrainCache {
     /// a partial run) with progress on standard error, then cached.
     public static func pretrainedModel(
         settings: PretrainSettings, directory: URL = defaultDirectory, showProgress: Bool = true,
-        log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+        log: (String) -> Void = { writeStandardError($0 + "\n") }
     ) throws(TinyLMError) -> Checkpoint {
         let url = url(for: settings, in: directory)
         if FileManager.default.fileExists(atPath: url.path) {
             let c = try Checkpoint.load(url)
             if c.extraMetadata["complete"] == "true" && c.extraMetadata["pretrain_settings"] == settings.json { return c }
         }
+        try checkWritable(url)
         let trainer = try Pretrainer(settings: settings)
         log("pretraining \(trainer.model.config) on \(trainer.train.count) documents (\(settings.steps) steps) -> \(url.path)")
         let progress = showProgress ? ProgressReporter(total: settings.steps, label: "pretrain") : nil
         try trainer.run(checkpointURL: url, progress: progress, log: log)
         return trainer.checkpoint()
+    }
+
+    /// Throws unless a checkpoint can be written at `url`: its folder exists or can be created,
+    /// and a file can be made in it (found before any training, not after hundreds of steps).
+    public static func checkWritable(_ url: URL) throws(TinyLMError) {
+        let dir = url.deletingLastPathComponent()
+        do { try AtomicFile.prepareFolder(dir) } catch { throw .checkpoint("\(error)") }
+        let probe = dir.appendingPathComponent(".\(url.lastPathComponent).probe.\(getpid()).tmp")
+        let fd = open(probe.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .checkpoint("cannot write \(url.path): \(String(cString: strerror(errno)))") }
+        close(fd)
+        unlink(probe.path)
     }
 }

@@ -108,6 +108,9 @@ public final class Pretrainer {
             tokensDone += docs.reduce(0) { $0 + $1.count - 1 }
             trainStep()
             stepsThisCall += 1
+            // A non-finite loss means the parameters are no longer finite either: stop before
+            // anything of it is saved (the last checkpoint written stays the last good state).
+            guard lastLoss.isFinite else { throw .diverged(step: step, loss: lastLoss) }
             let rate = Double(tokensDone) / max(Date().timeIntervalSince(started), 1e-9)
             progress?.update(step, status: String(format: "loss %.4f lr %.2e %.0f tok/s", lastLoss, settings.schedule.rate(at: step - 1), rate))
             if step % settings.evalInterval == 0 || isComplete {
@@ -116,6 +119,7 @@ public final class Pretrainer {
                            step, lastLoss, e.lossPerToken, e.bitsPerCharacter, e.documents))
             }
             if let url = checkpointURL, step % settings.checkpointInterval == 0 || isComplete {
+                guard UnsafeBufferPointer(start: model.parameters.pointer, count: model.parameters.count).allSatisfy(\.isFinite) else { throw .diverged(step: step, loss: lastLoss) }
                 try checkpoint().save(to: url)
             }
         }

@@ -32,20 +32,33 @@ public final class ProgressReporter {
             let width = 24
             let filled = total > 0 ? width * done / total : width
             let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-            FileHandle.standardError.write(Data("\r\(label) [\(bar)] \(done)/\(total) \(status) ETA \(Self.duration(eta))\u{1B}[K".utf8))
-            if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
+            writeStandardError("\r\(label) [\(bar)] \(done)/\(total) \(status) ETA \(Self.duration(eta))\u{1B}[K")
+            if done == total { writeStandardError("\n") }
         } else if done % plainEvery == 0 || done == total {
-            FileHandle.standardError.write(Data("\(label) \(done)/\(total) \(status) elapsed \(Self.duration(elapsed)) eta \(Self.duration(eta))\n".utf8))
+            writeStandardError("\(label) \(done)/\(total) \(status) elapsed \(Self.duration(elapsed)) eta \(Self.duration(eta))\n")
         }
     }
 
     /// A one-off line (not overwritten on a terminal).
     public func note(_ text: String) {
-        FileHandle.standardError.write(Data(((isTerminal ? "\r\u{1B}[K" : "") + text + "\n").utf8))
+        writeStandardError((isTerminal ? "\r\u{1B}[K" : "") + text + "\n")
     }
 
     static func duration(_ s: Double) -> String {
         let t = Int(s.rounded())
         return t >= 3600 ? "\(t / 3600)h\(String(format: "%02d", t % 3600 / 60))m" : t >= 60 ? "\(t / 60)m\(String(format: "%02d", t % 60))s" : "\(t)s"
+    }
+}
+
+/// Writes `text` to standard error with plain `write` (unbuffered; a closed or full stream
+/// loses the text but never traps, unlike `FileHandle.write`).
+public func writeStandardError(_ text: String) {
+    var bytes = Array(text.utf8)
+    var done = 0
+    while done < bytes.count {
+        let n = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress! + done, $0.count - done) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { return }
+        done += n
     }
 }

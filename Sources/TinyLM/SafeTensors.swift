@@ -1,4 +1,5 @@
 import Foundation
+import Notebook
 
 /// The safetensors file format (as written by Hugging Face's `safetensors`): an 8-byte
 /// little-endian header length N, N bytes of JSON mapping each tensor name to
@@ -59,8 +60,7 @@ public enum SafeTensors {
         guard n <= UInt64(data.count - 8) else {
             throw .checkpoint("header says \(n) bytes but only \(data.count - 8) follow (truncated file)")
         }
-        let headerBytes = data.subdata(in: 8..<(8 + Int(n)))
-        guard let object = try? JSONSerialization.jsonObject(with: headerBytes), let header = object as? [String: Any] else {
+        guard case .object(let header) = try HeaderJSON.parse(Array(data[data.startIndex + 8 ..< data.startIndex + 8 + Int(n)])) else {
             throw .checkpoint("the header is not a JSON object")
         }
         let dataStart = 8 + Int(n)
@@ -69,17 +69,34 @@ public enum SafeTensors {
         var entries: [(name: String, shape: [Int], begin: Int, end: Int)] = []
         for (name, value) in header {
             if name == "__metadata__" {
-                guard let m = value as? [String: String] else { throw .checkpoint("__metadata__ must map strings to strings") }
-                metadata = m
+                guard case .object(let m) = value else { throw .checkpoint("__metadata__ must map strings to strings") }
+                for (key, v) in m {
+                    guard case .string(let text) = v else { throw .checkpoint("__metadata__ must map strings to strings (\(key) does not)") }
+                    metadata[key] = text
+                }
                 continue
             }
-            guard let info = value as? [String: Any], let dtype = info["dtype"] as? String,
-                  let shape = (info["shape"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
-                  let offsets = (info["data_offsets"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
-                  offsets.count == 2, shape.count == (info["shape"] as? [Any])?.count
-            else { throw .checkpoint("tensor \(name): malformed header entry") }
+            guard case .object(let fields) = value else { throw .checkpoint("tensor \(name): malformed header entry") }
+            let info = Dictionary(fields.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
+            guard case .string(let dtype)? = info["dtype"] else { throw .checkpoint("tensor \(name): malformed header entry (dtype)") }
             guard dtype == "F32" else { throw .checkpoint("tensor \(name): dtype \(dtype), only F32 is supported") }
-            guard shape.allSatisfy({ $0 >= 0 }), offsets[0] >= 0, offsets[1] - offsets[0] == 4 * shape.reduce(1, *) else {
+            guard case .array(let shapeItems)? = info["shape"], case .array(let offsetItems)? = info["data_offsets"] else {
+                throw .checkpoint("tensor \(name): malformed header entry (shape and data_offsets must be arrays)")
+            }
+            let shape = shapeItems.compactMap(\.nonNegativeInteger), offsets = offsetItems.compactMap(\.nonNegativeInteger)
+            guard shape.count == shapeItems.count, offsets.count == 2, offsetItems.count == 2 else {
+                throw .checkpoint("tensor \(name): shape and data_offsets must hold non-negative integers (two offsets)")
+            }
+            // Every product in checked arithmetic: a hostile shape must not overflow.
+            var bytes = shape.contains(0) ? 0 : 4
+            for d in shape where bytes > 0 {
+                let (product, overflow) = bytes.multipliedReportingOverflow(by: d)
+                guard !overflow, product <= dataLength else {
+                    throw .checkpoint("tensor \(name): shape \(shape) needs more bytes than the \(dataLength)-byte data section holds")
+                }
+                bytes = product
+            }
+            guard offsets[0] <= offsets[1], offsets[1] - offsets[0] == bytes else {
                 throw .checkpoint("tensor \(name): data_offsets \(offsets) do not match shape \(shape)")
             }
             guard offsets[1] <= dataLength else {
@@ -120,20 +137,14 @@ public enum SafeTensors {
     }
 }
 
-/// Writes `data` to a temporary file beside `url` and renames it over `url` (atomic on POSIX).
+/// Writes `data` to a temporary file beside `url` and renames it over `url` (Notebook's
+/// `AtomicFile`: flushed before the rename, a device or FIFO written through, temporaries of
+/// killed runs cleaned up), creating the folder if needed.
 public func writeAtomically(_ data: Data, to url: URL) throws(TinyLMError) {
-    let dir = url.deletingLastPathComponent()
-    try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
     do {
-        try data.write(to: tmp)
-        guard rename(tmp.path, url.path) == 0 else {
-            try? FileManager.default.removeItem(at: tmp)
-            throw TinyLMError.checkpoint("cannot rename \(tmp.path) to \(url.path): errno \(errno)")
-        }
-    } catch let e as TinyLMError {
-        throw e
+        try AtomicFile.prepareFolder(url.deletingLastPathComponent())
+        try AtomicFile.write(data, to: url)
     } catch {
-        throw .checkpoint("cannot write \(tmp.path): \(error.localizedDescription)")
+        throw .checkpoint("\(error)")
     }
 }

@@ -68,7 +68,7 @@ struct Chapter10Tests {
 
     @Test("bad input exits 2 with one line", arguments: [
         (["--word", "l0ve"], "--word"), (["--word", ""], "--word"), (["--steps", "5"], "--steps"),
-        (["--batch-size", "2"], "--batch-size"), (["--beta", "0"], "--beta"), (["--beta", "nan"], "--beta"),
+        (["--batch-size", "2"], "--batch-size"), (["--beta", "0"], "--beta"), (["--beta", "nan"], "--beta"), (["--beta", "1e308"], "--beta"),
         (["--learning-rate", "1"], "--learning-rate"), (["--stop-after-steps", "0"], "--stop-after-steps"),
     ])
     func badInput(arguments: [String], mentioning: String) throws {

@@ -18,6 +18,20 @@ func validateReportJSON(_ data: Data, sourceLocation: SourceLocation = #_sourceL
     #expect(json["values"] is [String: Any], sourceLocation: sourceLocation)
     #expect(json["errata"] is [String], sourceLocation: sourceLocation)
     #expect(json["derivations"] is [[String: Any]], sourceLocation: sourceLocation)
+    for (k, f) in (json["figures"] as? [[String: Any]] ?? []).enumerated() {
+        #expect(f["number"] as? Int == k + 1 && f["caption"] is String && ["line", "bar"].contains(f["kind"] as? String ?? ""),
+                sourceLocation: sourceLocation)
+        for s in f["series"] as? [[String: Any]] ?? [] {
+            #expect(s["name"] is String && (s["x"] as? [Any])?.count == (s["y"] as? [Any])?.count, sourceLocation: sourceLocation)
+        }
+    }
+    for (k, t) in (json["tables"] as? [[String: Any]] ?? []).enumerated() {
+        let width = (t["headers"] as? [String])?.count
+        #expect(t["number"] as? Int == k + 1 && width != nil, sourceLocation: sourceLocation)
+        #expect(t["rows"] is [[String]], sourceLocation: sourceLocation)
+    }
+    #expect(json["figures"] is [[String: Any]] && json["tables"] is [[String: Any]] && json["references"] is [[String: Any]],
+            sourceLocation: sourceLocation)
     guard let checks = json["checks"] as? [[String: Any]] else {
         Issue.record("checks is not an array of objects", sourceLocation: sourceLocation)
         return

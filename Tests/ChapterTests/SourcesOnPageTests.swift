@@ -1,3 +1,4 @@
+import BookKit
 import Foundation
 import Notebook
 import Testing
@@ -34,7 +35,7 @@ struct SourcesOnPageTests {
         return String(repeating: "0", count: 16 - hex.count) + hex
     }
 
-    @Test("every section shows its code (the lines of the file it names), the hash matches, the page links its JSON",
+    @Test("every section shows its code, the hash matches, the page links its JSON; figures, tables, works and neighbours linked",
           arguments: SourcesOnPageTests.chapters.map(\.product))
     func codeBesideOutput(product: String) throws {
         let slug = Self.chapters.first { $0.product == product }!.slug
@@ -57,12 +58,58 @@ struct SourcesOnPageTests {
         let html = try String(contentsOf: folder.appendingPathComponent("\(slug).html"), encoding: .utf8)
         #expect(html.contains("href=\"\(slug).json\""))
         #expect(html.contains("id=\"option-seed\""))
+        try Self.expectFiguresTablesAndReferences(slug: slug, report: report, html: html)
         // Every section but the last ("Re-run it") holds its code or a reference to it.
         let sections = html.components(separatedBy: "<h2").dropFirst()
-        for section in sections where !section.contains("Re-run it</h2>") && !section.contains("Provenance</h2>") {
+        for section in sections where !section.contains("Re-run it</h2>") && !section.contains("Provenance</h2>")
+            && !section.contains(">References</h2>") {
             let body = section.components(separatedBy: "<footer").first!
             #expect(body.contains("class=\"code\"") || body.contains("class=\"code-ref\""),
                     "a section without its code: \(body.prefix(80))")
         }
+    }
+
+    /// Every figure and table is numbered and anchored, every citation by number and every in-page
+    /// link finds its target, every work named is listed with a link, and the page links its
+    /// neighbours in the book.
+    static func expectFiguresTablesAndReferences(slug: String, report: Report, html: String) throws {
+        let ids = Set(html.matches(of: /id="([^"]+)"/).map { String($0.output.1) })
+        // Numbered 1, 2, ... in the HTML and in the JSON, which holds every figure's data and table's cells.
+        let figures = try #require(report.figures), tables = try #require(report.tables)
+        #expect(figures.map(\.number) == Array(figures.indices.map { $0 + 1 }))
+        #expect(tables.map(\.number) == Array(tables.indices.map { $0 + 1 }))
+        #expect(!figures.isEmpty && figures.allSatisfy { !$0.series.isEmpty && $0.series.allSatisfy { $0.x.count == $0.y.count } })
+        for f in figures { #expect(ids.contains("figure-\(f.number)") && html.contains("Figure \(f.number).</span>")) }
+        for t in tables { #expect(ids.contains("table-\(t.number)") && html.contains("Table \(t.number).</span>")) }
+        #expect(!ids.contains("figure-\(figures.count + 1)") && !ids.contains("table-\(tables.count + 1)"))
+        // Citations by number: none unresolved, none left as source, each to a figure or table that exists.
+        // (The code shown under a section keeps its citations as written.)
+        let text = html.replacing(/<pre[\s\S]*?<\/pre>/, with: "")
+        #expect(!html.contains("xref missing") && !text.contains("@fig:") && !text.contains("@tbl:"))
+        for m in html.matches(of: /<a class="xref" href="#(figure|table)-(\d+)">(Figure|Table) (\d+)<\/a>/) {
+            #expect(m.output.2 == m.output.4 && ids.contains("\(m.output.1)-\(m.output.2)"))
+        }
+        for target in html.matches(of: /href="#([^"]+)"/).map({ String($0.output.1) }) {
+            #expect(ids.contains(target), "a link to #\(target), which is not on the page")
+        }
+        // The works it names, listed with links; the paper always.
+        let references = try #require(report.references)
+        #expect(references.first?.key == "korbak2022")
+        for r in references {
+            #expect(r.url.hasPrefix("https://") || r.url.hasPrefix("http://"))
+            #expect(ids.contains("ref-\(r.key)"))
+        }
+        // The previous and next chapters, as the book lists them.
+        let (previous, next) = BookContents.neighbours(of: slug)
+        if let p = previous { #expect(html.contains("rel=\"prev\" href=\"\(p.href)\"")) }
+        if let n = next { #expect(html.contains("rel=\"next\" href=\"\(n.href)\"")) }
+        #expect(previous != nil || next != nil)
+    }
+
+    @Test("the book's contents list every chapter folder, in order")
+    func contentsMatchFolders() throws {
+        let folders = try FileManager.default.contentsOfDirectory(atPath: Self.packageRoot.appendingPathComponent("Chapters").path)
+            .filter { $0.first?.isNumber == true }.sorted()
+        #expect(BookContents.slugs == folders)
     }
 }

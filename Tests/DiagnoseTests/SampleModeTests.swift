@@ -138,7 +138,10 @@ struct SampleModeTests {
         #expect(d.estimate("effective_sample_size")!.estimate < 100)
         #expect(d.warnings.contains { $0.contains("effective sample size") }, "\(d.warnings)")
         #expect(d.paretoShape.map { $0 >= SampleWarnings.heavyTail } == true, "k-hat \(String(describing: d.paretoShape))")
-        #expect(d.warnings.contains { $0.contains("heavy-tailed") }, "\(d.warnings)")
+        // On this discrete space the largest weights are a few repeated outcomes, so the Pareto fit
+        // alone is not evidence of a tail (issue 20 item 17): the effective sample size says it.
+        #expect(!d.warnings.contains { $0.contains("heavy-tailed") } || SampleWarnings.tailEvidence(d)?.supportsHeavyTail == true,
+                "\(d.warnings)")
     }
 
     @Test("log-probabilities above 0 (losses or densities logged by mistake) are flagged")

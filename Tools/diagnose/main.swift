@@ -19,49 +19,14 @@ struct DiagnoseCommand: ParsableCommand {
         discussion: "Exit 0: results written; 1: a consistency check on your numbers failed (results written, the report says which); 2: bad usage or bad input, with a one-line reason naming the file, line and field, and no output written.",
         subcommands: [TableCommand.self, SamplesCommand.self])
 
-    /// As `ChapterMain.main` (one-line errors, exit 2), plus exit 1 for failed checks: BookKit's
-    /// `ChecksFailed` has no public initialiser, so this tool throws its own.
     static func main() {
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-            exitTool(0)
-        } catch let e as CheckFailures {
-            printError("diagnose: \(e.failed) of \(e.total) checks failed on your numbers (results written)")
-            exitTool(1)
-        } catch let e as InputError {
-            failUsage(e.message)
-        } catch {
-            if exitCode(for: error) == .success {
-                print(fullMessage(for: error))
-                exitTool(0)
-            }
-            failUsage(message(for: error))
-        }
-    }
-
-    static func failUsage(_ message: String) -> Never {
-        let first = message.split(separator: "\n").first.map(String.init) ?? message
-        printError("diagnose: \(first.hasPrefix("Error: ") ? String(first.dropFirst(7)) : first)")
-        exitTool(2)
+        ChapterMain.main(Self.self) { "diagnose: \($0.failed) of \($0.total) checks failed on your numbers (results written)" }
     }
 }
 
-struct CheckFailures: Error {
-    let failed: Int
-    let total: Int
-}
+/// A line on standard output through `StandardStreams` (a lost write is exit 2, never a trap).
+func print(_ line: String) { StandardStreams.print(line) }
 
-func exitTool(_ code: Int32) -> Never {
-    fflush(nil)
-    exit(code)
-}
-
-func printError(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
-}
-
-/// Options both modes share.
 /// How messages and reports name an input: as the user typed it, "-" as "standard input".
 func inputName(_ path: String) -> String { path == "-" ? "standard input" : path }
 
@@ -105,16 +70,11 @@ struct OutputOptions: ParsableArguments {
         do {
             if let json { try AtomicFile.write(text, to: URL(fileURLWithPath: json)) }
             if let report {
-                let provenance = Provenance(
-                    commit: "unknown", dirty: false, commandLine: CommandLine.arguments.joined(separator: " "), seed: seed,
-                    parameters: parameters, swiftVersion: "Swift 6", gslVersion: GSLRuntime.gslVersion,
-                    openblas: GSLRuntime.openBLASConfig.trimmingCharacters(in: .whitespaces),
-                    cores: ProcessInfo.processInfo.activeProcessorCount,
-                    date: ISO8601DateFormatter().string(from: start), elapsedSeconds: Date().timeIntervalSince(start))
-                try ReportFile.write(page(), provenance: provenance, to: URL(fileURLWithPath: report))
+                let provenance = RunProvenance.make(seed: seed, parameters: parameters, start: start)
+                try Publisher.writePage(page(), provenance: provenance, to: URL(fileURLWithPath: report))
             }
         } catch { throw InputError("\(error)") }
-        if json == nil { FileHandle.standardOutput.write(Data(text.utf8)) }
+        if json == nil { StandardStreams.write(text) }
     }
 }
 
@@ -155,7 +115,7 @@ struct TableCommand: ParsableCommand {
                          parameters: ["mode": "table", "file": name, "beta": "\(output.beta)"], seed: 0, start: start)
         if output.json != nil { summary(checks) }
         let failed = checks.filter { !$0.passed }.count
-        if failed > 0 { throw CheckFailures(failed: failed, total: checks.count) }
+        if failed > 0 { throw ChecksFailed(failed: failed, total: checks.count) }
     }
 }
 
@@ -206,7 +166,7 @@ struct SamplesCommand: ParsableCommand {
             summary(checks)
         }
         let failed = checks.filter { !$0.passed }.count
-        if failed > 0 { throw CheckFailures(failed: failed, total: checks.count) }
+        if failed > 0 { throw ChecksFailed(failed: failed, total: checks.count) }
     }
 }
 

@@ -22,7 +22,7 @@ struct Bench: ParsableCommand {
         guard let c = GPTConfig.benchmark(config) else { throw UsageError("unknown --config \(config) (small, base or large)") }
         let p = Set(parts.split(separator: ",").map(String.init))
         guard !p.isEmpty, p.isSubset(of: ["train", "sample", "rl"]) else { throw UsageError("--parts must be a subset of train,sample,rl") }
-        guard budget > 0 else { throw UsageError("--budget must be positive") }
+        guard budget > 0, budget <= 3600 else { throw UsageError("--budget must be a number of seconds in (0, 3600] (got \(budget))") }
         let r = Benchmark(config: c, budget: budget).run(parts: p)
         if json {
             func v(_ x: Double) -> Any { x.isNaN ? NSNull() : x }

@@ -39,17 +39,34 @@ struct Pretrain: ParsableCommand {
         if let seed { s.seed = seed }
         if let checkpointEvery { s.checkpointInterval = checkpointEvery; s.evalInterval = max(checkpointEvery, s.evalInterval) }
         if let corpus { s.corpusDirectory = corpus }
-        guard s.nLayer >= 1, s.nHead >= 1, s.nEmbd >= 1, s.nEmbd % s.nHead == 0, s.blockSize >= 2, s.batchSize >= 1,
-              s.steps >= 1, s.maxLR > 0, s.checkpointInterval >= 1
-        else { throw UsageError("invalid settings: sizes must be positive and --width a multiple of --heads") }
+        let bounds: [(String, Int, ClosedRange<Int>)] = [
+            ("--layers", s.nLayer, 1...64), ("--heads", s.nHead, 1...64), ("--width", s.nEmbd, 1...4096),
+            ("--block-size", s.blockSize, 2...4096), ("--batch-size", s.batchSize, 1...4096),
+            ("--steps", s.steps, 1...10_000_000), ("--checkpoint-every", s.checkpointInterval, 1...10_000_000),
+        ]
+        for (option, value, range) in bounds where !range.contains(value) {
+            throw UsageError("\(option) must be from \(range.lowerBound) to \(range.upperBound) (got \(value))")
+        }
+        guard s.nEmbd % s.nHead == 0 else { throw UsageError("--width (\(s.nEmbd)) must be a multiple of --heads (\(s.nHead))") }
+        guard s.maxLR.isFinite, s.maxLR > 0 else { throw UsageError("--lr must be a positive finite number (got \(s.maxLR))") }
+        // A step's activations (forward and backward) take about B·T·(L·(18C + NH·T) + V) floats each.
+        let perToken = s.nLayer * (18 * s.nEmbd + s.nHead * s.blockSize) + 256
+        let floats = s.batchSize.multipliedReportingOverflow(by: s.blockSize * perToken)
+        guard !floats.overflow, floats.partialValue <= Self.maximumActivationFloats else {
+            throw UsageError("--batch-size \(s.batchSize) x --block-size \(s.blockSize) needs more than \(Self.maximumActivationFloats / (1 << 28)) GiB of activations at this width and depth: make one of them smaller")
+        }
         return s
     }
+
+    /// 4 GiB of Float32 activations.
+    static let maximumActivationFloats = 1 << 30
 
     func run() throws {
         let s = try settings()
         let log = { (line: String) in printError(line) }
         let url = checkpoint.map { URL(fileURLWithPath: $0) }
             ?? PretrainCache.url(for: s, in: cacheDir.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? PretrainCache.defaultDirectory)
+        try PretrainCache.checkWritable(url)
         let trainer = try Pretrainer(settings: s)
         log("tinylm pretrain: \(trainer.model.config), \(trainer.model.layout.count) parameters; "
             + "\(trainer.train.count) training and \(trainer.validation.count) validation documents; \(s.steps) steps of \(s.batchSize)")

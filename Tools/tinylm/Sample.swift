@@ -16,8 +16,12 @@ struct SampleCommand: ParsableCommand {
     @Flag(help: "JSON lines {\"text\", \"logprob\", \"tokens\", \"finished\"}: logprob under the model (temperature 1), tokens including the end token.")
     var json = false
 
+    /// Samples are kept until all are drawn (about 1.5 kB each at the block size 128).
+    static let maximumCount = 100_000
+
     func run() throws {
-        guard count >= 1, temperature > 0, temperature.isFinite else { throw UsageError("--count must be >= 1 and --temperature > 0") }
+        guard (1...Self.maximumCount).contains(count) else { throw UsageError("--count must be from 1 to \(Self.maximumCount) (got \(count))") }
+        guard temperature > 0, temperature.isFinite else { throw UsageError("--temperature must be a positive finite number (got \(temperature))") }
         let c = try Checkpoint.load(URL(fileURLWithPath: checkpoint))
         let samples = c.model.sample(count: count, start: c.tokenizer.bos, end: c.tokenizer.eos,
                                      temperature: temperature, rng: RandomGenerator(seed: seed))
@@ -34,7 +38,15 @@ struct SampleCommand: ParsableCommand {
     }
 }
 
-/// One JSON object on one line, keys sorted.
+/// One JSON object on one line, keys sorted. A non-finite number is written as the string
+/// "NaN", "Infinity" or "-Infinity", as in the book's reports (JSON has no such numbers).
 func jsonLine(_ object: [String: Any]) -> String {
-    String(decoding: try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
+    let finite = object.mapValues { value -> Any in
+        guard let x = value as? Double, !x.isFinite else { return value }
+        return x.isNaN ? "NaN" : x > 0 ? "Infinity" : "-Infinity"
+    }
+    guard let data = try? JSONSerialization.data(withJSONObject: finite, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+        return "{\"error\": \"unencodable\"}"
+    }
+    return String(decoding: data, as: UTF8.self)
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BookKit
 import Foundation
 import TinyLM
 
@@ -19,13 +20,11 @@ struct Score: ParsableCommand {
     func run() throws {
         let c = try Checkpoint.load(URL(fileURLWithPath: checkpoint))
         let data: Data
-        if input == "-" {
-            data = FileHandle.standardInput.readDataToEndOfFile()
-        } else {
-            guard let d = FileManager.default.contents(atPath: input) else { throw UsageError("cannot read \(input)") }
-            data = d
-        }
-        var lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        do { data = try InputFile.read(input) } catch let e as InputError { throw UsageError(e.message) }
+        // One text a line; a line ending CRLF (a file written on Windows) loses its CR.
+        // (split as bytes: in a Swift String "\r\n" is one Character, never equal to "\n")
+        var lines = data.split(separator: 0x0A, omittingEmptySubsequences: false)
+            .map { String(decoding: $0.last == 0x0D ? $0.dropLast() : $0, as: UTF8.self) }
         if lines.last == "" { lines.removeLast() }
         var encoded: [[Int32]] = []
         for (i, line) in lines.enumerated() {
