@@ -231,7 +231,7 @@ func frontier(_ c: Context) {
         §4: the paper calls $J_{KLRL}$ the evidence lower bound and then speaks of minimising this bound to make
         $\pi_\theta$ approximate the posterior. The bound must be maximised: $J_{KLRL}(\pi) = \beta \log Z - \beta
         \operatorname{KL}(\pi, \pi^*)$, which is at most $\beta \log Z$, with equality only at $\pi = \pi^*$, so raising it is what
-        brings $\pi$ to $\pi^*$. The check above shows it among the posteriors: at temperature $\beta$ no other
+        brings $\pi$ to $\pi^*$. Chapter 2 checks it among the posteriors: at temperature $\beta$ no other
         temperature's posterior scores higher on $\mathbb{E}[r] - \beta \operatorname{KL}$.
         """#, kind: .erratum)
     // The secants are resolvable only where the frontier moves: at a very cold β with few

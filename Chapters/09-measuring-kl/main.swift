@@ -374,7 +374,7 @@ func offPolicyRows(_ s: Setting, withRatio: Bool = true) -> [EstimatorRow] {
                      under: mu),
         EstimatorRow(name: "ρ k3 (sequence ratio)", key: "ratio_k3",
                      values: (0..<s.n).map { rho[$0] * e.perSequence[.k3]![$0] }, under: mu),
-        EstimatorRow(name: "Σ_t ρ_t k3 per token (token ratios)", key: "token_ratio_k3", values: tokenRatioK3,
+        EstimatorRow(name: "$\\sum_t \\rho_t$ k3 per token (token ratios)", key: "token_ratio_k3", values: tokenRatioK3,
                      under: mu),
         EstimatorRow(name: "k1 without a ratio", key: "k1_no_ratio", values: e.logRatio, under: mu),
     ]

@@ -23,7 +23,7 @@ extension Study {
 
     func filteringSection(acceptance: Double, zb: Double) {
         let n = Double(priorSamples)
-        page.section("Filtering: rejection sampling is the exact sampler of π*_b")
+        page.section("Filtering: rejection sampling is the exact sampler of $\\pi^*_b$")
         page.prose(#"""
             Draw from the prior and keep what satisfies the constraint: the kept texts are exact samples of
             $\pi^*_b$, and the fraction kept estimates $Z_b$. It is the same estimator as $\hat{Z}_b$ above, on an
