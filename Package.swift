@@ -46,7 +46,9 @@ var targets: [Target] = [
     // A safe Swift face on GSL: thrown errors, seeded RNGs, special functions, solvers.
     .target(name: "GSL", dependencies: ["CGSL"]),
     // Exact finite distributions in log space: divergences, objectives, posteriors, dynamics.
-    .target(name: "Finite", dependencies: ["GSL"]),
+    // Compiled with -O in debug builds too: chapter 11 iterates exact sums over a thousand
+    // sequences tens of thousands of times, in the tests as in the book.
+    .target(name: "Finite", dependencies: ["GSL"], swiftSettings: optimisedEvenInDebug),
     // The HTML notebook: prose, MathML, check tables, SVG plots, JSON, index. No probability.
     .target(name: "Notebook"),
     // What every chapter shares: the command line, the check collector, the report writer.
@@ -106,7 +108,7 @@ targets += [
     // Runs the built chapter executables and reads what they write.
     .testTarget(
         name: "ChapterTests",
-        dependencies: ["Notebook", "BookKit", "Chapter10"] + chapters.map { .target(name: "Chapter" + $0.folder.prefix(2)) }
+        dependencies: ["Notebook", "BookKit", "Chapter10", "Chapter11"] + chapters.map { .target(name: "Chapter" + $0.folder.prefix(2)) }
     ),
 ]
 
@@ -159,9 +161,23 @@ targets += [
         swiftSettings: optimisedEvenInDebug,
         plugins: ["EmbedSources"]
     ),
+    // Chapter 11: what PPO, RLOO and GRPO converge to, exactly on the bridge and at scale.
+    .executableTarget(
+        name: "Chapter11",
+        dependencies: [
+            "BookKit", "FineTune", "TinyLM", "Finite", "GSL", "Notebook",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ],
+        path: "Chapters/11-trainers",
+        swiftSettings: optimisedEvenInDebug,
+        plugins: ["EmbedSources"]
+    ),
     .testTarget(name: "FineTuneTests", dependencies: ["FineTune", "TinyLM", "Finite", "GSL"]),
 ]
-let fineTuningProducts: [Product] = [.executable(name: "fine-tuning", targets: ["Chapter10"])]
+let fineTuningProducts: [Product] = [
+    .executable(name: "fine-tuning", targets: ["Chapter10"]),
+    .executable(name: "trainers", targets: ["Chapter11"]),
+]
 
 // MARK: - Benchmarks
 // `exact-bench`: times the exact kernels of chapters 3-5 beside numpy (../shared/bench/exact_numpy.py).

@@ -54,6 +54,8 @@ struct DistributionCollapse: ParsableCommand {
         try Self.chapter.run(options: common, parameters: parameters) { page, seeds in
             let c = Context(page: page, seeds: seeds, setting: Setting(outcomes: space.outcomes, seeds: seeds),
                             maxSteps: steps, eta: stepSize, quick: common.quick)
+            // The findings are known only at the end of the run; they are shown first.
+            let top = page.mark()
             ceiling(c)
             collapse(c)
             let plain = plainAscent(c)
@@ -61,6 +63,7 @@ struct DistributionCollapse: ParsableCommand {
             exploration(c, plain.setting)
             posteriorPath(c)
             try sampledReinforce(c, plainFoundBest: plain.foundBest)
+            page.insert(at: top) { findings(page) }
         }
     }
 }
@@ -75,6 +78,39 @@ struct Context {
     /// --step-size of the natural-gradient ascent.
     let eta: Double
     let quick: Bool
+}
+
+// MARK: - What this chapter finds
+
+/// The opening section: the run's headline numbers, as recorded for the JSON, and what they say.
+func findings(_ page: Page) {
+    let v = page.values
+    let t = { (key: String) in Findings.text(page, key) }
+    page.section(Findings.title)
+    let natural = v["natural_residual"]! <= naturalCriterion
+        ? #"Maximising expected reward alone, natural-gradient ascent took the prior, which gave the best of its \#(t("outcomes")) outcomes $x^*$ a mass of \#(t("prior_mass_best")), to a point mass on $x^*$: after \#(t("natural_steps")) steps only \#(t("natural_residual")) of the mass is left elsewhere (@tbl:findings)."#
+        : #"Maximising expected reward alone, natural-gradient ascent moved the prior's mass on the best of its \#(t("outcomes")) outcomes $x^*$ from \#(t("prior_mass_best")) towards 1 but did not reach the collapse criterion within its \#(t("natural_steps")) steps: \#(t("natural_residual")) of the mass is still elsewhere (@tbl:findings)."#
+    let plain = v["plain_collapsed_on_best"]! == 1
+        ? "Plain gradient ascent ended on $x^*$ as well."
+        : #"Plain gradient ascent ended on a point mass too, but on another outcome $\hat{x}$ of reward \#(t("plain_end_reward")) rather than on $x^*$."#
+    let none = v["reinforce_wrong_fraction_none"]!, loo = v["reinforce_wrong_fraction_leave-one-out"]!
+    let compare = none == loo ? "so the baseline made no difference here"
+        : (loo < none ? "so the baseline made wrong ends rarer here, not impossible" : "so the baseline did not make wrong ends rarer here")
+    page.prose(#"""
+        \#(natural) \#(plain) Sampled REINFORCE with batches of 4 on a ten-outcome space ended on a sub-optimal \#
+        outcome in a fraction \#(t("reinforce_wrong_fraction_none")) of its runs without a baseline and \#
+        \#(t("reinforce_wrong_fraction_leave-one-out")) with the leave-one-out baseline that RLOO uses, \#(compare). \#
+        Without a KL penalty nothing holds on to the prior's spread.
+        """#)
+    Findings.table(page, [
+        Findings.Row("outcomes $|X|$", "outcomes"),
+        Findings.Row(#"prior mass of the best outcome, $\pi_0(x^*)$"#, "prior_mass_best"),
+        Findings.Row(#"natural-gradient steps taken (stop at $\pi(x^*) \ge 1 - 10^{-9}$)"#, "natural_steps"),
+        Findings.Row(#"mass left off $x^*$, $1 - \pi_T(x^*)$"#, "natural_residual"),
+        Findings.Row("plain gradient ascent ended on $x^*$ (1 yes, 0 no)", "plain_collapsed_on_best"),
+        Findings.Row("REINFORCE runs ending on a sub-optimal outcome, no baseline", "reinforce_wrong_fraction_none"),
+        Findings.Row("the same, leave-one-out baseline (RLOO)", "reinforce_wrong_fraction_leave-one-out"),
+    ], caption: "The run's headline numbers, as recorded in the JSON twin")
 }
 
 // MARK: - The setting
@@ -187,6 +223,8 @@ func collapse(_ c: Context) {
                      ("steps taken", "\(steps) (stop when π(x*) ≥ 1 − 10⁻⁹)"),
                      (#"$\pi_0(x^*)$"#, NumberFormat.format(s.prior.probabilities[s.best])),
                      (#"final residual $\varepsilon = 1 - \pi(x^*)$"#, NumberFormat.format(eps))])
+    page.record("outcomes", Double(s.n))
+    page.record("prior_mass_best", s.prior.probabilities[s.best])
     page.record("natural_steps", Double(steps))
     page.record("natural_residual", eps)
 
@@ -293,6 +331,7 @@ func plainAscent(_ c: Context) -> (setting: Setting, foundBest: Bool) {
         page.check(check)
     }
     page.record("plain_collapsed_on_best", top == s.best ? 1 : 0)
+    page.record("plain_end_reward", s.reward[top])
     let xs = path.map { Double($0.step) }
     var series = [Series("π(x*)", x: xs, y: path.map { $0.policy.probabilities[s.best] }),
                   Series("entropy H(π) / log n", x: xs, y: path.map { $0.policy.entropy / log(Double(s.n)) },
@@ -512,7 +551,9 @@ func sampledReinforce(_ c: Context, plainFoundBest: Bool) throws {
         With exact natural gradients the ascent always finds $x^*$. \#(plain) Sampling adds a second way to miss
         it: with a handful of samples per step, a run that happens to sample a good-but-not-best outcome often
         pushes its mass up, samples it more, and locks in. Here $|X| = \#(n)$, $r(x) = x/9$, batches of 4, step
-        size 1, run \#(runs) times with different seeds until one outcome holds 99% of the mass.
+        size 1, run \#(runs) times with different seeds until one outcome holds 99% of the mass. The leave-one-out \#
+        baseline (each sample's baseline is the mean reward of the other samples in its batch) is the one RLOO \#
+        uses, as in TRL's RLOOTrainer.
         """#)
     var rows: [[String]] = []
     var histograms: [(name: String, values: [Double])] = []

@@ -42,10 +42,13 @@ struct RewardShaping: ParsableCommand {
         try Self.chapter.run(options: common, parameters: parameters) { page, seeds in
             let setting = Setting(outcomes: space.outcomes, beta: space.beta, seeds: seeds)
             let c = Context(page: page, seeds: seeds, setting: setting, quick: common.quick)
+            // The findings are known only at the end of the run; they are shown first.
+            let top = page.mark()
             shaping(c)
             try gradients(c)
             frontier(c)
             try constrained(c)
+            page.insert(at: top) { findings(page) }
         }
     }
 }
@@ -56,6 +59,42 @@ struct Context {
     let seeds: Seeds
     let setting: Setting
     let quick: Bool
+}
+
+// MARK: - What this chapter finds
+
+/// The opening section: the run's headline numbers, as recorded for the JSON, and what they say.
+func findings(_ page: Page) {
+    let t = { (key: String) in Findings.text(page, key) }
+    let held = { (ids: [String]) in ids.allSatisfy { id in page.checks.first { $0.id == id }?.passed == true } }
+    page.section(Findings.title)
+    let gain = page.values["frontier_reward_at_beta"]! - page.values["prior_reward"]!
+    let slope = held(["frontier.secant-left", "frontier.secant-right", "frontier.secant-central", "frontier.tangent-above"])
+        ? #"the frontier's slope there is $\beta$ and no other temperature's posterior scores higher on $\mathbb{E}[r] - \beta \operatorname{KL}$ (@fig:frontier)"#
+        : #"but the checks that the frontier's slope there is $\beta$ do not all hold on this run (@fig:frontier)"#
+    let gradient = held(["gradient.finite-difference", "gradient.reinforce-no-baseline", "gradient.reinforce-baseline-j"])
+        ? "its REINFORCE gradient agrees with finite differences and with sampled estimates"
+        : "yet its REINFORCE gradient does not agree with every independent estimate on this run"
+    let duality = held(["constrained.root-is-dual-minimiser", "constrained.strong-duality", "constrained.no-feasible-better"])
+        ? "and no policy within the budget found more reward"
+        : "though not every check of that solution holds on this run"
+    page.prose(#"""
+        The KL penalty is a reward: folded in per sample as $\beta (\log \pi_0(x) - \log \pi(x))$, which is how PPO \#
+        as in Ziegler et al. and TRL's PPOTrainer apply it (the k1 estimate in the reward), and \#(gradient). \#
+        At $\beta = \#(t("beta"))$ the optimal policy spends \#(t("frontier_kl_at_beta")) nats of KL to raise the \#
+        expected reward from the prior's \#(t("prior_reward")) to \#(t("frontier_reward_at_beta")) \#
+        (\#(gain > 0 ? "a gain" : "a change") of \#(NumberFormat.format(gain))); \#(slope). A KL budget of \#
+        \#(t("constrained_budget")) nats instead of a price is spent exactly by the posterior at \#
+        $\hat\beta = \#(t("constrained_beta"))$, \#(duality) (@tbl:findings).
+        """#)
+    Findings.table(page, [
+        Findings.Row(#"KL coefficient $\beta$"#, "beta"),
+        Findings.Row(#"expected reward under the prior, $\mathbb{E}_{\pi_0}[r]$"#, "prior_reward"),
+        Findings.Row(#"expected reward of the optimal policy, $\mathbb{E}_{\pi^*_\beta}[r]$"#, "frontier_reward_at_beta"),
+        Findings.Row(#"its KL from the prior, $\operatorname{KL}(\pi^*_\beta, \pi_0)$, nats"#, "frontier_kl_at_beta"),
+        Findings.Row(#"a KL budget $\varepsilon$, nats"#, "constrained_budget"),
+        Findings.Row(#"the temperature that spends it, $\hat\beta$"#, "constrained_beta"),
+    ], caption: "The run's headline numbers, as recorded in the JSON twin")
 }
 
 // MARK: - The setting
@@ -252,6 +291,8 @@ func frontier(_ c: Context) {
     let at = slopeBeta == s.beta ? "β"
         : "β' = \(NumberFormat.format(slopeBeta, significant: 3)) (the first resolvable temperature above β)"
     for check in Checks.secants(slopes, temperature: slopeBeta, at: at, tolerance: slopeTol) { page.check(check) }
+    page.record("beta", s.beta)
+    page.record("prior_reward", s.prior.expectation(s.reward))
     page.record("frontier_kl_at_beta", here.klDivergence)
     page.record("frontier_reward_at_beta", here.expectedReward)
     // The tangent drawn over the KL range of the frontier.
@@ -271,7 +312,7 @@ func frontier(_ c: Context) {
               caption: #"""
                 Each point is the posterior at one temperature; the dashed line has slope $\beta$ and touches the
                 frontier at that temperature's point. Every other point lies below it.
-                """#)
+                """#, label: "frontier")
 }
 
 // MARK: - The KL-constrained problem
@@ -307,6 +348,7 @@ func constrained(_ c: Context) throws {
                      (#"root $\hat\beta$"#, NumberFormat.format(betaHat)),
                      (#"dual minimiser $\tilde\beta$"#, NumberFormat.format(search.beta)),
                      (#"$-\log \pi_0(A)$"#, NumberFormat.format(top))])
+    page.record("constrained_budget", epsilon)
     page.record("constrained_beta", betaHat)
     // |dKL/du| = λ² Var(r) ≤ λ² range²/4 with u = log β; Brent stops with |Δu| ≤ 1e-13 |u|.
     let rootTol = 2e-13 * Swift.abs(log(betaHat)) * lambda * lambda * s.rewardRange * s.rewardRange / 4

@@ -1,4 +1,5 @@
 // A worked example a reader can picture: four replies to one request, before the large spaces.
+// The opening findings of the page are here too.
 import BookKit
 import Foundation
 import Finite
@@ -41,7 +42,10 @@ func fourReplies(_ c: Context) {
               caption: #"""
                   The hotter the posterior, the closer to the prior; the colder, the more of it on the helpful
                   reply.
-                  """#)
+                  """#, label: "four-replies")
+    page.record("four_helpful_prior", prior.probabilities[0])
+    page.record("four_helpful_cold", cold.probabilities[0])
+    page.record("four_rude_cold", cold.probabilities[3])
     let s = Setting(WorkedExample.problem(beta: 1))
     let weights = (0..<4).map { prior.probabilities[$0] * exp(s.reward[$0]) }
     let z = weights.reduce(0, +)
@@ -60,4 +64,44 @@ func fourReplies(_ c: Context) {
         DerivationLine(#"= \beta \log Z"#, log(z), note: "eq. 6: the value of the posterior"),
     ], caption: "The posterior of the four replies at β = 1 and what it is worth (worked, not checked: the sections "
         + "below check these identities on large random spaces).")
+}
+
+// MARK: - What this chapter finds
+
+/// The opening section: the run's headline numbers, as recorded for the JSON, and what they say.
+func findings(_ page: Page) {
+    let v = page.values
+    let t = { (key: String) in Findings.text(page, key) }
+    let held = { (id: String) in page.checks.first { $0.id == id }?.passed == true }
+    page.section(Findings.title)
+    let cold = NumberFormat.format(WorkedExample.betas.first!)
+    let value = held("posterior.value")
+        ? #"is worth $\mathbb{E}_{\pi^*}[r] - \beta \operatorname{KL}(\pi^*, \pi_0) = \#(t("objective_at_posterior"))$, which is $\beta \log Z = \#(t("beta_log_z"))$ to rounding"#
+        : #"is worth \#(t("objective_at_posterior")), which does not match $\beta \log Z = \#(t("beta_log_z"))$ on this run"#
+    let shortfall = v["random_smallest_shortfall"]!
+    let bound = shortfall > 0
+        ? #"the closest of 300 random policies falls short of it by \#(t("random_smallest_shortfall"))"#
+        : #"one of 300 random policies reaches it within \#(t("random_smallest_shortfall"))"#
+    let optimiser = held("optimiser.tv")
+        ? #"GSL's BFGS minimiser, which knows nothing of eq. 5, stops within total variation \#(t("optimiser_tv_worst")) of the posterior on the first \#(t("optimiser_outcomes")) outcomes"#
+        : #"GSL's BFGS minimiser stops at total variation \#(t("optimiser_tv_worst")) from the posterior on the first \#(t("optimiser_outcomes")) outcomes, too far to count as finding it (its check fails)"#
+    page.prose(#"""
+        On four replies to one request, the posterior of eq. 5 at $\beta = \#(cold)$ moves the helpful reply from \#
+        the prior's \#(t("four_helpful_prior")) to \#(t("four_helpful_cold")) and keeps \#(t("four_rude_cold")) on \#
+        the rude one: it rules out nothing the prior allows (@fig:four-replies). On \#(t("outcomes")) random \#
+        outcomes at $\beta = \#(t("beta"))$ the posterior \#(value); \#(bound), and \#(optimiser) \#
+        (@tbl:findings).
+        """#)
+    Findings.table(page, [
+        Findings.Row(#"four replies: $\pi_0(\text{helpful})$"#, "four_helpful_prior"),
+        Findings.Row(#"four replies: $\pi^*(\text{helpful})$ at $\beta = \#(cold)$"#, "four_helpful_cold"),
+        Findings.Row(#"four replies: $\pi^*(\text{rude})$ at $\beta = \#(cold)$"#, "four_rude_cold"),
+        Findings.Row("random space: outcomes $|X|$", "outcomes"),
+        Findings.Row(#"temperature $\beta$"#, "beta"),
+        Findings.Row(#"$J_{KLRL}(\pi^*)$"#, "objective_at_posterior"),
+        Findings.Row(#"$\beta \log Z$"#, "beta_log_z"),
+        Findings.Row(#"smallest shortfall $\beta \log Z - J_{KLRL}(\pi)$ of 300 random policies"#,
+                     "random_smallest_shortfall"),
+        Findings.Row(#"BFGS answer: largest $\mathrm{TV}(\pi, \pi^*)$ over its starts"#, "optimiser_tv_worst"),
+    ], caption: "The run's headline numbers, as recorded in the JSON twin")
 }

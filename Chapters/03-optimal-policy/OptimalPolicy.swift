@@ -71,12 +71,15 @@ struct OptimalPolicy: ParsableCommand {
             let setting = Setting(outcomes: space.outcomes, beta: space.beta, seeds: seeds)
             let c = Context(page: page, seeds: seeds, setting: setting, quick: common.quick,
                             maxIterations: maxIterations, length: length, bitProbability: bitProbability)
+            // The findings are known only at the end of the run; they are shown first.
+            let top = page.mark()
             fourReplies(c)
             normalisation(c)
             upperBound(c)
             try optimiser(c)
             try bitStrings(c)
             limits(c)
+            page.insert(at: top) { findings(page) }
         }
     }
 }

@@ -88,6 +88,8 @@ func optimiser(_ c: Context) throws {
         page.record("optimiser_rho_start_\(k + 1)", run.certificate.meanResidual)
         page.record("optimiser_certified_kl_start_\(k + 1)", run.certificate.divergence)
     }
+    page.record("optimiser_outcomes", Double(s.n))
+    page.record("optimiser_tv_worst", runs.map { totalVariation($0.policy, s.posterior) }.max()!)
     try softmaxRemark(c, s, rng: rng, last: runs.last!.policy)
     // π0, π* and the optimiser's answer on the outcomes the posterior favours most.
     let last = runs.last!.policy

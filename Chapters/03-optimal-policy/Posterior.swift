@@ -37,6 +37,9 @@ func normalisation(_ c: Context) {
     page.check(valueAtPosterior(s, s.posterior))
     page.record("log_partition_function", s.logZ)
     page.record("objective_at_posterior", s.objective(s.posterior))
+    page.record("outcomes", Double(s.n))
+    page.record("beta", s.beta)
+    page.record("beta_log_z", s.beta * s.logZ)
 }
 
 /// Eq. 6 at the posterior: J_KLRL(π) = β log Z, for the π given (the chapter gives π*).
@@ -78,6 +81,7 @@ func upperBound(_ c: Context) {
     page.check(noPolicyExceeds(s, policies, logZ: s.logZ))
     page.check(shortfallAtLeastPinsker(s, policies, posterior: s.posterior))
     let gaps = policies.map { s.beta * s.logZ - s.objective($0) }
+    page.record("random_smallest_shortfall", gaps.prefix(300).min()!)
     let tvs = policies.map { totalVariation($0, s.posterior) }, sorted = tvs.sorted()
     page.plot(LinePlot(title: "Shortfall from beta log Z against distance from the posterior",
                        description: "Every policy falls short of beta log Z by at least 2 beta TV squared.",

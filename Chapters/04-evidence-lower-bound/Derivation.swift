@@ -133,6 +133,8 @@ func bound(_ c: Context) {
                   + #"\operatorname{KL}(\pi, p(\cdot \mid O = 1)) \le \log p(O = 1)"#, number: "14")
     let rng = c.seeds.generator("bound")
     var pis = policies(rng, n: s.n, count: c.quick ? 100 : 300)
+    page.record("random_smallest_gap", pis.map { s.logEvidence - s.elbo($0) }.min()!)
+    page.record("elbo_at_posterior", s.elbo(s.posterior))
     pis += nearPosterior(s, pis[0], [0.5, 0.1, 0.01, 1e-3])
     page.check(elboBelowEvidence(s, pis, logEvidence: s.logEvidence))
     page.check(tightAtPosterior(s, s.posterior, logEvidence: s.logEvidence))
@@ -148,7 +150,7 @@ func bound(_ c: Context) {
               caption: #"""
                   No policy's bound exceeds the log-evidence (horizontal line); each falls short by exactly its
                   divergence from the posterior (dashed line), and only the posterior, at KL = 0, attains it.
-                  """#)
+                  """#, label: "elbo")
 }
 
 /// The rounding allowance of a single-sum ELBO against log Z.

@@ -45,11 +45,14 @@ struct EvidenceLowerBound: ParsableCommand {
         try Self.chapter.run(options: common, parameters: parameters) { page, seeds in
             let setting = Setting(outcomes: space.outcomes, beta: space.beta, seeds: seeds)
             let c = Context(page: page, seeds: seeds, setting: setting, quick: common.quick)
+            // The findings are known only at the end of the run; they are shown first.
+            let top = page.mark()
             fourReplies(c)
             try likelihood(c)
             try bayes(c)
             derivation(c)
             bound(c)
+            page.insert(at: top) { findings(page) }
         }
     }
 }
@@ -60,6 +63,39 @@ struct Context {
     let seeds: Seeds
     let setting: Setting
     let quick: Bool
+}
+
+// MARK: - What this chapter finds
+
+/// The opening section: the run's headline numbers, as recorded for the JSON, and what they say.
+func findings(_ page: Page) {
+    let t = { (key: String) in Findings.text(page, key) }
+    let held = { (id: String) in page.checks.first { $0.id == id }?.passed == true }
+    page.section(Findings.title)
+    let rate = held("evidence.acceptance-rate")
+        ? "within the sampling error of an exact Binomial count"
+        : "further from it than sampling error allows (the check fails)"
+    let accepted = held("bayes.accepted-draws")
+        ? #"and the \#(t("accepted_draws")) draws accepted with every likelihood scaled by the largest are draws of the optimal policy $\pi^*$ of eq. 5, as Bayes' rule says"#
+        : #"but the \#(t("accepted_draws")) draws accepted with every likelihood scaled by the largest do not behave as draws of $\pi^*$ (the check fails)"#
+    let bound = held("bound.elbo-below-evidence") && held("bound.tight-at-posterior")
+        ? #"No policy's $J_{KLRL}/\beta$ (its evidence lower bound) exceeds $\log p(O = 1) = \#(t("log_evidence"))$; the best of the random ones falls short by \#(t("random_smallest_gap")) nats, and only the posterior reaches it (@fig:elbo)"#
+        : #"The bound $J_{KLRL}/\beta \le \log p(O = 1) = \#(t("log_evidence"))$ is not confirmed on this run (a check fails; @fig:elbo)"#
+    page.prose(#"""
+        Read as a likelihood, $p(O = 1 \mid x) = e^{r(x)/\beta}$, the reward makes "acceptable" an event of \#
+        probability $p(O = 1) = Z = \#(t("evidence"))$ under the prior: of \#(t("observation_draws")) draws from \#
+        the prior a fraction \#(t("acceptance_rate")) were acceptable, \#(rate), \#(accepted). \#(bound) \#
+        (@tbl:findings).
+        """#)
+    Findings.table(page, [
+        Findings.Row(#"evidence $p(O = 1) = Z$"#, "evidence"),
+        Findings.Row("draws from the prior", "observation_draws"),
+        Findings.Row("fraction of them acceptable", "acceptance_rate"),
+        Findings.Row("draws accepted with the scaled likelihood", "accepted_draws"),
+        Findings.Row(#"log-evidence $\log p(O = 1)$"#, "log_evidence"),
+        Findings.Row(#"$\operatorname{ELBO}(\pi^*) = J_{KLRL}(\pi^*)/\beta$"#, "elbo_at_posterior"),
+        Findings.Row(#"smallest $\log p(O = 1) - \operatorname{ELBO}(\pi)$ of the random policies"#, "random_smallest_gap"),
+    ], caption: "The run's headline numbers, as recorded in the JSON twin")
 }
 
 // MARK: - The setting
@@ -156,6 +192,8 @@ func likelihood(_ c: Context) throws {
     page.check(evidenceIsAcceptanceRate(accepted: accepted.count, draws: observationDraws,
                                         evidence: exp(s.logEvidence)))
     page.record("log_evidence", s.logEvidence)
+    page.record("evidence", exp(s.logEvidence))
+    page.record("observation_draws", Double(observationDraws))
     page.record("acceptance_rate", rate)
     let evidenceText = NumberFormat.format(exp(s.logEvidence), significant: 4)
     let rateText = NumberFormat.format(rate, significant: 4)

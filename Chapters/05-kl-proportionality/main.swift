@@ -55,15 +55,55 @@ struct KLProportionality: ParsableCommand {
         try Self.chapter.run(options: common, parameters: parameters) { page, seeds in
             let setting = Setting(outcomes: space.outcomes, beta: space.beta, seeds: seeds)
             let c = Context(page: page, seeds: seeds, setting: setting)
+            // The findings are known only at the end of the run; they are shown first.
+            let top = page.mark()
             manyPolicies(c)
             let path = trajectory(c, steps: common.quick ? min(steps, 500) : steps)
             gradients(c, path)
             twoDivergences(c, path)
+            page.insert(at: top) { findings(page) }
         }
     }
 }
 
 /// What every section reads.
+// MARK: - What this chapter finds
+
+/// The opening section: the run's headline numbers, as recorded for the JSON, and what they say.
+func findings(_ page: Page) {
+    let v = page.values
+    let t = { (key: String) in Findings.text(page, key) }
+    let held = { (ids: [String]) in ids.allSatisfy { id in page.checks.first { $0.id == id }?.passed == true } }
+    page.section(Findings.title)
+    let gain = v["trajectory_gain"]!, fall = v["trajectory_kl_fall"]!
+    let rise = gain > 0 ? "raised the objective by" : "changed the objective by"
+    let moved = fall > 0 ? "fell by" : "changed by"
+    let identity = held(["identity.closed-form"])
+        ? #"On a space where $\pi^*$ and $Z$ have closed forms, $J_{KLRL}(\pi) = \beta \log Z - \beta \operatorname{KL}(\pi, \pi^*)$ holds for every policy tried"#
+        : #"On the closed-form space the identity $J_{KLRL}(\pi) = \beta \log Z - \beta \operatorname{KL}(\pi, \pi^*)$ does not hold for every policy tried (the check fails)"#
+    let same = held(["gradient.objective-vs-divergence", "gradient.divergence-vs-objective"])
+        ? #"and the gradient of the one is $-\beta$ times the gradient of the other"#
+        : #"but the two gradients do not agree on this run (a check fails)"#
+    page.prose(#"""
+        \#(identity), \#(same): KL-regularised fine-tuning is descent on the divergence from the posterior. \#
+        Here, \#(t("training_steps")) steps of exact gradient ascent from the prior at $\beta = \#(t("beta"))$ \#
+        \#(rise) \#(t("trajectory_gain")), while $\beta \operatorname{KL}(\pi_t, \pi^*)$ \#(moved) \#
+        \#(t("trajectory_kl_fall")): their sum stays at $\beta \log Z = \#(t("beta_log_Z"))$ (@fig:training). \#
+        The penalty the objective charges, $\operatorname{KL}(\pi, \pi_0)$, is a different number: \#
+        \#(t("final_penalty")) nats at the end of training, against \#(t("final_kl_posterior")) nats from the \#
+        posterior (@tbl:findings).
+        """#)
+    Findings.table(page, [
+        Findings.Row(#"temperature $\beta$"#, "beta"),
+        Findings.Row(#"$\beta \log Z$"#, "beta_log_Z"),
+        Findings.Row("steps of exact gradient ascent", "training_steps"),
+        Findings.Row(#"gain of the objective, $J_T - J_0$"#, "trajectory_gain"),
+        Findings.Row(#"fall of $\beta \operatorname{KL}(\pi_t, \pi^*)$, start to end"#, "trajectory_kl_fall"),
+        Findings.Row(#"end of training: penalty $\operatorname{KL}(\pi_T, \pi_0)$"#, "final_penalty"),
+        Findings.Row(#"end of training: $\operatorname{KL}(\pi_T, \pi^*)$"#, "final_kl_posterior"),
+    ], caption: "The run's headline numbers, as recorded in the JSON twin")
+}
+
 struct Context {
     let page: Page
     let seeds: Seeds
@@ -306,6 +346,11 @@ func trajectory(_ c: Context, steps: Int) -> [Dynamics.Snapshot] {
                        sums.map { Swift.abs($0 - s.beta * s.logZ) }.max()!, note: "at the \(path.count) snapshots"),
     ], caption: "The identity along the run: the same sums as above, at each snapshot (shown, not checked)")
     page.record("trajectory_gain", js.last! - js.first!)
+    page.record("trajectory_kl_fall", s.beta * (kls.first! - kls.last!))
+    page.record("training_steps", Double(path.last!.step))
+    page.record("final_penalty", klDivergence(path.last!.policy, s.problem.prior))
+    page.record("final_kl_posterior", kls.last!)
+    page.record("beta", s.beta)
     let t = path.map { Double($0.step) }
     page.plot(LinePlot(title: "Objective, divergence and their sum along training",
                        description: "J rises, beta KL to the posterior falls, and their sum stays at beta log Z.",
@@ -316,7 +361,7 @@ func trajectory(_ c: Context, steps: Int) -> [Dynamics.Snapshot] {
                        references: [ReferenceLine(.horizontal, at: s.beta * s.logZ, label: "β log Z")],
                        yIncludesZero: true),
               caption: "As training raises the objective, the divergence from the posterior falls by the same amount; "
-                + "the dashed sum lies on $\\beta \\log Z$ at every step.")
+                + "the dashed sum lies on $\\beta \\log Z$ at every step.", label: "training")
     return path
 }
 

@@ -60,6 +60,8 @@ struct ModellingAndInference: ParsableCommand {
         try Self.chapter.run(options: common, parameters: parameters) { page, seeds in
             let lm = try BigramModel(length: length, rng: seeds.generator("bigram"))
             let c = Context(page: page, seeds: seeds, lm: lm, draws: draws, beta: temperature.beta)
+            // The findings are known only at the end of the run; they are shown first.
+            let top = page.mark()
             binaryPosterior(c)
             try filtering(c)
             try realRewardFiltering(c)
@@ -67,8 +69,49 @@ struct ModellingAndInference: ParsableCommand {
             metropolisHastings(c)
             importanceSampling(c)
             try quasiRejection(c)
+            page.insert(at: top) { findings(page) }
         }
     }
+}
+
+// MARK: - What this chapter finds
+
+/// The opening section: the run's headline numbers, as recorded for the JSON, and what they say.
+func findings(_ page: Page) {
+    let t = { (key: String) in Findings.text(page, key) }
+    let held = { (prefix: String) in
+        page.checks.filter { $0.id.hasPrefix(prefix) }.allSatisfy(\.passed)
+    }
+    page.section(Findings.title)
+    let binary = held("filtering.")
+        ? #"and the sentences it kept pass the chi-square test against $\pi^*$ (@fig:filtering)"#
+        : #"but the sentences it kept fail a test against $\pi^*$ on this run (@fig:filtering)"#
+    let real = held("real.")
+        ? "and what it keeps follows the posterior of eq. 5"
+        : "but a check of what it keeps fails on this run"
+    let approximate = held("mh.") && held("importance.") && held("qrs.")
+        ? "every check of them against exact sums holds"
+        : "not every check of them against exact sums holds on this run"
+    page.prose(#"""
+        Forbidding one word turns a bigram language model over \#(t("sentences")) sentences into the posterior \#
+        $\pi^* = \pi_0 b / Z$ with $Z = \#(t("Z_binary"))$, the prior's probability of a sentence without it, so \#
+        $\operatorname{KL}(\pi^* \| \pi_0) = -\log Z = \#(t("kl_binary"))$ nats. Filtering (generate, throw away \#
+        the sentences that curse: rejection sampling) kept a fraction \#(t("acceptance_rate_binary")) of its \#
+        attempts, \#(binary); for a real reward at $\beta = \#(t("beta"))$, keeping each sentence with probability \#
+        $e^{(r - \max r)/\beta}$ kept \#(t("acceptance_rate_real")), \#(real). For the approximate samplers \#
+        (importance sampling from the prior, whose exact effective sample fraction is \#
+        \#(t("effective_sample_fraction")), independent Metropolis-Hastings, and the quasi-rejection sampling of \#
+        Eikema et al.) \#(approximate) (@tbl:findings).
+        """#)
+    Findings.table(page, [
+        Findings.Row("sentences $|X| = 5^L$", "sentences"),
+        Findings.Row(#"$Z = \pi_0(b = 1)$"#, "Z_binary"),
+        Findings.Row(#"$\operatorname{KL}(\pi^* \| \pi_0) = -\log Z$, nats"#, "kl_binary"),
+        Findings.Row("filtering: kept per attempt", "acceptance_rate_binary"),
+        Findings.Row(#"real reward: temperature $\beta$"#, "beta"),
+        Findings.Row("real reward: kept per attempt", "acceptance_rate_real"),
+        Findings.Row(#"importance sampling: effective sample fraction $e^{-D_2}$"#, "effective_sample_fraction"),
+    ], caption: "The run's headline numbers, as recorded in the JSON twin")
 }
 
 /// What every section reads.
@@ -172,6 +215,8 @@ func binaryPosterior(_ c: Context) {
                      ("$Z = \\pi_0(b = 1)$", NumberFormat.format(z)),
                      ("per-word curse probability", "drawn in [0.05, 0.2] for each preceding word")])
     page.record("Z_binary", z)
+    page.record("kl_binary", -log(z))
+    page.record("sentences", Double(lm.n))
     page.check(partitionAgreement(enumerated: z, forward: zForward, outcomes: lm.n))
     // π* is the I-projection of π0 onto the non-cursing distributions: KL(π ‖ π0) = KL(π ‖ π*) − log Z.
     let rng = c.seeds.generator("binary-projection")
@@ -249,12 +294,12 @@ func filtering(_ c: Context) throws {
                              claim: "Kept sentences follow $\\pi^*$ (chi-square over all sentences)",
                              reference: "§5", draws: run.kept, probabilities: post.probabilities))
     histogram(page, lm, prior: lm.prior, posterior: post, kept: run.kept,
-              title: "Filtering: prior, posterior and kept sentences")
+              title: "Filtering: prior, posterior and kept sentences", label: "filtering")
 }
 
 /// Bar chart of the likeliest sentences under the prior, with the likeliest cursing ones added.
 func histogram(_ page: Page, _ lm: BigramModel, prior: Distribution, posterior: Distribution, kept: [Int],
-               title: String) {
+               title: String, label: String? = nil) {
     let p = prior.probabilities
     let ranked = (0..<lm.n).sorted { p[$0] > p[$1] || (p[$0] == p[$1] && $0 < $1) }
     let rank = Dictionary(uniqueKeysWithValues: ranked.enumerated().map { ($1, $0 + 1) })
@@ -277,7 +322,7 @@ func histogram(_ page: Page, _ lm: BigramModel, prior: Distribution, posterior: 
                                 ("posterior π*", shown.map { posterior.probabilities[$0] }),
                                 ("sample frequency", shown.map { Double(counts[$0]) / Double(kept.count) })]),
               caption: "Sentences are numbered by prior rank (@tbl:sentences). " + cursingText
-                + " The others keep their prior odds, scaled up by $1/Z$.")
+                + " The others keep their prior odds, scaled up by $1/Z$.", label: label)
     page.table(headers: ["rank", "sentence", "acceptable"], rows: shown.map { x in
         ["\(rank[x]!)", lm.sentence(x), lm.acceptable[x] ? "yes" : "no (curses)"]
     }, caption: "The sentences of the chart, by prior probability", foldAbove: 4, label: "sentences")
@@ -329,6 +374,7 @@ func realRewardFiltering(_ c: Context) throws {
                              claim: "Kept sentences follow the posterior $\\pi^*_\\beta$ of eq. 5 (chi-square)",
                              reference: "eq. 5", draws: run.kept, probabilities: post.probabilities))
     page.record("acceptance_rate_real", Double(c.draws) / Double(total))
+    page.record("beta", beta)
 }
 
 // MARK: - The binary posterior as a limit

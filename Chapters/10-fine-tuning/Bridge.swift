@@ -20,24 +20,14 @@ struct Bridge {
 
     func run() throws {
         page.section("The bridge: the same code on an enumerable space")
-        let rng = seeds.generator("bridge-language")
-        let train = SyntheticLanguage.documents(count: 2000, maxLength: blockSize - 1, rng: rng)
-        let validation = SyntheticLanguage.documents(count: 200, maxLength: blockSize - 1, rng: rng)
-        var settings = PretrainSettings()
-        settings.nLayer = 1; settings.nHead = 2; settings.nEmbd = 16; settings.blockSize = blockSize
-        settings.batchSize = 32; settings.steps = quick ? 150 : 400; settings.warmupSteps = 20
-        settings.evalInterval = settings.steps; settings.checkpointInterval = settings.steps
-        settings.seed = seeds.generator("bridge-init").seed
-        let trainer: Pretrainer
+        let prior: Checkpoint
         do {
-            trainer = try Pretrainer(settings: settings, corpus: FortuneCorpus(train: train, validation: validation))
+            prior = try BridgeModel.pretrain(blockSize: blockSize, quick: quick, stream: seeds.generator)
         } catch {
             throw InputError("bridge pretraining failed: \(error)")
         }
-        while !trainer.isComplete { trainer.trainStep() }
-        let prior = trainer.checkpoint()
         let space = EnumeratedSpace(tokenizer: prior.tokenizer, blockSize: blockSize)
-        let reward = space.texts.map { t in Double(t.filter { $0 == "b" }.count) }   // r(x) = number of b's
+        let reward = space.texts.map(BridgeModel.reward)   // r(x) = number of b's
         let (pi0, priorMass) = space.distribution(of: prior.model)
         let problem = ExactProblem(prior: pi0, reward: reward, beta: beta)
         let logZ = problem.logEvidence, posterior = problem.posterior
@@ -142,6 +132,6 @@ struct Bridge {
 
     /// One KL-REINFORCE step of the tuner (samples from the model's own sampler).
     func tunerStep(_ tuner: FineTuner, space: EnumeratedSpace, reward: [Double], rng: RandomGenerator) -> StepRecord {
-        tuner.trainStep(rng: rng, reward: { text in Double(text.filter { $0 == "b" }.count) })
+        tuner.trainStep(rng: rng, reward: BridgeModel.reward)
     }
 }

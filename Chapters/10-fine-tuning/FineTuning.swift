@@ -93,7 +93,7 @@ struct FineTuning: ParsableCommand {
         settings.batchSize = batchSize
         settings.steps = steps ?? 150
         settings.learningRate = learningRate ?? (quick ? 2e-4 : 3e-5)
-        let pretrain = quick ? Self.quickPretraining : PretrainSettings()
+        let pretrain = PretrainSettings.fineTuningPrior(quick: quick)
         // The fine-tuning state of an interrupted run: discarded once the report is written.
         var state: FineTuneStateStore?
         do {
@@ -121,13 +121,5 @@ struct FineTuning: ParsableCommand {
             throw failed
         }
         state?.discard()
-    }
-
-    /// A small model for --quick: two layers, 48 wide, 64-character documents, 400 steps.
-    static var quickPretraining: PretrainSettings {
-        var s = PretrainSettings()
-        s.nLayer = 2; s.nHead = 2; s.nEmbd = 48; s.blockSize = 64
-        s.batchSize = 16; s.steps = 400; s.warmupSteps = 40; s.evalInterval = 200; s.checkpointInterval = 200
-        return s
     }
 }

@@ -99,7 +99,7 @@ public enum BookContents {
     public static let slugs = [
         "01-distribution-collapse", "02-reward-shaping", "03-optimal-policy", "04-evidence-lower-bound",
         "05-kl-proportionality", "06-modelling-and-inference", "07-forward-and-reverse-kl", "08-square-root-law",
-        "09-measuring-kl", "10-fine-tuning",
+        "09-measuring-kl", "10-fine-tuning", "11-trainers",
     ]
 
     /// "03-optimal-policy" → "Chapter 3: optimal policy".

@@ -44,6 +44,66 @@ public struct EnumeratedSpace: Sendable {
     }
 }
 
+/// The bridge's transformer and reward, shared by chapters 10 and 11: a one-layer GPT, 16 wide,
+/// pretrained on `SyntheticLanguage` documents of at most blockSize − 1 characters, and the
+/// reward r(x) = number of b's.
+public enum BridgeModel {
+    /// Pretrains the bridge prior: 2000 training and 200 validation documents drawn from
+    /// `language`, weights initialised from `initSeed`, `steps` steps of 32 documents.
+    public static func pretrain(blockSize: Int, steps: Int, language rng: RandomGenerator,
+                                initSeed: UInt64) throws -> Checkpoint {
+        let train = SyntheticLanguage.documents(count: 2000, maxLength: blockSize - 1, rng: rng)
+        let validation = SyntheticLanguage.documents(count: 200, maxLength: blockSize - 1, rng: rng)
+        var settings = PretrainSettings()
+        settings.nLayer = 1; settings.nHead = 2; settings.nEmbd = 16; settings.blockSize = blockSize
+        settings.batchSize = 32; settings.steps = steps; settings.warmupSteps = 20
+        settings.evalInterval = settings.steps; settings.checkpointInterval = settings.steps
+        settings.seed = initSeed
+        let trainer = try Pretrainer(settings: settings, corpus: FortuneCorpus(train: train, validation: validation))
+        while !trainer.isComplete { trainer.trainStep() }
+        return trainer.checkpoint()
+    }
+
+    /// The bridge prior of chapters 10 and 11: `pretrain` with the streams "bridge-language" and
+    /// "bridge-init" of `stream` (a chapter's `Seeds.generator`), 150 steps with `quick`, else 400.
+    public static func pretrain(blockSize: Int, quick: Bool, stream: (String) -> RandomGenerator) throws -> Checkpoint {
+        try pretrain(blockSize: blockSize, steps: quick ? 150 : 400, language: stream("bridge-language"),
+                     initSeed: stream("bridge-init").seed)
+    }
+
+    /// r(x) = the number of b's of the text.
+    public static func reward(_ text: String) -> Double { Double(text.filter { $0 == "b" }.count) }
+
+    /// The model's next-token distributions at every prefix of the bridge space, as a tabular
+    /// autoregressive model on `SequenceSpace(vocabulary: V, maxLength: blockSize)`, where the V
+    /// symbols are the tokens other than the end token in their tokenizer order and the end
+    /// token is V. Sequence i of the space is the start token, its symbols, and the end token
+    /// when it is shorter than the block. Each softmax is renormalised in Double from the
+    /// model's Float log-probabilities. Also returns the texts of the sequences.
+    public static func tabular(_ model: GPT, tokenizer: CharTokenizer, blockSize: Int,
+                               space: SequenceSpace? = nil) -> (model: AutoregressiveModel, texts: [String]) {
+        let symbols = (0..<Int32(tokenizer.count)).filter { $0 != tokenizer.eos }
+        let s = space ?? SequenceSpace(vocabulary: symbols.count, maxLength: blockSize)
+        precondition(s.vocabulary == symbols.count && s.maxLength == blockSize, "the space must be the bridge's")
+        let sequences: [[Int32]] = (0..<s.count).map { i in
+            [tokenizer.bos] + s.sequences[i].map { symbols[$0] } + (s.sequences[i].count < blockSize ? [tokenizer.eos] : [])
+        }
+        var logits = [Double](repeating: 0, count: s.parameterCount)
+        var start = 0
+        while start < s.count {
+            let end = min(start + 256, s.count)
+            let scored = model.score(Array(sequences[start..<end]))
+            for i in start..<end {
+                for (t, step) in s.steps[i].enumerated() {
+                    logits[step.prefix * s.choices + step.token] = Double(scored.tokenLogProbs[i - start][t])
+                }
+            }
+            start = end
+        }
+        return (AutoregressiveModel(space: s, logits: logits), sequences.map { tokenizer.decode($0) })
+    }
+}
+
 /// A small structured synthetic language for the bridge: strings over {a, b} from a two-state
 /// Markov chain (a tends to be followed by b, b by a) with a geometric length.
 public enum SyntheticLanguage {

@@ -5,6 +5,7 @@ public struct FigureRecord: Codable, Sendable, Equatable {
         public let name: String
         public let x: [Double]
         public let y: [Double]
+        public init(name: String, x: [Double], y: [Double]) { self.name = name; self.x = x; self.y = y }
     }
     /// "Figure 3" is number 3; its anchor on the page is `figure-3`.
     public var number: Int
@@ -21,19 +22,10 @@ public struct FigureRecord: Codable, Sendable, Equatable {
     /// Horizontal and vertical reference lines of a line plot: label and value.
     public let references: [String: Double]?
 
-    init(label: String?, caption: String, plot: LinePlot) {
-        number = 0; self.label = label; self.caption = caption; kind = "line"
-        xLabel = plot.xAxis.label; yLabel = plot.yAxis.label; categories = nil
-        series = plot.series.map { Series(name: $0.name, x: $0.x, y: $0.y) }
-        references = plot.references.isEmpty ? nil
-            : Dictionary(plot.references.map { ($0.label, $0.value) }, uniquingKeysWith: { a, _ in a })
-    }
-
-    init(label: String?, caption: String, chart: BarChart) {
-        number = 0; self.label = label; self.caption = caption; kind = "bar"
-        xLabel = chart.xLabel; yLabel = chart.yLabel; categories = chart.categories
-        series = chart.series.map { Series(name: $0.name, x: $0.values.indices.map(Double.init), y: $0.values) }
-        references = nil
+    public init(label: String?, caption: String, kind: String, xLabel: String, yLabel: String, categories: [String]?,
+                series: [Series], references: [String: Double]?) {
+        number = 0; self.label = label; self.caption = caption; self.kind = kind; self.xLabel = xLabel; self.yLabel = yLabel
+        self.categories = categories; self.series = series; self.references = references
     }
 }
 

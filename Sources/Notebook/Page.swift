@@ -113,11 +113,8 @@ public final class Page {
 
     /// A figure, numbered in reading order ("Figure 2."). Give it a `label` to cite it from
     /// prose as `@fig:label`, which renders as a link reading "Figure 2".
-    public func plot(_ plot: LinePlot, caption: String, label: String? = nil) {
-        blocks.append(.figure(svg: plot.svg(), record: FigureRecord(label: label, caption: caption, plot: plot)))
-    }
-    public func plot(_ chart: BarChart, caption: String, label: String? = nil) {
-        blocks.append(.figure(svg: chart.svg(), record: FigureRecord(label: label, caption: caption, chart: chart)))
+    public func plot(_ figure: some Figure, caption: String, label: String? = nil) {
+        blocks.append(.figure(svg: figure.svg(), record: figure.record(label: label, caption: caption)))
     }
 
     /// A table of text cells (escaped), numbered in reading order ("Table 1."); cite it from

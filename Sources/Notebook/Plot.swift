@@ -29,7 +29,68 @@ enum Palette {
     static func color(_ i: Int) -> String { "var(--series-\(i % count))" }
 }
 
-public struct LinePlot: Sendable {
+/// A kind of plot. A conforming type says what it draws inside a frame and what its legend and
+/// axis titles are; the HTML around it (the titles as MathML, the wide and narrow drawings, the
+/// legend) and the JSON record are shared, so a new kind of plot is one struct.
+public protocol Figure: Sendable {
+    var title: String { get }
+    var description: String { get }
+    var xTitle: String { get }
+    var yTitle: String { get }
+    var legend: [LegendEntry] { get }
+    /// The SVG drawing, from `PlotFrame.open` to `</svg>`, in the given frame.
+    func drawing(in frame: PlotFrame) -> String
+    /// The figure's data for the JSON twin.
+    func record(label: String?, caption: String) -> FigureRecord
+}
+
+extension Figure {
+    /// The figure's body: y-axis title, the wide and narrow drawings, x-axis title, legend.
+    public func svg() -> String {
+        "<div class=\"plot-box\"><p class=\"y-title\">\(Renderer.inlineMath(yTitle))</p>"
+            + "<div class=\"plot-wide\">\(drawing(in: .wide))</div><div class=\"plot-narrow\">\(drawing(in: .narrow))</div>"
+            + "<p class=\"x-title\">\(Renderer.inlineMath(xTitle))</p>\(LegendEntry.html(legend))</div>"
+    }
+}
+
+/// The drawing's size in SVG units: a wide form for screens wider than 40 rem and paper, a
+/// narrow one for phones, so that tick labels stay at least 11 px on every screen; and what
+/// every drawing shares: its opening, label spacing, text widths.
+public struct PlotFrame: Sendable {
+    public let width: Double, height: Double, left: Double, right: Double, top: Double, bottom: Double, ticks: Int
+    public var plotWidth: Double { width - left - right }
+    public var plotHeight: Double { height - top - bottom }
+    public static let wide = PlotFrame(width: 640, height: 340, left: 58, right: 14, top: 12, bottom: 28, ticks: 6)
+    public static let narrow = PlotFrame(width: 340, height: 260, left: 50, right: 10, top: 10, bottom: 26, ticks: 4)
+
+    public init(width: Double, height: Double, left: Double, right: Double, top: Double, bottom: Double, ticks: Int) {
+        self.width = width; self.height = height; self.left = left; self.right = right; self.top = top; self.bottom = bottom
+        self.ticks = ticks
+    }
+
+    /// The same frame with `extra` units more room below the plot (for slanted labels).
+    public func withRoomBelow(_ extra: Double) -> PlotFrame {
+        PlotFrame(width: width, height: height + extra, left: left, right: right, top: top, bottom: bottom + extra, ticks: ticks)
+    }
+
+    /// The SVG's opening, with the title and description for screen readers.
+    public func open(title: String, description: String) -> String {
+        "<svg class=\"plot\" viewBox=\"0 0 \(f(width)) \(f(height))\" width=\"\(f(width))\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\">"
+            + "<title>\(HTML.escape(PlainMath.text(title)))</title><desc>\(HTML.escape(PlainMath.text(description)))</desc>"
+    }
+
+    /// The width of a tick label in SVG units at the tick font (11 px DejaVu Sans, about 0.6 em a glyph).
+    public static func textWidth(_ s: String) -> Double { Double(s.count) * 6.8 }
+
+    /// Show every n-th label so that neighbouring labels, `spacing` apart, keep a gap.
+    public static func labelStride(_ labels: [String], spacing: Double) -> Int {
+        let widest = labels.map(textWidth).max() ?? 0
+        guard spacing > 0 else { return 1 }
+        return max(1, Int(((widest + 8) / spacing).rounded(.up)))
+    }
+}
+
+public struct LinePlot: Figure {
     public let title: String
     public let description: String
     public let xAxis: Axis
@@ -50,29 +111,23 @@ public struct LinePlot: Sendable {
         yAxis = Axis(label: yLabel, scale: yScale, covering: ys, includeZero: yIncludesZero)
     }
 
-    /// The drawing's size in SVG units: a wide form for screens wider than 40 rem and paper,
-    /// a narrow one for phones, so that tick labels stay at least 11 px on every screen.
-    struct Frame {
-        let width: Double, height: Double, left: Double, right: Double, top: Double, bottom: Double, ticks: Int
-        var plotWidth: Double { width - left - right }
-        var plotHeight: Double { height - top - bottom }
-        static let wide = Frame(width: 640, height: 340, left: 58, right: 14, top: 12, bottom: 28, ticks: 6)
-        static let narrow = Frame(width: 340, height: 260, left: 50, right: 10, top: 10, bottom: 26, ticks: 4)
+    public var xTitle: String { xAxis.label }
+    public var yTitle: String { yAxis.label }
+
+    public func record(label: String?, caption: String) -> FigureRecord {
+        FigureRecord(label: label, caption: caption, kind: "line", xLabel: xAxis.label, yLabel: yAxis.label, categories: nil,
+                     series: series.map { FigureRecord.Series(name: $0.name, x: $0.x, y: $0.y) },
+                     references: references.isEmpty ? nil
+                         : Dictionary(references.map { ($0.label, $0.value) }, uniquingKeysWith: { a, _ in a }))
     }
 
-    /// The figure's body: y-axis title, the wide and narrow drawings, x-axis title, legend.
-    public func svg() -> String {
-        let body = Figure.drawing(svg(.wide), svg(.narrow))
-        return Figure.wrap(body, xTitle: xAxis.label, yTitle: yAxis.label, legend: legendItems)
-    }
-
-    var legendItems: [Legend.Item] {
-        var items: [Legend.Item] = []
+    public var legend: [LegendEntry] {
+        var items: [LegendEntry] = []
         for (k, s) in series.enumerated() {
             let twin = series[..<k].first { Self.coincide($0, s, scale: yAxis) }
-            items.append(Legend.Item(name: s.name, style: .series(k, s.style), note: twin.map { "coincides with \($0.name) at this scale" }))
+            items.append(LegendEntry(name: s.name, style: .series(k, s.style), note: twin.map { "coincides with \($0.name) at this scale" }))
         }
-        for r in references where r.value.isFinite { items.append(Legend.Item(name: r.label, style: .reference, note: nil)) }
+        for r in references where r.value.isFinite { items.append(LegendEntry(name: r.label, style: .reference, note: nil)) }
         return items
     }
 
@@ -87,7 +142,7 @@ public struct LinePlot: Sendable {
         return true
     }
 
-    func svg(_ fr: Frame) -> String {
+    public func drawing(in fr: PlotFrame) -> String {
         let pw = fr.plotWidth, ph = fr.plotHeight
         let xa = xAxis.retick(fr.ticks), ya = yAxis.retick(fr.ticks)
         func px(_ x: Double) -> Double { fr.left + xa.fraction(x) * pw }
@@ -95,10 +150,10 @@ public struct LinePlot: Sendable {
         func ok(_ x: Double, _ y: Double) -> Bool {
             x.isFinite && y.isFinite && (xa.scale == .linear || x > 0) && (ya.scale == .linear || y > 0)
         }
-        var out = Figure.open(fr, title: title, description: description)
+        var out = fr.open(title: title, description: description)
         // Grid and ticks; x labels thinned out so that neighbours never touch.
         let xLabels = xa.ticks.map { xa.tickLabel($0) }
-        let every = Figure.labelStride(xLabels, spacing: pw / Double(max(xa.ticks.count - 1, 1)))
+        let every = PlotFrame.labelStride(xLabels, spacing: pw / Double(max(xa.ticks.count - 1, 1)))
         for (n, t) in xa.ticks.enumerated() {
             let x = f(px(t))
             out += "<line class=\"grid\" x1=\"\(x)\" y1=\"\(f(fr.top))\" x2=\"\(x)\" y2=\"\(f(fr.top + ph))\"/>"
@@ -140,7 +195,7 @@ public struct LinePlot: Sendable {
 }
 
 /// Side-by-side bars: one group per category (outcome), one bar per series (distribution).
-public struct BarChart: Sendable {
+public struct BarChart: Figure {
     public let title: String
     public let description: String
     public let categories: [String]
@@ -155,33 +210,39 @@ public struct BarChart: Sendable {
         self.xLabel = xLabel; self.yLabel = yLabel; self.yScale = yScale; self.series = series
     }
 
-    public func svg() -> String {
-        let items = series.enumerated().map { Legend.Item(name: $0.element.name, style: .bar($0.offset), note: nil) }
-        return Figure.wrap(Figure.drawing(svg(.wide), svg(.narrow)), xTitle: xLabel, yTitle: yLabel, legend: items)
+    public var xTitle: String { xLabel }
+    public var yTitle: String { yLabel }
+    public var legend: [LegendEntry] {
+        series.enumerated().map { LegendEntry(name: $0.element.name, style: .bar($0.offset), note: nil) }
     }
 
-    func svg(_ base: LinePlot.Frame) -> String {
+    public func record(label: String?, caption: String) -> FigureRecord {
+        FigureRecord(label: label, caption: caption, kind: "bar", xLabel: xLabel, yLabel: yLabel, categories: categories,
+                     series: series.map { FigureRecord.Series(name: $0.name, x: $0.values.indices.map(Double.init), y: $0.values) },
+                     references: nil)
+    }
+
+    public func drawing(in base: PlotFrame) -> String {
         let labels = categories.map { PlainMath.text($0) }
         let pw0 = base.plotWidth
         let groupWidth = pw0 / Double(max(categories.count, 1))
         // Category names that are words and do not fit their group are set at an angle; numbers are thinned out.
-        let widest = labels.map { Figure.textWidth($0) }.max() ?? 0
+        let widest = labels.map { PlotFrame.textWidth($0) }.max() ?? 0
         let numeric = labels.allSatisfy { Double($0.replacingOccurrences(of: "−", with: "-").replacingOccurrences(of: "+", with: "")) != nil }
         let slanted = !numeric && widest > groupWidth * 0.95
         let extra = slanted ? widest * 0.6 : 0
-        let fr = LinePlot.Frame(width: base.width, height: base.height + extra, left: base.left, right: base.right,
-                                top: base.top, bottom: base.bottom + extra, ticks: base.ticks)
+        let fr = base.withRoomBelow(extra)
         let pw = fr.plotWidth, ph = fr.plotHeight
         let axis = Axis(label: yLabel, scale: yScale, covering: series.flatMap(\.values), includeZero: yScale == .linear, tickCount: fr.ticks)
         func py(_ y: Double) -> Double { fr.top + (1 - max(0, min(1, axis.fraction(y)))) * ph }
-        var out = Figure.open(fr, title: title, description: description)
+        var out = fr.open(title: title, description: description)
         for t in axis.ticks {
             let y = f(py(t))
             out += "<line class=\"grid\" x1=\"\(f(fr.left))\" y1=\"\(y)\" x2=\"\(f(fr.left + pw))\" y2=\"\(y)\"/>"
             out += "<text class=\"tick\" x=\"\(f(fr.left - 5))\" y=\"\(f(py(t) + 4))\" text-anchor=\"end\">\(HTML.escape(axis.tickLabel(t)))</text>"
         }
         let barWidth = groupWidth * 0.8 / Double(max(series.count, 1))
-        let every = slanted ? 1 : Figure.labelStride(labels, spacing: groupWidth)
+        let every = slanted ? 1 : PlotFrame.labelStride(labels, spacing: groupWidth)
         for (c, name) in labels.enumerated() {
             let x0 = fr.left + Double(c) * groupWidth + groupWidth * 0.1
             for (k, s) in series.enumerated() where c < s.values.count {
@@ -203,41 +264,17 @@ public struct BarChart: Sendable {
     }
 }
 
-/// What line plots and bar charts share: the SVG's opening, the HTML around it (axis titles
-/// and legend are HTML, so that they carry MathML and wrap), and label spacing.
-enum Figure {
-    static func open(_ fr: LinePlot.Frame, title: String, description: String) -> String {
-        "<svg class=\"plot\" viewBox=\"0 0 \(f(fr.width)) \(f(fr.height))\" width=\"\(f(fr.width))\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\">"
-            + "<title>\(HTML.escape(PlainMath.text(title)))</title><desc>\(HTML.escape(PlainMath.text(description)))</desc>"
-    }
+/// One entry of the legend under a plot, shown as HTML so that long names wrap instead of
+/// overflowing; its swatch shows the series' line style (solid, dashed, points) or a bar's fill.
+public struct LegendEntry: Sendable {
+    public enum Style: Sendable { case series(Int, Series.Style), bar(Int), reference }
+    public let name: String
+    public let style: Style
+    /// Said in brackets after the name ("coincides with … at this scale").
+    public let note: String?
+    public init(name: String, style: Style, note: String? = nil) { self.name = name; self.style = style; self.note = note }
 
-    /// Both drawings; the stylesheet shows the narrow one at 40 rem and below.
-    static func drawing(_ wide: String, _ narrow: String) -> String {
-        "<div class=\"plot-wide\">\(wide)</div><div class=\"plot-narrow\">\(narrow)</div>"
-    }
-
-    static func wrap(_ drawing: String, xTitle: String, yTitle: String, legend: [Legend.Item]) -> String {
-        "<div class=\"plot-box\"><p class=\"y-title\">\(Renderer.inlineMath(yTitle))</p>\(drawing)<p class=\"x-title\">\(Renderer.inlineMath(xTitle))</p>\(Legend.html(legend))</div>"
-    }
-
-    /// The width of a tick label in SVG units at the tick font (11 px DejaVu Sans, about 0.6 em a glyph).
-    static func textWidth(_ s: String) -> Double { Double(s.count) * 6.8 }
-
-    /// Show every n-th label so that neighbouring labels, `spacing` apart, keep a gap.
-    static func labelStride(_ labels: [String], spacing: Double) -> Int {
-        let widest = labels.map(textWidth).max() ?? 0
-        guard spacing > 0 else { return 1 }
-        return max(1, Int(((widest + 8) / spacing).rounded(.up)))
-    }
-}
-
-/// The legend under a plot, as HTML so that long names wrap instead of overflowing; each
-/// entry shows its series' line style (solid, dashed, points) or a bar's fill.
-enum Legend {
-    enum Style { case series(Int, Series.Style), bar(Int), reference }
-    struct Item { let name: String; let style: Style; let note: String? }
-
-    static func swatch(_ style: Style) -> String {
+    var swatch: String {
         let open = "<svg class=\"swatch\" viewBox=\"0 0 28 12\" width=\"28\" height=\"12\" aria-hidden=\"true\">"
         switch style {
         case .bar(let k):
@@ -255,10 +292,10 @@ enum Legend {
         }
     }
 
-    static func html(_ items: [Item]) -> String {
+    static func html(_ items: [LegendEntry]) -> String {
         guard !items.isEmpty else { return "" }
         let lis = items.map { item in
-            "<li>\(swatch(item.style))\(Renderer.inlineMath(item.name))\(item.note.map { " <span class=\"note\">(\(Renderer.inlineMath($0)))</span>" } ?? "")</li>"
+            "<li>\(item.swatch)\(Renderer.inlineMath(item.name))\(item.note.map { " <span class=\"note\">(\(Renderer.inlineMath($0)))</span>" } ?? "")</li>"
         }
         return "<ul class=\"legend\">" + lis.joined() + "</ul>"
     }

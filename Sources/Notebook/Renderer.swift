@@ -161,6 +161,14 @@ enum Renderer {
     }
 
     static func checkTable(_ checks: [Check]) -> String {
+        // A tolerance's reason shared by several rows is stated once, folded under the table, and
+        // each of those rows names it by its number; a reason only one row has stays on the row.
+        var uses: [String: Int] = [:]
+        for c in checks { uses[c.toleranceReason, default: 0] += 1 }
+        var shared: [String] = []
+        for c in checks where uses[c.toleranceReason, default: 0] > 1 && !shared.contains(c.toleranceReason) {
+            shared.append(c.toleranceReason)
+        }
         var rows = ""
         for c in checks {
             let verdict = c.passed ? "<span class=\"badge pass\">holds</span>" : "<span class=\"badge fail\">fails</span>"
@@ -178,11 +186,23 @@ enum Renderer {
             rows += "<td class=\"value\" data-label=\"A\">\(what(c.aLabel, c.a))\(shown(c.a, c))</td>"
             rows += "<td class=\"value\" data-label=\"B\">\(what(c.bLabel, c.b))\(shown(c.b, c))</td>"
             rows += "<td class=\"difference\" data-label=\"Difference\"><span class=\"num\">\(difference)</span></td>"
-            rows += "<td class=\"required\" data-label=\"Required\"><span class=\"num\">\(required)</span><span class=\"why\">\(inlineMath(c.toleranceReason))</span></td>"
+            rows += "<td class=\"required\" data-label=\"Required\"><span class=\"num\">\(required)</span><span class=\"why\">\(reason(c.toleranceReason, shared))</span></td>"
             rows += "<td class=\"verdict\">\(verdict)<span class=\"verdict-sentence\">\(verdictSentence(c, d: d, t: t))</span></td></tr>"
         }
         let head = "<tr><th scope=\"col\">Claim</th><th scope=\"col\">Value A</th><th scope=\"col\">Value B</th><th scope=\"col\">Difference</th><th scope=\"col\">Required, and why</th><th scope=\"col\">Verdict</th></tr>"
-        return "<div class=\"scroll wide\"><table class=\"checks\"><thead>\(head)</thead><tbody>\(rows)</tbody></table></div>"
+        let table = "<div class=\"scroll wide\"><table class=\"checks\"><thead>\(head)</thead><tbody>\(rows)</tbody></table></div>"
+        guard !shared.isEmpty else { return table }
+        let items = shared.map { "<li>\(inlineMath($0))</li>" }.joined()
+        let every = shared.count == 1 && uses[shared[0]] == checks.count
+        let title = every ? "How the tolerance is set (the same on every row)"
+            : "How the tolerances are set (\(shared.count) \(shared.count == 1 ? "reason" : "reasons") shared by several rows)"
+        return table + "<details class=\"tolerances\"><summary>\(title)</summary><ol>\(items)</ol></details>"
+    }
+
+    /// A row's tolerance reason: in full, or by its number in the folded list under the table.
+    static func reason(_ text: String, _ shared: [String]) -> String {
+        guard let k = shared.firstIndex(of: text) else { return inlineMath(text) }
+        return shared.count == 1 ? "reason under the table" : "reason \(k + 1) under the table"
     }
 
     /// What a compared value is; nothing when the label is only the number itself ("0", "1").

@@ -1,4 +1,5 @@
 import Foundation
+import Notebook
 import Testing
 
 @Suite("Chapter 1: distribution collapse")
@@ -73,5 +74,15 @@ struct Chapter01Tests {
         }
         #expect(values[0] == values[1])
         #expect(!values[0].isEmpty)
+    }
+
+    @Test("the page opens with its findings, and their numbers are the JSON's, whichever way the run went")
+    func findingsFirst() throws {
+        let (report, section) = try expectFindingsFirst(product, slug: slug, arguments: ["--quick", "--seed", "3"])
+        let f = { (key: String) in NumberFormat.format(report.values[key]!) }
+        #expect(plainText(section).contains("after \(f("natural_steps")) steps only \(f("natural_residual")) of the mass"))
+        let stopped = try expectFindingsFirst(product, slug: slug, arguments: ["--quick", "--outcomes", "300", "--steps", "10"],
+                                              status: 1)
+        #expect(plainText(stopped.section).contains("did not reach the collapse criterion within its 10 steps"))
     }
 }

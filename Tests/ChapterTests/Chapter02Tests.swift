@@ -1,4 +1,5 @@
 import Foundation
+import Notebook
 import Testing
 
 @Suite("Chapter 2: reward shaping")
@@ -40,5 +41,14 @@ struct Chapter02Tests {
         }
         #expect(values[0] == values[1])
         #expect((values[0]["frontier_kl_at_beta"] ?? 0) > 0)
+    }
+
+    @Test("the page opens with its findings, and their numbers are the JSON's")
+    func findingsFirst() throws {
+        let (report, section) = try expectFindingsFirst(product, slug: slug, arguments: ["--quick", "--seed", "3"])
+        let f = { (key: String) in NumberFormat.format(report.values[key]!) }
+        #expect(plainText(section).contains("spends \(f("frontier_kl_at_beta")) nats of KL"))
+        #expect(plainText(section).contains("A KL budget of \(f("constrained_budget")) nats"))
+        #expect(section.contains("href=\"#figure-"), "the frontier figure is cited by number")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Notebook
 import Testing
 
 @Suite("Chapter 3: the optimal policy")
@@ -65,5 +66,15 @@ struct Chapter03Tests {
         let failedByOthers = checks.filter { !$0.id.hasPrefix("optimiser.") && !$0.passed }.map { $0.id }
         #expect(heldByOptimiser.isEmpty, "optimiser checks that held: \(heldByOptimiser)")
         #expect(failedByOthers.isEmpty, "other checks that failed: \(failedByOthers)")
+    }
+
+    @Test("the page opens with its findings, and their numbers are the JSON's, whichever way the run went")
+    func findingsFirst() throws {
+        let (report, section) = try expectFindingsFirst(product, slug: slug, arguments: ["--quick", "--seed", "3"])
+        let f = { (key: String) in NumberFormat.format(report.values[key]!) }
+        #expect(plainText(section).contains("from the prior's \(f("four_helpful_prior")) to \(f("four_helpful_cold"))"))
+        #expect(plainText(section).contains("stops within total variation \(f("optimiser_tv_worst"))"))
+        let stopped = try expectFindingsFirst(product, slug: slug, arguments: ["--quick", "--max-iterations", "2"], status: 1)
+        #expect(plainText(stopped.section).contains("too far to count as finding it"))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Notebook
 import Testing
 
 @Suite("Chapter 4: the evidence lower bound")
@@ -43,5 +44,13 @@ struct Chapter04Tests {
         #expect(report.checks.count == 5)
         let index = try String(contentsOf: folder.appendingPathComponent("index.html"), encoding: .utf8)
         #expect(index.contains("Eq. 10: the paper writes"))
+    }
+
+    @Test("the page opens with its findings, and their numbers are the JSON's")
+    func findingsFirst() throws {
+        let (report, section) = try expectFindingsFirst(product, slug: slug, arguments: ["--quick", "--seed", "3"])
+        let f = { (key: String) in NumberFormat.format(report.values[key]!) }
+        #expect(plainText(section).contains("a fraction \(f("acceptance_rate")) were acceptable"))
+        #expect(plainText(section).contains("falls short by \(f("random_smallest_gap")) nats"))
     }
 }

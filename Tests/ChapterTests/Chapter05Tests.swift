@@ -1,4 +1,5 @@
 import Foundation
+import Notebook
 import Testing
 
 @Suite("Chapter 5: KL proportionality")
@@ -59,5 +60,14 @@ struct Chapter05Tests {
         }
         #expect(values[0] == values[1])
         #expect((values[0]["trajectory_gain"] ?? 0) > 0)
+    }
+
+    @Test("the page opens with its findings, and their numbers are the JSON's")
+    func findingsFirst() throws {
+        let (report, section) = try expectFindingsFirst(product, slug: slug, arguments: ["--quick", "--seed", "3"])
+        let f = { (key: String) in NumberFormat.format(report.values[key]!) }
+        let verb = report.values["trajectory_gain"]! > 0 ? "raised" : "changed"
+        #expect(plainText(section).contains("\(verb) the objective by \(f("trajectory_gain"))"))
+        #expect(plainText(section).contains("\(f("final_penalty")) nats at the end of training"))
     }
 }

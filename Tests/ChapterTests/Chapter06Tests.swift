@@ -1,4 +1,5 @@
 import Foundation
+import Notebook
 import Testing
 
 @Suite("Chapter 6: modelling vs inference")
@@ -72,5 +73,13 @@ struct Chapter06Tests {
         }
         #expect(values[0] == values[1])
         #expect(!values[0].isEmpty)
+    }
+
+    @Test("the page opens with its findings, and their numbers are the JSON's")
+    func findingsFirst() throws {
+        let (report, section) = try expectFindingsFirst(product, slug: slug, arguments: ["--quick", "--seed", "3"])
+        let f = { (key: String) in NumberFormat.format(report.values[key]!) }
+        #expect(plainText(section).contains("kept a fraction \(f("acceptance_rate_binary")) of its attempts"))
+        #expect(plainText(section).contains("effective sample fraction is \(f("effective_sample_fraction"))"))
     }
 }

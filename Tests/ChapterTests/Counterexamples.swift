@@ -32,6 +32,7 @@ let counterexamplesByChapter: [(slug: String, product: String, counterexamples: 
     ("08-square-root-law", "square-root-law", Chapter08Counterexamples.all),
     ("09-measuring-kl", "measuring-kl", Chapter09Counterexamples.all),
     ("10-fine-tuning", "fine-tuning", Chapter10Counterexamples.all),
+    ("11-trainers", "trainers", Chapter11Counterexamples.all),
 ]
 
 @Suite("Every check fails on its counterexample")

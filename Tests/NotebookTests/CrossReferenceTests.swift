@@ -140,3 +140,42 @@ struct BookFrontTests {
         #expect(bare.contains("<title>Reports</title>") && !bare.contains("The argument") && !bare.contains("class=\"paths\""))
     }
 }
+
+/// A kind of plot the library does not have, written as one struct: dots on a line.
+struct DotStrip: Figure {
+    let values: [Double]
+    var title: String { "Dots" }
+    var description: String { "One dot a value." }
+    var xTitle: String { "value $x$" }
+    var yTitle: String { "" }
+    var legend: [LegendEntry] { [LegendEntry(name: "values", style: .series(0, .points))] }
+    func drawing(in frame: PlotFrame) -> String {
+        let lo = values.min() ?? 0, hi = values.max() ?? 1
+        let dots = values.map { v in
+            let x = frame.left + (hi > lo ? (v - lo) / (hi - lo) : 0.5) * frame.plotWidth
+            return "<circle cx=\"\(x)\" cy=\"\(frame.top + frame.plotHeight / 2)\" r=\"3\"/>"
+        }
+        return frame.open(title: title, description: description) + dots.joined() + "</svg>"
+    }
+    func record(label: String?, caption: String) -> FigureRecord {
+        FigureRecord(label: label, caption: caption, kind: "line", xLabel: xTitle, yLabel: yTitle, categories: nil,
+                     series: [FigureRecord.Series(name: "values", x: values, y: values.map { _ in 0 })], references: nil)
+    }
+}
+
+@Suite("A new kind of plot is one struct")
+struct FigureProtocolTests {
+    @Test("a type conforming to Figure is drawn wide and narrow, with its titles and legend, numbered and recorded")
+    func newKind() throws {
+        let page = Page(slug: "03-x", number: 3, title: "Three", summary: "s")
+        page.prose("@fig:dots shows three values.")
+        page.plot(DotStrip(values: [1, 2, 4]), caption: "Three dots", label: "dots")
+        let html = Renderer.page(page, provenance: CrossReferenceTests.provenance)
+        #expect(html.contains("<div class=\"plot-wide\"><svg class=\"plot\" viewBox=\"0 0 640 340\""))
+        #expect(html.contains("<div class=\"plot-narrow\"><svg class=\"plot\" viewBox=\"0 0 340 260\""))
+        #expect(html.components(separatedBy: "<circle cx=").count - 1 == 6 + 1, "three dots in each drawing, one in the legend")
+        #expect(html.contains("<a class=\"xref\" href=\"#figure-1\">Figure 1</a> shows"))
+        let figures = try #require(Report(page: page, provenance: CrossReferenceTests.provenance).figures)
+        #expect(figures.count == 1 && figures[0].label == "dots" && figures[0].series[0].x == [1, 2, 4])
+    }
+}

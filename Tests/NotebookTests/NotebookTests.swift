@@ -203,3 +203,25 @@ struct NotebookTests {
         #expect(Environment.gitState(in: repo).dirty == true)
     }
 }
+
+@Suite("Check tables")
+struct CheckTableTests {
+    @Test("a tolerance's reason shared by several rows is stated once, folded; a reason of one row stays on it")
+    func sharedReasonFolded() {
+        let shared = "rounding of a sum of n terms"
+        let checks = [
+            Check(claim: "one", aLabel: "a", bLabel: "b", a: 1, b: 1, tolerance: 1e-12, because: shared),
+            Check(claim: "two", aLabel: "a", bLabel: "b", a: 2, b: 2, tolerance: 1e-12, because: shared),
+            Check(claim: "three", aLabel: "a", bLabel: "b", a: 3, b: 3, tolerance: 1e-9, because: "its own reason"),
+        ]
+        let html = Renderer.checkTable(checks)
+        #expect(html.components(separatedBy: shared).count - 1 == 1, "the shared reason appears once")
+        #expect(html.contains("<details class=\"tolerances\">"))
+        #expect(html.contains("its own reason"))
+        #expect(html.components(separatedBy: "reason under the table").count - 1 == 2)
+        let single = Renderer.checkTable([checks[2]])
+        #expect(!single.contains("<details"), "a one-row table keeps its reason on the row")
+        let every = Renderer.checkTable(Array(checks.prefix(2)))
+        #expect(every.contains("the same on every row"))
+    }
+}

@@ -1,0 +1,34 @@
+import Foundation
+import Testing
+
+@Suite("Chapter 11: what PPO, RLOO and GRPO converge to")
+struct Chapter11Tests {
+    let product = "trainers"
+    let slug = "11-trainers"
+
+    @Test("passes every check with --quick", arguments: [3, 17])
+    func passes(seed: Int) throws {
+        let folder = try ChapterRunner.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try expectChapterPasses(product, slug: slug, arguments: ["--quick", "--seed", "\(seed)"], in: folder)
+        let report = try ChapterRunner.report(in: folder, slug: slug)
+        // The trainers with k1 in the reward stop at π*_β; GRPO with the k3 loss does not.
+        for id in ["ppo", "rloo", "grpo-k1"] { #expect((report.values["exact_\(id)_kl_to_posterior"] ?? 1) < 1e-9, "\(id)") }
+        #expect((report.values["exact_grpo-k3_kl_to_posterior"] ?? 0) > 1e-3)
+    }
+
+    @Test("bad input exits 2 with one line", arguments: [
+        (["--beta", "0"], "--beta"), (["--beta", "nan"], "--beta"), (["--beta", "100"], "--beta"),
+        (["--seed", "x"], "--seed"), (["--scale-beta", "0"], "--scale-beta"), (["--steps", "5"], "--steps"),
+    ])
+    func badInput(arguments: [String], mentioning: String) throws {
+        try expectUsageError(product, arguments: arguments, mentioning: mentioning)
+    }
+
+    @Test("--help documents every option and exits 0")
+    func help() throws {
+        let result = try ChapterRunner.run(product, ["--help"])
+        #expect(result.status == 0)
+        for option in ["--seed", "--quick", "--output", "--beta", "--scale-beta", "--steps"] { #expect(result.stdout.contains(option)) }
+    }
+}
