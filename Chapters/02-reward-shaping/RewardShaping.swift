@@ -190,7 +190,8 @@ func gradients(_ c: Context) throws {
         Differentiate $\mathbb{E}_\pi[r_\pi']$ with respect to softmax logits $\theta$. The score function
         $\nabla_\theta \log \pi_\theta(x) = e_x - \pi_\theta$ has mean zero under $\pi_\theta$, which does two things at
         once: the term that comes from differentiating $-\beta \log \pi$ inside the shaped reward vanishes, and any
-        constant baseline $b$ may be subtracted from $r' = r_{\pi_\theta}'$ without changing the expected gradient. Summed outcome by
+        constant baseline $b$ may be subtracted from $r' = r_{\pi_\theta}'$ without changing the expected \#
+        gradient. Summed outcome by
         outcome, the score-function expectation with any baseline is the closed form $\pi \odot (r' - J)$ rearranged;
         the derivation shows those sums. The checks compare the closed form with central finite differences of
         $J_{KLRL}$, which never differentiate anything, and with seeded sampled estimates.
@@ -275,7 +276,8 @@ func frontier(_ c: Context) {
     page.aside(#"""
         §4: the paper calls $J_{KLRL}$ the evidence lower bound and then speaks of minimising this bound to make
         $\pi_\theta$ approximate the posterior. The bound must be maximised: $J_{KLRL}(\pi) = \beta \log Z - \beta
-        \operatorname{KL}(\pi, \pi^*)$, which is at most $\beta \log Z$, with equality only at $\pi = \pi^*$, so raising it is what
+        \operatorname{KL}(\pi, \pi^*)$, which is at most $\beta \log Z$, \#
+        with equality only at $\pi = \pi^*$, so raising it is what
         brings $\pi$ to $\pi^*$. Chapter 2 checks it among the posteriors: at temperature $\beta$ no other
         temperature's posterior scores higher on $\mathbb{E}[r] - \beta \operatorname{KL}$.
         """#, kind: .erratum)

@@ -80,8 +80,9 @@ struct ExactResults {
         let p = problem.posterior
         rows.append(["$\\pi^*_\\beta$", "0", "0", "0", fmt(p.expectation(problem.reward)),
                      fmt(klDivergence(p, problem.prior.distribution)), "—"])
-        page.table(headers: ["trainer", "$\\mathrm{KL}(\\pi \\| \\pi^*_\\beta)$", "$\\mathrm{KL}(\\pi^*_\\beta \\| \\pi)$",
-                             "TV", "$\\mathbb{E}_\\pi[r]$", "$\\mathrm{KL}(\\pi \\| \\pi_0)$", "approximates $\\pi^*_\\beta$"],
+        page.table(headers: ["trainer", "$\\mathrm{KL}(\\pi \\| \\pi^*_\\beta)$",
+                             "$\\mathrm{KL}(\\pi^*_\\beta \\| \\pi)$", "TV", "$\\mathbb{E}_\\pi[r]$",
+                             "$\\mathrm{KL}(\\pi \\| \\pi_0)$", "approximates $\\pi^*_\\beta$"],
                    rows: rows, caption: "Each trainer's exact fixed point on the bridge, β = \(fmt(problem.beta))",
                    label: "fixed-points")
     }
@@ -135,14 +136,18 @@ struct ExactBridge {
             plain policy gradient, so a point where that vanishes is left where it is by every epoch. Whitening the
             advantages, or dividing them by a batch's standard deviation, multiplies the update by one positive
             number and shifts the advantages by a constant, which adds nothing to
-            $\mathbb{E}[\nabla \log \pi_\theta(x_t \mid h_t)] = 0$; so neither can move a stopping point. With $k_1$ in the
+            $\mathbb{E}[\nabla \log \pi_\theta(x_t \mid h_t)] = 0$; so neither can move a stopping point. \#
+            With $k_1$ in the
             reward, per token with returns to go (PPO) or per sequence (RLOO, GRPO with the penalty in the reward),
-            the update is a positive multiple of $\nabla J_{\mathrm{KLRL}} = -\beta \nabla \mathrm{KL}(\pi_\theta \| \pi^*_\beta)$
+            the update is a positive multiple of \#
+            $\nabla J_{\mathrm{KLRL}} = -\beta \nabla \mathrm{KL}(\pi_\theta \| \pi^*_\beta)$
             (eq. 7; chapter 9 shows these settings follow $\nabla \mathrm{KL}(\pi_\theta \| \pi_0)$), whose only zero is
             $\pi^*_\beta$. The per-token $k_3$ loss is another matter. Differentiated at the sampled token it gives
-            $\beta (1 - \pi_0/\pi_\theta)(x_t \mid h_t)\, \nabla \log \pi_\theta(x_t \mid h_t)$, whose expectation in the block of
+            $\beta (1 - \pi_0/\pi_\theta)(x_t \mid h_t)\, \nabla \log \pi_\theta(x_t \mid h_t)$, whose \#
+            expectation in the block of
             prefix $h$ is $\beta\, \pi_\theta(h) (\pi_\theta(\cdot \mid h) - \pi_0(\cdot \mid h))$: the gradient of
-            $\mathrm{KL}(\pi_0(\cdot \mid h) \| \pi_\theta(\cdot \mid h))$, the forward direction, prefix by prefix, blind to
+            $\mathrm{KL}(\pi_0(\cdot \mid h) \| \pi_\theta(\cdot \mid h))$, the forward direction, prefix \#
+            by prefix, blind to
             what follows $h$. Setting GRPO's expected update to zero at every prefix gives its predicted fixed point
             """#)
         page.equation(#"""
@@ -180,7 +185,8 @@ struct ExactBridge {
                 guard case .groupNormalised(let g, _, let scale) = c.recipe.advantage else {
                     preconditionFailure("only GRPO's k3 recipes have another fixed point")
                 }
-                predicted = TrainerFixedPoints.k3FixedPoint(problem: problem, group: g, scale: scale).policy.distribution
+                predicted = TrainerFixedPoints.k3FixedPoint(problem: problem, group: g, scale: scale)
+                    .policy.distribution
                 predictionName = "its predicted per-prefix fixed point"
             }
             predictions[c.id] = predicted
@@ -196,7 +202,8 @@ struct ExactBridge {
                                        predicted: klDivergence(predicted, posterior)))
             }
             rows.append([c.name, "\(run.iterations)", fmt(run.residual), fmt(klDivergence(d, predicted)),
-                         fmt(klDivergence(d, posterior)), fmt(klDivergence(posterior, d)), fmt(totalVariation(d, posterior)),
+                         fmt(klDivergence(d, posterior)), fmt(klDivergence(posterior, d)),
+                         fmt(totalVariation(d, posterior)),
                          fmt(d.expectation(reward)), fmt(klDivergence(d, pi0.distribution))])
             page.record("exact_\(c.id)_kl_to_posterior", klDivergence(d, posterior))
             page.record("exact_\(c.id)_kl_from_posterior", klDivergence(posterior, d))
@@ -213,7 +220,8 @@ struct ExactBridge {
         page.table(headers: ["trainer", "iterations", "residual", "KL to the prediction",
                              "$\\mathrm{KL}(\\pi \\| \\pi^*_\\beta)$", "$\\mathrm{KL}(\\pi^*_\\beta \\| \\pi)$", "TV",
                              "$\\mathbb{E}_\\pi[r]$", "$\\mathrm{KL}(\\pi \\| \\pi_0)$"],
-                   rows: rows, caption: "The iterated exact fixed points against their predictions and against $\\pi^*_\\beta$")
+                   rows: rows,
+                   caption: "The iterated exact fixed points against their predictions and against $\\pi^*_\\beta$")
         let k3 = predictions["grpo-k3"]!, unscaled = predictions["grpo-k3-unscaled"]!
         page.prose(#"""
             PPO, RLOO and GRPO with the penalty in the reward stop at $\pi^*_\beta$ to rounding. GRPO with the per-token
