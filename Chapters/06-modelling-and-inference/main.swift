@@ -79,17 +79,14 @@ struct ModellingAndInference: ParsableCommand {
 /// The opening section: the run's headline numbers, as recorded for the JSON, and what they say.
 func findings(_ page: Page) {
     let t = { (key: String) in Findings.text(page, key) }
-    let held = { (prefix: String) in
-        page.checks.filter { $0.id.hasPrefix(prefix) }.allSatisfy(\.passed)
-    }
     page.section(Findings.title)
-    let binary = held("filtering.")
+    let binary = Findings.held(page, prefixes: ["filtering."])
         ? #"and the sentences it kept pass the chi-square test against $\pi^*$ (@fig:filtering)"#
         : #"but the sentences it kept fail a test against $\pi^*$ on this run (@fig:filtering)"#
-    let real = held("real.")
+    let real = Findings.held(page, prefixes: ["real."])
         ? "and what it keeps follows the posterior of eq. 5"
         : "but a check of what it keeps fails on this run"
-    let approximate = held("mh.") && held("importance.") && held("qrs.")
+    let approximate = Findings.held(page, prefixes: ["mh.", "importance.", "qrs."])
         ? "every check of them against exact sums holds"
         : "not every check of them against exact sums holds on this run"
     page.prose(#"""
@@ -417,7 +414,7 @@ func binaryLimit(_ c: Context) {
     page.check(limitAgreement(penalties: cs, enumerated: enumerated, closed: closed, outcomes: lm.n))
     page.plot(LinePlot(title: "Exponentiated rewards approach the binary posterior",
                        description: "Total variation to the binary posterior against the penalty c, log scale.",
-                       xLabel: "penalty c", yLabel: "TV(π_c, π*)", yScale: .log10,
+                       xLabel: "penalty c", yLabel: "$\\mathrm{TV}(\\pi_c, \\pi^*)$", yScale: .log10,
                        series: [Series("closed form", x: cs, y: closed),
                                 Series("enumerated", x: cs, y: enumerated, style: .points)]),
               caption: "The distance falls like $e^{-c}(1-Z)/Z$: the binary posterior is the hard-constraint end "
@@ -744,10 +741,10 @@ func quasiRejection(_ c: Context) throws {
                        description: "Acceptance rate, TV and KL to the target as functions of the constant c.",
                        xLabel: "constant c", yLabel: "value", xScale: .log10,
                        series: [Series("acceptance rate AR(c)", x: grid, y: ars),
-                                Series("TV(p, p_c)", x: grid, y: tvs, style: .dashed),
+                                Series("$\\mathrm{TV}(p, p_c)$", x: grid, y: tvs, style: .dashed),
                                 Series("bound 1 − c AR/Z", x: grid, y: grid.map { qrs.totalVariationBound(c: $0) },
                                        style: .points),
-                                Series("KL(p ‖ p_c)", x: grid, y: kls, style: .lineAndPoints)],
+                                Series("$\\mathrm{KL}(p \\| p_c)$", x: grid, y: kls, style: .lineAndPoints)],
                        references: [ReferenceLine(.vertical, at: cExact, label: "c = max P/q")], yIncludesZero: true),
               caption: "Raising $c$ lowers the acceptance rate and the divergence together; the acceptance rate "
                 + "alone gives the bound $1 - c\\,\\mathrm{AR}(c)/Z$ on the total variation; right of the dashed line "

@@ -57,7 +57,7 @@ extension Study {
 
     func filteringSection(acceptance: Double, zb: Double) {
         let n = Double(priorSamples)
-        page.section("Filtering: rejection sampling is the exact sampler of π*_b")
+        page.section("Filtering: rejection sampling is the exact sampler of $\\pi^*_b$")
         page.prose(#"""
             Draw from the prior and keep what satisfies the constraint: the kept texts are exact samples of
             $\pi^*_b$, and the fraction kept estimates $Z_b$. It is the same estimator as $\hat{Z}_b$ above, on an
@@ -91,7 +91,7 @@ extension Study {
         }
         page.plot(LinePlot(title: "The preference along training",
                            description: "The rate of fresh samples that contain the word, for each method.",
-                           xLabel: "fine-tuning step", yLabel: "P_θ(b)",
+                           xLabel: "fine-tuning step", yLabel: #"$P_\theta(b)$"#,
                            series: series(\.constraint.value),
                            references: [ReferenceLine(.horizontal, at: r.count.value, label: "prior")],
                            yIncludesZero: true),
@@ -103,8 +103,8 @@ extension Study {
                            yIncludesZero: true),
                   caption: "Entropy per token. Collapse shows as a fall toward 0.")
         page.plot(LinePlot(title: "KL to the prior along training",
-                           description: "Exact stepwise KL(π_θ || π0) summed along fresh samples.",
-                           xLabel: "fine-tuning step", yLabel: "KL(π_θ ‖ π0) (nats)",
+                           description: #"Exact stepwise $\mathrm{KL}(\pi_\theta \| \pi_0)$ summed along fresh samples."#,
+                           xLabel: "fine-tuning step", yLabel: #"$\mathrm{KL}(\pi_\theta \| \pi_0)$ (nats)"#,
                            series: series(\.klStepwise.value),
                            yIncludesZero: true),
                   caption: "KL from the prior, summed exactly over next-token distributions along each sample and "
@@ -250,7 +250,7 @@ extension Study {
         page.plot(LinePlot(title: "Distance to the target along training",
                            description: "Each regularised method's distance to its own target as a fraction of the "
                                + "prior's, with its 95% upper bound (dashed).",
-                           xLabel: "fine-tuning step", yLabel: "D_t / D_0", series: series,
+                           xLabel: "fine-tuning step", yLabel: #"$D_t / D_0$"#, series: series,
                            references: [ReferenceLine(.horizontal, at: Checks.arrivalFraction, label: "30%"),
                                         ReferenceLine(.horizontal, at: Checks.arrivalUpperFraction, label: "40%")],
                            yIncludesZero: true),
@@ -285,14 +285,14 @@ extension Study {
         let grid = (0...20).map { maxRoot * Double($0) / 20 }
         let path = (0...60).map { BinaryPosterior(zb: r.count.value, beta: 0.05 * pow(400, Double($0) / 60)) }
             .filter { $0.klFromPrior.squareRoot() <= maxRoot }
-        series.append(Series("σ0 √(2 KL) (chapter 8)", x: grid, y: grid.map { sigma * 2.0.squareRoot() * $0 },
+        series.append(Series(#"$\sigma_0 \sqrt{2 \, \mathrm{KL}}$ (chapter 8)"#, x: grid, y: grid.map { sigma * 2.0.squareRoot() * $0 },
                              style: .dashed))
-        series.append(Series("posterior path π*_β", x: path.map { $0.klFromPrior.squareRoot() },
+        series.append(Series(#"posterior path $\pi^*_\beta$"#, x: path.map { $0.klFromPrior.squareRoot() },
                              y: path.map { $0.mass - r.count.value }, style: .dashed))
         page.plot(LinePlot(title: "Gain in P(b) against the square root of KL",
                            description: "Gain in P(b) over the prior against sqrt(KL) for the regularised methods, "
                                + "with the small-KL prediction and the posterior path.",
-                           xLabel: "√KL(π_θ ‖ π0)", yLabel: "P_θ(b) − Z_b", series: series, yIncludesZero: true),
+                           xLabel: #"$\sqrt{\mathrm{KL}(\pi_\theta \| \pi_0)}$"#, yLabel: #"$P_\theta(b) - Z_b$"#, series: series, yIncludesZero: true),
                   caption: "Gain in $P_\\theta(b)$ against $\\sqrt{\\mathrm{KL}}$. Dashed: the first-order law of "
                       + "chapter 8 and the exact posterior path from $\\hat{Z}_b$.", label: "gain-against-root-kl")
     }
@@ -323,8 +323,8 @@ extension Study {
             grid.map { BinaryPosterior(zb: z, beta: $0) }.filter { $0.klFromPrior <= limit }
         }
         var series: [Series] = []
-        for (z, label) in [(zb, "posterior path at Ẑ_b"), (range.lowerBound, "at the low end of Z_b's 95% interval"),
-                           (range.upperBound, "at the high end of Z_b's 95% interval")] {
+        for (z, label) in [(zb, #"posterior path at $\hat{Z}_b$"#), (range.lowerBound, "at the low end of $Z_b$'s 95% interval"),
+                           (range.upperBound, "at the high end of $Z_b$'s 95% interval")] {
             let p = path(z)
             series.append(Series(label, x: p.map(\.klFromPrior), y: p.map(\.mass), style: .dashed))
         }
@@ -334,12 +334,12 @@ extension Study {
                                  style: .lineAndPoints))
         }
         let marks = betas.map { BinaryPosterior(zb: zb, beta: $0) }
-        series.append(Series("π*_β at the runs' β", x: marks.map(\.klFromPrior), y: marks.map(\.mass), style: .points))
-        series.append(Series("π*_b (DPG's target)", x: [-Foundation.log(zb)], y: [1], style: .points))
+        series.append(Series(#"$\pi^*_\beta$ at the runs' $\beta$"#, x: marks.map(\.klFromPrior), y: marks.map(\.mass), style: .points))
+        series.append(Series(#"$\pi^*_b$ (DPG's target)"#, x: [-Foundation.log(zb)], y: [1], style: .points))
         page.plot(LinePlot(title: "P(b) against KL: the posterior path and the runs",
                            description: "The posterior path over beta in closed form from the estimate of Z_b, with "
                                + "each regularised run's KL to the prior and P(b) along training.",
-                           xLabel: "KL(π ‖ π0) (nats)", yLabel: "P(b)", series: series, yIncludesZero: true),
+                           xLabel: #"$\mathrm{KL}(\pi \| \pi_0)$ (nats)"#, yLabel: "$P(b)$", series: series, yIncludesZero: true),
                   caption: "The frontier (dashed, with the ends of $Z_b$'s interval) and the runs. Points above the "
                       + "dashed lines would contradict eq. 7.", label: "frontier")
         for m in regularised {
