@@ -184,15 +184,15 @@ func gradients(_ c: Context) throws {
         Differentiate $\mathbb{E}_\pi[r_\pi']$ with respect to softmax logits $\theta$. The score function
         $\nabla_\theta \log \pi_\theta(x) = e_x - \pi_\theta$ has mean zero under $\pi_\theta$, which does two things at
         once: the term that comes from differentiating $-\beta \log \pi$ inside the shaped reward vanishes, and any
-        constant baseline $b$ may be subtracted from $r'$ without changing the expected gradient. Summed outcome by
+        constant baseline $b$ may be subtracted from $r' = r_{\pi_\theta}'$ without changing the expected gradient. Summed outcome by
         outcome, the score-function expectation with any baseline is the closed form $\pi \odot (r' - J)$ rearranged;
         the derivation shows those sums. The checks compare the closed form with central finite differences of
         $J_{KLRL}$, which never differentiate anything, and with seeded sampled estimates.
         """#)
     page.equation(#"""
-        \nabla_\theta J_{KLRL}(\pi_\theta) = \mathbb{E}_{x \sim \pi_\theta} \left[ \nabla_\theta \log \pi_\theta(x)
-        \left( r_{\pi_\theta}'(x) - b \right) \right], \qquad
-        \mathbb{E}_{x \sim \pi_\theta} \left[ \nabla_\theta \log \pi_\theta(x) \right] = 0
+        \nabla_\theta J_{KLRL}(\pi_\theta) = \mathbb{E}_{\pi_\theta} \left[ \nabla_\theta \log \pi_\theta(x)
+        \left( r'(x) - b \right) \right], \qquad
+        \mathbb{E}_{\pi_\theta} \left[ \nabla_\theta \log \pi_\theta(x) \right] = 0
         """#, number: "4")
     let rng = c.seeds.generator("gradients")
     // An interior policy: the prior's logits plus Gaussian noise.
@@ -269,8 +269,8 @@ func frontier(_ c: Context) {
     page.aside(#"""
         §4: the paper calls $J_{KLRL}$ the evidence lower bound and then speaks of minimising this bound to make
         $\pi_\theta$ approximate the posterior. The bound must be maximised: $J_{KLRL}(\pi) = \beta \log Z - \beta
-        \operatorname{KL}(\pi, \pi^*) \le \beta \log Z$, with equality only at $\pi = \pi^*$, so raising it is what
-        brings $\pi$ to $\pi^*$. The check above shows it among the posteriors: at temperature $\beta$ no other
+        \operatorname{KL}(\pi, \pi^*)$, which is at most $\beta \log Z$, with equality only at $\pi = \pi^*$, so raising it is what
+        brings $\pi$ to $\pi^*$. Chapter 2 checks it among the posteriors: at temperature $\beta$ no other
         temperature's posterior scores higher on $\mathbb{E}[r] - \beta \operatorname{KL}$.
         """#, kind: .erratum)
     // The secants are resolvable only where the frontier moves: at a very cold β with few
@@ -303,7 +303,7 @@ func frontier(_ c: Context) {
     page.plot(LinePlot(title: "The reward-KL frontier and its tangent",
                        description: "Expected reward of the optimal policy against its KL from the prior, "
                            + "with the tangent of slope beta.",
-                       xLabel: "KL(π*_β ‖ π0) in nats", yLabel: "E[r] under π*_β",
+                       xLabel: "$\\mathrm{KL}(\\pi^*_\\beta \\| \\pi_0)$ in nats", yLabel: "E[r] under $\\pi^*_\\beta$",
                        series: [Series("frontier, β from β/100 to 100β", x: kls, y: points.map(\.expectedReward),
                                        style: .lineAndPoints),
                                 Series("tangent of slope β = \(NumberFormat.format(s.beta))", x: [lo, hi],

@@ -53,7 +53,8 @@ func fourReplies(_ c: Context) {
     let show = { (x: Double) in NumberFormat.format(x) }
     let products = (0..<4).map { #"\#(show(prior.probabilities[$0])) \cdot \#(show(u[$0]))"# }.joined(separator: " + ")
     page.derivation([
-        DerivationLine(#"Z = \sum_x \pi_0(x) e^{r(x)} = "# + products, z, note: "β = 1"),
+        DerivationLine(#"Z = \sum_x \pi_0(x) e^{r(x)}"#, z, note: "β = 1"),
+        DerivationLine("= " + products, z, note: "the four terms"),
         DerivationLine(#"\pi^*(\text{helpful}) = \#(show(prior.probabilities[0])) \cdot \#(show(u[0])) / Z"#,
                        s.posterior.probabilities[0], note: "eq. 5"),
         DerivationLine(#"\mathbb{E}_{\pi^*}[r]"#, expected, note: "the expected reward of the posterior"),

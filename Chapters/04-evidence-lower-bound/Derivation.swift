@@ -66,7 +66,7 @@ func derivation(_ c: Context) {
         DerivationLine(#"= \mathbb{E}_{\pi_1} \left[ \log \frac{\exp(r(x)/\beta) \pi_0(x)}{\pi_1(x)} \right]"#, v.l15,
                        note: "(15): the likelihood table substituted"),
         DerivationLine(#"= \frac{1}{\beta} \mathbb{E}_{\pi_1}[r] - \operatorname{KL}(\pi_1, \pi_0)"#, v.l16,
-                       note: "(16): J_KLRL/β"),
+                       note: "(16): $J_{KLRL}$/β"),
         DerivationLine(#"= -\mathbb{E}_{\pi_1} \left[ \log \frac{\pi_1(x)}{\pi_0(x) \exp(r(x)/\beta)} \right]"#, v.l17,
                        note: "(17): divergence from the unnormalised posterior"),
         DerivationLine(#"= \log Z - \operatorname{KL}(\pi_1, \pi^*)"#, v.l12 - v.kl,

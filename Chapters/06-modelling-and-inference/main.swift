@@ -417,7 +417,7 @@ func binaryLimit(_ c: Context) {
     page.check(limitAgreement(penalties: cs, enumerated: enumerated, closed: closed, outcomes: lm.n))
     page.plot(LinePlot(title: "Exponentiated rewards approach the binary posterior",
                        description: "Total variation to the binary posterior against the penalty c, log scale.",
-                       xLabel: "penalty c", yLabel: "TV(π_c, π*)", yScale: .log10,
+                       xLabel: "penalty c", yLabel: "$\\mathrm{TV}(\\pi_c, \\pi^*)$", yScale: .log10,
                        series: [Series("closed form", x: cs, y: closed),
                                 Series("enumerated", x: cs, y: enumerated, style: .points)]),
               caption: "The distance falls like $e^{-c}(1-Z)/Z$: the binary posterior is the hard-constraint end "
@@ -744,10 +744,10 @@ func quasiRejection(_ c: Context) throws {
                        description: "Acceptance rate, TV and KL to the target as functions of the constant c.",
                        xLabel: "constant c", yLabel: "value", xScale: .log10,
                        series: [Series("acceptance rate AR(c)", x: grid, y: ars),
-                                Series("TV(p, p_c)", x: grid, y: tvs, style: .dashed),
+                                Series("$\\mathrm{TV}(p, p_c)$", x: grid, y: tvs, style: .dashed),
                                 Series("bound 1 − c AR/Z", x: grid, y: grid.map { qrs.totalVariationBound(c: $0) },
                                        style: .points),
-                                Series("KL(p ‖ p_c)", x: grid, y: kls, style: .lineAndPoints)],
+                                Series("$\\mathrm{KL}(p \\| p_c)$", x: grid, y: kls, style: .lineAndPoints)],
                        references: [ReferenceLine(.vertical, at: cExact, label: "c = max P/q")], yIncludesZero: true),
               caption: "Raising $c$ lowers the acceptance rate and the divergence together; the acceptance rate "
                 + "alone gives the bound $1 - c\\,\\mathrm{AR}(c)/Z$ on the total variation; right of the dashed line "

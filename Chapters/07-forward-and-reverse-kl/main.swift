@@ -201,9 +201,9 @@ func dpgGradient(_ c: Context) throws {
     let sample = e.oneDrawEstimates(target: s.target)
     page.derivation([
         DerivationLine(#"-\mathbb{E}_{x \sim \pi^*} \langle e_x - \pi_\theta, v \rangle"#,
-                       -s.target.expectation(v.map { $0 - piV }), note: "the score of a softmax is e_x − π_θ"),
+                       -s.target.expectation(v.map { $0 - piV }), note: #"the score of a softmax is $e_x - \pi_\theta$"#),
         DerivationLine(#"= -\mathbb{E}_{x \sim \pi_\theta} \left[ w(x) \langle e_x - \pi_\theta, v \rangle \right]"#,
-                       pi.expectation(sample), note: "importance weights w = π*/π_θ, summed over all outcomes"),
+                       pi.expectation(sample), note: #"importance weights $w = \pi^*/\pi_\theta$, summed over all outcomes"#),
         DerivationLine(#"= \langle g_{IW}, v \rangle"#, dot(iw, v),
                        note: "DPG's importance-weighted gradient, term by term"),
         DerivationLine(#"= \langle \pi_\theta - \pi^*, v \rangle"#, dot(closed, v), note: "the closed form"),
@@ -255,7 +255,7 @@ func forwardFitCheck(fits: [Distribution], target: Distribution) -> Check {
                    claim: #"BFGS on the forward $\mathrm{KL}(\pi^* \| \pi_\theta)$ reaches $\pi^*$ from "#
                     + "\(fits.count) random starts",
                    reference: "§6", aLabel: #"$\mathrm{TV}(\pi_\theta, \pi^*)$"#, bLabel: "0",
-                   because: "the gradient is exactly π_θ − π*, so TV = ½Σ|g| ≤ ½√n‖g‖; the stopping rule "
+                   because: #"the gradient is exactly $\pi_\theta - \pi^*$, so TV = ½Σ|g| ≤ ½√n‖g‖; the stopping rule "#
                     + "‖g‖ ≤ 10⁻⁶ gives √n·10⁻⁶ (doubled), plus n-term rounding")
 }
 
@@ -276,7 +276,7 @@ func reverseFitCheck(runs: [ReverseRun], setting s: Setting, plannedSteps steps:
                    claim: #"Natural-gradient KL-regularised RL (reverse KL) reaches $\pi^*$ "#
                     + "from \(runs.count) random starts in \(steps) steps",
                    reference: "eqs. 4, 7", aLabel: #"$\mathrm{TV}(\pi_\theta, \pi^*)$"#, bLabel: "0",
-                   because: "log π_θ − log π* shrinks by ½ a step: TV ≤ 2·2⁻ˢᵗᵉᵖˢ·(initial gap) plus a contracted "
+                   because: #"$\log \pi_\theta - \log \pi^*$ shrinks by ½ a step: TV ≤ 2·2⁻ˢᵗᵉᵖˢ·(initial gap) plus a contracted "#
                     + "rounding floor of 8(n+3)ε(max|log π*| + max|r|/β)")
 }
 
@@ -374,7 +374,7 @@ func forwardMinimumCheck(fit q: Distribution, _ b: Bimodal) -> Check {
                  reference: "§6", aLabel: #"$\mathrm{KL}(\pi^* \| q_{fwd})$"#, bLabel: #"$\sum_i H_i - H$"#,
                  a: klDivergence(b.target, q), b: b.family.forwardOptimumDivergence(b.target),
                  tolerance: 2 * Double(b.length) * gradientCap * gradientCap / curvature + b.rounding,
-                 because: "KL − min = Σ_i KL(Bern(m_i) ‖ Bern(σ_i)) ≈ ½Σ(σ−m)²/(m(1−m)) ≤ L‖g‖²/min m(1−m) with "
+                 because: #"KL − min = $\sum_i$ KL(Bern($m_i$) ‖ Bern($\sigma_i$)) ≈ ½Σ(σ−m)²/(m(1−m)) ≤ L‖g‖²/min m(1−m) with "#
                     + "‖g‖ ≤ 10⁻⁶ (doubled), plus 2^L-term rounding")
 }
 
@@ -411,7 +411,7 @@ func meanFieldCheck(optima: [ReverseOptimum], _ b: Bimodal) -> Check {
                    claim: "Every reverse-KL optimum (\(optima.count) random starts) satisfies the mean-field equations",
                    reference: "§6",
                    aLabel: #"$\max_i |\theta_i - \mathbb{E}_{q_{-i}}[\text{log-odds}_i]|$"#, bLabel: "0",
-                   because: "∂KL/∂θ_i = σ_i(1−σ_i)(θ_i − mean-field_i): the stopping rule ‖g‖ ≤ 10⁻⁶ with "
+                   because: #"$\partial \mathrm{KL}/\partial \theta_i$ = $\sigma_i (1 - \sigma_i)$ ($\theta_i - \text{mean-field}_i$): the stopping rule ‖g‖ ≤ 10⁻⁶ with "#
                     + "σ(1−σ) ≥ 0.02 gives 5·10⁻⁵, doubled to 10⁻⁴, plus 2^L-term rounding")
 }
 
@@ -544,7 +544,7 @@ func maximumLikelihoodCheck(fit: Distribution, empirical: Distribution) -> Check
           reference: "§6", aLabel: #"$\mathrm{TV}(\pi_{MLE}, \hat{p})$"#, bLabel: "0",
           a: totalVariation(fit, empirical), b: 0,
           tolerance: softmaxFitTolerance(empirical.count),
-          because: "the gradient is exactly π_θ − p̂: TV = ½Σ|g| ≤ ½√n‖g‖ with the stopping rule ‖g‖ ≤ 10⁻⁶ "
+          because: #"the gradient is exactly $\pi_\theta - \hat{p}$: TV = ½Σ|g| ≤ ½√n‖g‖ with the stopping rule ‖g‖ ≤ 10⁻⁶ "#
             + "(doubled), plus rounding")
 }
 
@@ -583,7 +583,7 @@ func maximumLikelihood(_ c: Context, draws: Int) throws -> Distribution {
     let fit = Distribution.softmax(m.x)
     page.derivation([
         DerivationLine(#"H(\hat{p}, \pi_0) = -\sum_x \hat{p}(x) \log \pi_0(x)"#, crossEntropy(emp, s.prior),
-                       note: "the cross-entropy at the fit's start, π_θ = π0"),
+                       note: #"the cross-entropy at the fit's start, $\pi_\theta = \pi_0$"#),
         DerivationLine(#"= \mathrm{KL}(\hat{p} \| \pi_0) + H(\hat{p})"#, klDivergence(emp, s.prior) + emp.entropy,
                        note: "add and subtract Σ p̂ log p̂"),
         DerivationLine(#"H(\hat{p}, \pi_{MLE})"#, crossEntropy(emp, fit), note: "at the fit"),
@@ -652,7 +652,7 @@ func dissociation(_ c: Context, fits: Fits, mle: Distribution) {
     """#)
     let rl = rewardMaximisation(s, steps: collapseSteps)
     page.check(collapseCheck(rl: rl, s))
-    let rows = [("RL without KL (natural gradient on J_RL)", rl),
+    let rows = [(#"RL without KL (natural gradient on $J_{RL}$)"#, rl),
                 ("KL-regularised RL (reverse KL, natural gradient)", fits.reverse),
                 ("DPG (forward KL, BFGS)", fits.forward), ("MLE on filtered samples", mle), ("target π*", s.target)]
     page.table(headers: ["method", #"$\mathrm{KL}(\pi \| \pi^*)$"#, #"$\mathrm{KL}(\pi \| \pi_0)$"#, "entropy",

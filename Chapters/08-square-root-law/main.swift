@@ -269,7 +269,7 @@ func gaussianLawCheck(mu: Double, sigma: Double, density: @escaping (Double) -> 
                     + #"for $\lambda = 0.1 \dots 4$"#,
                    reference: "Limitations", aLabel: #"$\mathbb{E}_\lambda[r] - \mu$"#,
                    bLabel: #"$\sigma\sqrt{2\,\mathrm{KL}}$"#,
-                   because: "QAGS's error estimates of Z and ∫ r e^{λr} dP, propagated through the mean and through "
+                   because: "QAGS's error estimates of Z and ∫ r $e^{\\lambda r}$ dP, propagated through the mean and through "
                     + "KL = λE − log Z")
 }
 
@@ -372,7 +372,7 @@ func collapseLimitCheck(_ s: Shape, lambda: Double, tilt: (Double) -> Distributi
                  reference: "§2, beyond the paper", aLabel: #"$\mathrm{KL}(\pi_{\lambda_c} \| \pi_0)$"#,
                  bLabel: #"$-\log \pi_0(A)$"#, a: klDivergence(tilt(lambda), s.prior), b: limit,
                  tolerance: 1e-9 + summationTolerance(s.prior.count, scale: 4 * (1 + limit)),
-                 because: "threshold 10⁻⁹ at λ_c = (60 + log(1/π0(A)))/gap, where the mass outside A is below e⁻⁶⁰; "
+                 because: #"threshold 10⁻⁹ at $\lambda_c = (60 + \log(1/\pi_0(A)))/\mathrm{gap}$, where the mass outside A is below e⁻⁶⁰; "#
                     + "plus n-term rounding")
 }
 
@@ -435,7 +435,7 @@ func squareRootLaw(_ c: Context, _ shapes: [Shape]) throws {
     page.plot(LinePlot(title: "Reward against √KL along the posterior path",
                        description: "Gain in expected reward against the square root of the divergence, with the "
                         + "first-order prediction for each shape.",
-                       xLabel: "√KL(π_λ ‖ π0)", yLabel: "E_λ[r] − E_0[r]", series: series, yIncludesZero: true),
+                       xLabel: #"$\sqrt{\mathrm{KL}(\pi_\lambda \| \pi_0)}$"#, yLabel: #"$\mathbb{E}_\lambda[r] - \mathbb{E}_0[r]$"#, series: series, yIncludesZero: true),
               caption: #"""
               Each curve leaves the origin along its dashed line $\sigma\sqrt{2\,\mathrm{KL}}$, bends according to the
               sign of $\kappa_3$, and flattens as the posterior runs out of better outcomes.
@@ -485,7 +485,7 @@ func slopeCheck(_ p: ProxySpace, tilt: @escaping (Double) -> Distribution) -> Ch
                    reference: "beyond the paper",
                    aLabel: #"$\frac{d}{d\lambda}\mathbb{E}_\lambda[g]$ (finite difference)"#,
                    bLabel: "covariance",
-                   because: "central difference: truncation h²·4R_p³/6 (a fourth-order mixed cumulant, gold in [0,1]) "
+                   because: #"central difference: truncation $h^2 \cdot 4 R_p^3/6$ (a fourth-order mixed cumulant, gold in [0,1]) "#
                     + "plus rounding of n-term sums")
 }
 
@@ -752,8 +752,8 @@ func controller(_ c: Context, target: Double, updates: Int) throws {
     the policy into collapse.
     """#)
     page.equation(#"""
-    \beta_{t+1} = \beta_t \left( 1 + \operatorname{clip}\left( \frac{\mathrm{KL}(\pi^*_{\beta_t} \| \pi_0)}
-    {\mathrm{KL}_{\text{target}}} - 1, -0.2, 0.2 \right) \frac{n}{H} \right)
+    \beta_{t+1} = \beta_t \left( 1 + e_t \frac{n}{H} \right), \qquad
+    e_t = \operatorname{clip}\left( \frac{\mathrm{KL}(\pi^*_{\beta_t} \| \pi_0)}{\mathrm{KL}_{\text{target}}} - 1, -0.2, 0.2 \right)
     """#)
     let horizon = 10_000.0, batch = 256, beta0 = 0.15
     let ctl = AdaptiveKLController(target: target, horizon: horizon, batchSize: batch)

@@ -238,10 +238,10 @@ func posteriorComparison(_ c: Context, _ r: ScoredReward, ns: [Int], dists: [Dis
         page.check(posteriorOptimalityCheck(matched, prior: q, reward: r.values))
         page.check(matchedKLCheck(matched, prior: q, reward: r.values))
     }
-    page.table(headers: ["n", "KL from π0", "β of π*", "reward of best-of-n", "reward of π*_β", "win rate of best-of-n",
-                         "win rate of π*_β"],
+    page.table(headers: ["n", "KL from π0", "β of π*", "reward of best-of-n", "reward of $\\pi^*_\\beta$", "win rate of best-of-n",
+                         "win rate of $\\pi^*_\\beta$"],
                rows: table,
-               caption: "Best-of-n and the posterior π*_β at the same KL (count reward, ties broken at random)")
+               caption: "Best-of-n and the posterior $\\pi^*_\\beta$ at the same KL (count reward, ties broken at random)")
     // The frontier: the posterior path over β, and the best-of-n points.
     let betas = (0...60).map { range * pow(10, -2.5 + 5 * Double($0) / 60) }
     let path = betas.map { b -> (Double, Double) in
@@ -252,7 +252,7 @@ func posteriorComparison(_ c: Context, _ r: ScoredReward, ns: [Int], dists: [Dis
                        description: "Expected reward against KL from the prior for the posterior path and for "
                         + "best-of-n.",
                        xLabel: "KL(π ‖ π0) in nats", yLabel: "expected reward",
-                       series: [Series("posterior π*_β", x: path.map(\.0), y: path.map(\.1)),
+                       series: [Series("posterior $\\pi^*_\\beta$", x: path.map(\.0), y: path.map(\.1)),
                                 Series("best-of-n (exact KL)", x: frontierBoN.map(\.0), y: frontierBoN.map(\.1),
                                        style: .lineAndPoints),
                                 Series("best-of-n at log n − (n−1)/n",
@@ -291,7 +291,7 @@ func bestOfNAnswer(_ c: Context, _ matched: [MatchedPosterior], prior q: Distrib
     c.answers.add("How far is best-of-n from the KL-regularised posterior?",
                   "On expected reward it is close but always below: at the same KL the posterior's expected reward is "
                     + "higher by at most \(NumberFormat.format(best.gain, significant: 3)) (at n = \(best.n)) on a "
-                    + "reward range of \(NumberFormat.format(range)); \(winHalf) (table of best-of-n against π*_β).")
+                    + "reward range of \(NumberFormat.format(range)); \(winHalf) (table of best-of-n against $\\pi^*_\\beta$).")
 }
 
 /// Gibbs' inequality: E_{π_n}[r] − β KL(π_n) ≤ E_{π*}[r] − β KL(π*) at each matched β, the

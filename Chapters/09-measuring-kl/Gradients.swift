@@ -154,8 +154,8 @@ func gradients(_ c: Context) throws {
     var verdicts: [String: String] = [:]
     for r in rows {
         let er = distance(r.g, t.reverse) / nr, ef = distance(r.g, t.forward) / nf
-        let verdict = er <= followsThreshold ? "unbiased for the reverse KL(π_θ ‖ π0)"
-            : ef <= followsThreshold ? "unbiased for the forward KL(π0 ‖ π_θ)" : "biased for both"
+        let verdict = er <= followsThreshold ? "unbiased for the reverse KL($\\pi_\\theta$ ‖ π0)"
+            : ef <= followsThreshold ? "unbiased for the forward KL(π0 ‖ $\\pi_\\theta$)" : "biased for both"
         verdicts[r.usage.rawValue + (r.offPolicy ? " off" : " on")] = verdict
         table.append([r.usage.rawValue, r.offPolicy ? "off-policy (μ)" : "on-policy",
                       NumberFormat.format(er, significant: 3),
@@ -173,7 +173,8 @@ func gradients(_ c: Context) throws {
     page.plot(BarChart(title: "How far each usage is from the KL gradients",
                        description: "Relative distance of each usage's expected gradient from the gradient of each KL "
                         + "direction, on-policy.",
-                       categories: onPolicy.map { shortName($0.usage) }, yLabel: "relative distance (capped at 2)",
+                       categories: onPolicy.map { shortName($0.usage) }, xLabel: "how the KL penalty is used",
+                       yLabel: "relative distance (capped at 2)",
                        series: [(name: "from reverse ∇KL(π‖π0)",
                                  values: onPolicy.map { min(2, distance($0.g, t.reverse) / nr) }),
                                 (name: "from forward ∇KL(π0‖π)",
@@ -185,11 +186,11 @@ func gradients(_ c: Context) throws {
     page.record("k3_loss_relative_distance_reverse", distance(k3, t.reverse) / nr)
     let tokenVerdict = verdicts[KLPenaltyUsage.k3LossPerToken.rawValue + " on"]!
     c.answers.add("Is “k3 as a loss” the gradient of the KL I think it is?",
-                  "No: on-policy its expected gradient is the forward ∇KL(π0 ‖ π_θ), the other direction (relative "
+                  "No: on-policy its expected gradient is the forward ∇KL(π0 ‖ $\\pi_\\theta$), the other direction (relative "
                     + "distance \(NumberFormat.format(distance(k3, t.forward) / nf, significant: 2)) from it and "
                     + "\(NumberFormat.format(distance(k3, t.reverse) / nr, significant: 2)) from the reverse "
-                    + "∇KL(π_θ ‖ π0)); summed per token it is \(tokenVerdict); k1 in the reward, k2 as a sequence "
-                    + "loss, and the ratio times k1 or k3 follow the reverse ∇KL(π_θ ‖ π0) (table of KL directions).")
+                    + "∇KL($\\pi_\\theta$ ‖ π0)); summed per token it is \(tokenVerdict); k1 in the reward, k2 as a sequence "
+                    + "loss, and the ratio times k1 or k3 follow the reverse ∇KL($\\pi_\\theta$ ‖ π0) (table of KL directions).")
 }
 
 /// A target gradient against Richardson differences of the enumerated divergence along random

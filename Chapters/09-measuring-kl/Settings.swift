@@ -165,7 +165,7 @@ func settings(_ c: Context) throws {
                rows: table,
                caption: "Each library setting's exact expected gradient against the four targets: the sine of the "
                 + "angle between them (0 when the gradient is a positive multiple of the target, then named with its "
-                + "factor); E_π[T] = \(NumberFormat.format(meanT, significant: 4)) tokens", foldAbove: 40)
+                + "factor); $\\mathbb{E}_\\pi[T]$ = \(NumberFormat.format(meanT, significant: 4)) tokens", foldAbove: 40)
     c.answers.settings = (
         headers: ["library", "setting", "on-policy, the expected gradient follows", "from a stale policy's samples"],
         rows: list.map { [$0.library, $0.configuration, verdictText[$0.id + " on"]!, verdictText[$0.id + " off"]!] },
@@ -191,7 +191,7 @@ func settings(_ c: Context) throws {
     }
     let none = byVerdict("none")
     c.answers.add("Which KL does my trainer's KL setting follow?",
-                  "On-policy, the reverse ∇KL(π_θ ‖ π0) is followed by "
+                  "On-policy, the reverse ∇KL($\\pi_\\theta$ ‖ π0) is followed by "
                     + "\(byVerdict("reverse KL").joined(separator: "; ")) "
                     + "(k1 in the reward, and k3 in the reward and the loss together); only its reverse per-prefix "
                     + "part by \(byVerdict("reverse per-prefix").joined(separator: "; ")); only the forward per-prefix "

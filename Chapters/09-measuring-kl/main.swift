@@ -331,7 +331,7 @@ func estimators(_ c: Context) throws -> [EstimatorRow] {
                     NumberFormat.format(s.p.expectation(r.values.map { $0 < 0 ? 1 : 0 }), significant: 4),
                     NumberFormat.format(r.values.min()!, significant: 4)]
                },
-               caption: "Exact moments of each single-sample estimator under π_θ; the true reverse KL(π_θ ‖ π0) is "
+               caption: "Exact moments of each single-sample estimator under $\\pi_\\theta$; the true reverse KL($\\pi_\\theta$ ‖ π0) is "
                 + NumberFormat.format(kl))
     for r in rows {
         page.record("mean_\(r.key)", r.moments.mean)
@@ -341,7 +341,7 @@ func estimators(_ c: Context) throws -> [EstimatorRow] {
     offPolicyEstimators(c, kl: kl)
     let pNeg = s.p.expectation(rows[0].values.map { $0 < 0 ? 1 : 0 })
     c.answers.add("Why is my KL estimate negative?",
-                  "Because k1 = log π_θ/π0 is negative on every sequence the prior finds likelier: here a single "
+                  "Because k1 = log $\\pi_\\theta$/π0 is negative on every sequence the prior finds likelier: here a single "
                     + "sample has k1 < 0 with probability \(NumberFormat.format(pNeg, significant: 3)) although the KL "
                     + "is "
                     + "\(NumberFormat.format(kl, significant: 3)) (table of exact moments; k2 and k3 are never "
@@ -374,7 +374,7 @@ func offPolicyRows(_ s: Setting, withRatio: Bool = true) -> [EstimatorRow] {
                      under: mu),
         EstimatorRow(name: "ρ k3 (sequence ratio)", key: "ratio_k3",
                      values: (0..<s.n).map { rho[$0] * e.perSequence[.k3]![$0] }, under: mu),
-        EstimatorRow(name: "Σ_t ρ_t k3 per token (token ratios)", key: "token_ratio_k3", values: tokenRatioK3,
+        EstimatorRow(name: "$\\sum_t \\rho_t$ k3 per token (token ratios)", key: "token_ratio_k3", values: tokenRatioK3,
                      under: mu),
         EstimatorRow(name: "k1 without a ratio", key: "k1_no_ratio", values: e.logRatio, under: mu),
     ]
@@ -459,7 +459,8 @@ func estimatorHistogram(_ page: Page, _ rows: [EstimatorRow], _ s: Setting) {
     }
     page.plot(BarChart(title: "Exact distributions of the estimators",
                        description: "Probability under the policy of each estimator value range.",
-                       categories: categories, yLabel: "probability", series: series),
+                       categories: categories, xLabel: "estimator value (nats, bin centre)", yLabel: "probability",
+                       series: series),
               caption: "Where each single-sample estimator lands (bin centres on the horizontal axis, in nats; the "
                 + "last bin holds everything beyond the largest 99.5% quantile). Only k1 has mass below zero; k2 and "
                 + "k3 pile up near zero with a long right tail.")

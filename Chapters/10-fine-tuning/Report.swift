@@ -23,7 +23,7 @@ extension Study {
 
     func filteringSection(acceptance: Double, zb: Double) {
         let n = Double(priorSamples)
-        page.section("Filtering: rejection sampling is the exact sampler of π*_b")
+        page.section("Filtering: rejection sampling is the exact sampler of $\\pi^*_b$")
         page.prose(#"""
             Draw from the prior and keep what satisfies the constraint: the kept texts are exact samples of
             $\pi^*_b$, and the fraction kept estimates $Z_b$. It is the same estimator as $\hat{Z}_b$ above, on an
@@ -65,8 +65,8 @@ extension Study {
                            yIncludesZero: true),
                   caption: "Entropy per token. Collapse shows as a fall toward 0.")
         page.plot(LinePlot(title: "KL to the prior along training",
-                           description: "Exact stepwise KL(π_θ || π0) summed along fresh samples.",
-                           xLabel: "fine-tuning step", yLabel: "KL(π_θ ‖ π0) (nats)",
+                           description: #"Exact stepwise $\mathrm{KL}(\pi_\theta \| \pi_0)$ summed along fresh samples."#,
+                           xLabel: "fine-tuning step", yLabel: #"$\mathrm{KL}(\pi_\theta \| \pi_0)$ (nats)"#,
                            series: series(\.klStepwise.value),
                            yIncludesZero: true),
                   caption: "KL from the prior, summed exactly over next-token distributions along each sample and "
@@ -142,9 +142,9 @@ extension Study {
         page.record("kl_to_posterior_end_beta_\(b)", endKL)
         let flat = { (y: Double) in Array(repeating: b * y, count: curve.steps.count) }
         page.plot(LinePlot(title: "The evidence bound at β = \(fmt(b))",
-                           description: "J_KLRL along training against beta log Z estimated from the prior.",
+                           description: #"$J_{KLRL}$ along training against $\beta \log Z$ estimated from the prior."#,
                            xLabel: "fine-tuning step", yLabel: "nats",
-                           series: [Series("J_KLRL(θ)", x: curve.steps, y: curve.measurements.map(\.objective.value),
+                           series: [Series(#"$J_{KLRL}(\pi_\theta)$"#, x: curve.steps, y: curve.measurements.map(\.objective.value),
                                            style: .lineAndPoints),
                                     Series("β log Ẑ, 95% interval, low", x: curve.steps, y: flat(logZ.low),
                                            style: .dashed),
@@ -194,11 +194,11 @@ extension Study {
         }
         let grid = (0...20).map { maxRoot * Double($0) / 20 }
         let slope = r.estimates.rewardStandardDeviation * 2.0.squareRoot()
-        series.append(Series("σ0 √(2 KL) (chapter 8)", x: grid, y: grid.map { slope * $0 }, style: .dashed))
+        series.append(Series(#"$\sigma_0 \sqrt{2 \, \mathrm{KL}}$ (chapter 8)"#, x: grid, y: grid.map { slope * $0 }, style: .dashed))
         page.plot(LinePlot(title: "Reward gain against the square root of KL",
                            description: "Reward gain over the prior against sqrt(KL) for every method, with the "
                                + "small-KL prediction.",
-                           xLabel: "√KL(π_θ ‖ π0)", yLabel: "E[r] − E_π0[r]", series: series, yIncludesZero: true),
+                           xLabel: #"$\sqrt{\mathrm{KL}(\pi_\theta \| \pi_0)}$"#, yLabel: #"$\mathbb{E}_{\pi_\theta}[r] - \mathbb{E}_{\pi_0}[r]$"#, series: series, yIncludesZero: true),
                   caption: "Reward gain against $\\sqrt{\\mathrm{KL}}$. The dashed line is the first-order law of "
                       + "chapter 8.", label: "gain-against-root-kl")
     }
@@ -233,18 +233,18 @@ extension Study {
             once or more. Plain RL ends at
             \#(fmt(r[.reinforce].measurements.last!.klStepwise.value)) nats, off the right edge. Shown, not checked.
             """#)
-        var series = [Series("posterior path π*_β", x: shown.map(\.kl), y: shown.map(\.reward), style: .dashed)]
+        var series = [Series(#"posterior path $\pi^*_\beta$"#, x: shown.map(\.kl), y: shown.map(\.reward), style: .dashed)]
         for m in regularised {
             let points = r[m].measurements
             series.append(Series("\(m)", x: points.map(\.klStepwise.value), y: points.map(\.reward.value),
                                  style: .lineAndPoints))
         }
-        series.append(Series("π*_β at the runs' β", x: marks.map(\.kl), y: marks.map(\.reward), style: .points))
-        series.append(Series("π*_b (DPG's target)", x: [-est.logConstraintPartition.value], y: [constrainedReward], style: .points))
+        series.append(Series(#"$\pi^*_\beta$ at the runs' $\beta$"#, x: marks.map(\.kl), y: marks.map(\.reward), style: .points))
+        series.append(Series(#"$\pi^*_b$ (DPG's target)"#, x: [-est.logConstraintPartition.value], y: [constrainedReward], style: .points))
         page.plot(LinePlot(title: "Reward against KL: the posterior path and the runs",
                            description: "The posterior path over beta, estimated from prior samples, with each "
                                + "regularised run's KL to the prior and reward along training.",
-                           xLabel: "KL(π ‖ π0) (nats)", yLabel: "E[r]", series: series, yIncludesZero: true),
+                           xLabel: #"$\mathrm{KL}(\pi \| \pi_0)$ (nats)"#, yLabel: "E[r]", series: series, yIncludesZero: true),
                   caption: "The frontier (dashed) and the runs. Points above the dashed line would contradict eq. 7, "
                       + "up to the error of the path's estimate.")
         page.record("path_ess_beta_\(betas[0])", marks[0].effectiveSampleSize)

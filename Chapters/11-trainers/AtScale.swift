@@ -127,19 +127,19 @@ struct AtScale {
         let path = est.posteriorPath(grid)
         let reach = curves.flatMap { $0.measurements.map(\.klStepwise.value) }.max() ?? 1
         let shown = path.filter { $0.kl <= 1.5 * reach }
-        var series = [Series("posterior path π*_β", x: shown.map(\.kl), y: shown.map(\.reward), style: .dashed)]
+        var series = [Series("posterior path $\\pi^*_\\beta$", x: shown.map(\.kl), y: shown.map(\.reward), style: .dashed)]
         for curve in curves {
             series.append(Series(curve.trainer.name, x: curve.measurements.map(\.klStepwise.value),
                                  y: curve.measurements.map(\.reward.value), style: .lineAndPoints))
         }
         let mark = est.posteriorPath([beta])[0]
-        series.append(Series("π*_β at β = \(fmt(beta))", x: [mark.kl], y: [mark.reward], style: .points))
+        series.append(Series("$\\pi^*_\\beta$ at $\\beta = \(fmt(beta))$", x: [mark.kl], y: [mark.reward], style: .points))
         page.plot(LinePlot(title: "Reward against KL at scale: the posterior path and the trainers",
                            description: "The posterior path over beta, estimated from prior samples, with each trainer's "
                                + "KL to the prior and reward along training.",
                            xLabel: "KL(π ‖ π0) (nats)", yLabel: "E[r]", series: series, yIncludesZero: true),
                   caption: "The frontier (dashed, estimated from the prior's samples) and the trainers along training; "
-                      + "a trainer that reached π*_β would sit at the marked point. Shown, not checked.")
+                      + "a trainer that reached $\\pi^*_\\beta$ would sit at the marked point. Shown, not checked.")
         page.samples("Samples of the prior", Array(prior.texts.prefix(4)))
         for curve in curves {
             page.samples("Samples after \(curve.trainer.name)", Array(curve.measurements.last!.texts.prefix(4)))

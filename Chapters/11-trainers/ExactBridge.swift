@@ -29,7 +29,7 @@ struct ExactResults {
                          fmt(klDivergence(d, problem.prior.distribution)), c.followsReverseKL ? "yes" : "no"])
         }
         let p = problem.posterior
-        rows.append(["π*_β", "0", "0", "0", fmt(p.expectation(problem.reward)),
+        rows.append(["$\\pi^*_\\beta$", "0", "0", "0", fmt(p.expectation(problem.reward)),
                      fmt(klDivergence(p, problem.prior.distribution)), "—"])
         page.table(headers: ["trainer", "$\\mathrm{KL}(\\pi \\| \\pi^*_\\beta)$", "$\\mathrm{KL}(\\pi^*_\\beta \\| \\pi)$",
                              "TV", "$\\mathbb{E}_\\pi[r]$", "$\\mathrm{KL}(\\pi \\| \\pi_0)$", "approximates $\\pi^*_\\beta$"],
@@ -158,7 +158,7 @@ struct ExactBridge {
         page.table(headers: ["trainer", "iterations", "residual", "KL to the prediction",
                              "$\\mathrm{KL}(\\pi \\| \\pi^*_\\beta)$", "$\\mathrm{KL}(\\pi^*_\\beta \\| \\pi)$", "TV",
                              "$\\mathbb{E}_\\pi[r]$", "$\\mathrm{KL}(\\pi \\| \\pi_0)$"],
-                   rows: rows, caption: "The iterated exact fixed points against their predictions and against π*_β")
+                   rows: rows, caption: "The iterated exact fixed points against their predictions and against $\\pi^*_\\beta$")
         let k3 = predictions["grpo-k3"]!, unscaled = predictions["grpo-k3-unscaled"]!
         page.prose(#"""
             PPO, RLOO and GRPO with the penalty in the reward stop at $\pi^*_\beta$ to rounding. GRPO with the per-token

@@ -43,7 +43,7 @@ struct TrainerCase: Sendable {
                                           k3Loss: true, epochs: 1, clip: 0.2),
                     followsReverseKL: false),
         TrainerCase(id: "grpo-k1", name: "GRPO, k1 per sequence in the reward",
-                    source: "TRL GRPOTrainer with the penalty moved into the reward, r − β log π_θ/π0 (Shah et al. "
+                    source: "TRL GRPOTrainer with the penalty moved into the reward, $r - \\beta \\log \\pi_\\theta/\\pi_0$ (Shah et al. "
                         + "2025), num_generations=8, scale_rewards=\"batch\", num_iterations=1",
                     recipe: TrainerRecipe(advantage: .groupNormalised(group: 8, klInReward: true, scale: .batch),
                                           k3Loss: false, epochs: 1, clip: 0.2),

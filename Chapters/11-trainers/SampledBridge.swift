@@ -84,7 +84,8 @@ struct SampledBridge {
                    rows: rows, caption: "Sampled runs on the bridge's transformer at the end, against the exact fixed points")
         page.plot(LinePlot(title: "Sampled runs: distance to their own exact fixed point",
                            description: "Exact KL from each sampled run's transformer to its trainer's exact fixed point.",
-                           xLabel: "fine-tuning step", yLabel: "KL(π_θ ‖ fixed point) (nats)", series: series,
+                           xLabel: "fine-tuning step",
+                           yLabel: "$\\mathrm{KL}(\\pi_\\theta \\| \\text{fixed point})$ (nats)", series: series,
                            yIncludesZero: true),
                   caption: "Each sampled run's exact KL to the fixed point its trainer's exact update has.")
         return outcomes

@@ -17,7 +17,7 @@ import TinyLM
 struct Trainers: ParsableCommand {
     static let chapter = Chapter(
         slug: "11-trainers", number: 11, title: "What PPO, RLOO and GRPO converge to",
-        summary: "Each trainer's exact fixed point on the enumerable bridge against π*_β, the same trainers with "
+        summary: "Each trainer's exact fixed point on the enumerable bridge against $\\pi^*_\\beta$, the same trainers with "
             + "samples, and at scale on chapter 10's prior: which KL settings approximate the posterior.")
 
     static let configuration = CommandConfiguration(

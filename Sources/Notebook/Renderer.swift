@@ -375,7 +375,7 @@ enum Renderer {
             body += "</ul>"
         }
         body += "</main>"
-        return document(title: PlainMath.text(front.title), body: body)
+        return document(title: PlainMath.text(front.title), body: body, bodyClass: "index")
     }
 
     /// The book's argument in one paragraph, and the ways through it.

@@ -84,12 +84,14 @@ enum Stylesheet {
     @media (min-width:80rem){
     body.has-asides header,body.has-asides main,body.has-asides footer,body.has-asides nav.pager{margin-left:calc((100% - 62rem) / 2)}
     body.has-asides .wide,body.has-asides .scroll.wide,body.has-asides figure.wide,body.has-asides .equation.wide{width:62rem;margin-left:0;clear:right}
+    body.has-asides .scroll.wide{width:min(72rem,(100vw - 2.5rem + 62rem) / 2)}
     body.has-asides aside{float:right;clear:right;width:16rem;margin:0 -18rem 1rem 0;position:relative}
     body.has-asides aside .imath{display:inline-block;max-width:100%;overflow-x:auto;overflow-y:hidden;vertical-align:middle}}
     @media (max-width:40rem){
     body{font-size:16px;padding:1rem .75rem}h1{font-size:1.5rem}
     .equation{display:block}.eqno{display:block;text-align:right}
     table.derivation math{font-size:.95em}table.cards td.line{overflow-x:auto;max-width:100%}
+    table.data td{overflow-wrap:anywhere}
     .plot-wide{display:none}.plot-narrow{display:block}svg.plot .tick{font-size:11.5px}
     .scroll:has(>table.checks),.scroll:has(>table.cards){overflow:visible}
     table.checks,table.checks tbody,table.checks tr,table.checks td,table.cards,table.cards tbody,table.cards tr,table.cards td{display:block;width:auto}
@@ -121,6 +123,7 @@ enum Stylesheet {
     details::details-content{content-visibility:visible;display:contents}
     summary{list-style:none}summary::-webkit-details-marker{display:none}
     table{font-size:8.5pt}table.checks td.claim{min-width:10rem}
+    body.index{font-size:9pt}body.index table{font-size:8pt}body.index h2{margin-top:1.2rem}
     footer{break-inside:avoid}nav.pager{display:none}}
     """
 }
