@@ -90,11 +90,13 @@ enum Renderer {
             let head = "<tr>" + headers.map { "<th scope=\"col\">\(inlineMath($0))</th>" }.joined() + "</tr>"
             // Tables of more than three columns become lists of labelled rows on a phone.
             let cards = headers.count > 3
-            let labels = headers.map { HTML.escape(PlainMath.text($0)) }
+            // Each cell of a card carries its column's header, rendered as the header is (MathML,
+            // not a plain-text attribute, so that π*_β reads as a formula), shown only on a phone.
+            let labels = headers.map { "<span class=\"cell-label\" aria-hidden=\"true\">\(inlineMath($0)): </span>" }
             let body = rows.map { row in
                 "<tr>" + row.enumerated().map { k, cell in
-                    let label = cards && k < labels.count ? " data-label=\"\(labels[k])\"" : ""
-                    return "<td\(label)>\(inlineMath(cell))</td>"
+                    let label = cards && k < labels.count ? labels[k] : ""
+                    return "<td>\(label)\(inlineMath(cell))</td>"
                 }.joined() + "</tr>"
             }.joined()
             let table = "<div class=\"scroll wide\"><table class=\"data\(cards ? " cards" : "")\"><thead>\(head)</thead><tbody>\(body)</tbody></table></div>"

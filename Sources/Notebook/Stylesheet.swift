@@ -49,7 +49,7 @@ enum Stylesheet {
     table.checks .what{display:block;color:var(--muted);font-size:.75rem}
     table.checks .num,table.data td.num{font-family:"DejaVu Sans Mono",monospace;white-space:nowrap}
     table.checks .why{display:block;color:var(--muted);font-size:.75rem;max-width:18rem}
-    table.checks .verdict-sentence{display:none}
+    table.checks .verdict-sentence{display:none}.cell-label{display:none}
     table.checks .cases{display:block;color:var(--muted);font-size:.75rem;margin-top:.2rem}
     tr.sweep td.claim{border-left:3px solid var(--rule)}
     tr.sweep-cases>td{padding:0 0 .4rem 1rem}tr.sweep-cases summary{cursor:pointer;font-size:.8rem;color:var(--muted);padding:.2rem 0}
@@ -101,7 +101,8 @@ enum Stylesheet {
     table.checks td.claim{min-width:0;font-size:.9rem;order:0}
     table.checks td.verdict{order:1;padding-bottom:.3rem}
     table.checks td.value,table.checks td.difference,table.checks td.required{order:2}
-    table.checks td[data-label]::before,table.cards td[data-label]::before{content:attr(data-label) ": ";font-weight:600}
+    table.checks td[data-label]::before{content:attr(data-label) ": ";font-weight:600}
+    table.cards .cell-label{display:inline;font-weight:600}
     table.checks .what{display:inline;font-size:.8rem}table.checks .what::after{content:" "}
     table.checks .verdict-sentence{display:inline;font-size:.85rem}
     table.checks .why{max-width:none;font-size:.8rem}

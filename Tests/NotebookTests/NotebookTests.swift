@@ -268,6 +268,20 @@ struct CheckTableTests {
         #expect(html.contains("<tr class=\"sweep fail\">"))
     }
 
+    @Test("a card's cell labels are its headers rendered as formulas, not plain-text attributes")
+    func cardLabelsAreMath() {
+        let page = Page(slug: "01-x", number: 1, title: "t", summary: "s")
+        page.table(headers: ["trainer", "$\\mathrm{KL}(\\pi \\| \\pi^*_\\beta)$", "$\\mathbb{E}_\\pi[r]$", "TV"],
+                   rows: [["PPO", "0", "4.5", "0"]], caption: "c")
+        let html = Renderer.page(page, provenance: Provenance(commit: "c", dirty: false, commandLine: "x", seed: 1,
+                                                              parameters: [:], swiftVersion: "6", gslVersion: "2",
+                                                              openblas: "o", cores: 2, date: "d", elapsedSeconds: 1))
+        let table = String(html[html.range(of: "<table class=\"data cards\">")!.lowerBound...])
+        #expect(table.components(separatedBy: "<span class=\"cell-label\" aria-hidden=\"true\"><span class=\"imath\"><math").count - 1 == 2,
+                "the two formula headers label their cells as MathML")
+        #expect(!table.contains("data-label=\"𝔼_π"), "no subscript written as an underscore in an attribute")
+    }
+
     @Test("a sweep of one case is an ordinary row")
     func sweepOfOne() {
         let html = Renderer.checkTable(Self.sweepPage([0.5]).checks)
