@@ -88,14 +88,28 @@ func findings(_ page: Page) {
     let t = { (key: String) in Findings.text(page, key) }
     page.section(Findings.title)
     let natural = v["natural_residual"]! <= naturalCriterion
-        ? #"Maximising expected reward alone, natural-gradient ascent took the prior, which gave the best of its \#(t("outcomes")) outcomes $x^*$ a mass of \#(t("prior_mass_best")), to a point mass on $x^*$: after \#(t("natural_steps")) steps only \#(t("natural_residual")) of the mass is left elsewhere (@tbl:findings)."#
-        : #"Maximising expected reward alone, natural-gradient ascent moved the prior's mass on the best of its \#(t("outcomes")) outcomes $x^*$ from \#(t("prior_mass_best")) towards 1 but did not reach the collapse criterion within its \#(t("natural_steps")) steps: \#(t("natural_residual")) of the mass is still elsewhere (@tbl:findings)."#
+        ? #"""
+            Maximising expected reward alone, natural-gradient ascent took the prior, which gave the best \#
+            of its \#(t("outcomes")) outcomes $x^*$ a mass of \#(t("prior_mass_best")), to a point mass on \#
+            $x^*$: after \#(t("natural_steps")) steps only \#(t("natural_residual")) of the mass is left \#
+            elsewhere (@tbl:findings).
+            """#
+        : #"""
+            Maximising expected reward alone, natural-gradient ascent moved the prior's mass on the best of \#
+            its \#(t("outcomes")) outcomes $x^*$ from \#(t("prior_mass_best")) towards 1 but did not reach \#
+            the collapse criterion within its \#(t("natural_steps")) steps: \#(t("natural_residual")) of \#
+            the mass is still elsewhere (@tbl:findings).
+            """#
     let plain = v["plain_collapsed_on_best"]! == 1
         ? "Plain gradient ascent ended on $x^*$ as well."
-        : #"Plain gradient ascent ended on a point mass too, but on another outcome $\hat{x}$ of reward \#(t("plain_end_reward")) rather than on $x^*$."#
+        : #"""
+            Plain gradient ascent ended on a point mass too, but on another outcome $\hat{x}$ of reward \#
+            \#(t("plain_end_reward")) rather than on $x^*$.
+            """#
     let none = v["reinforce_wrong_fraction_none"]!, loo = v["reinforce_wrong_fraction_leave-one-out"]!
     let compare = none == loo ? "so the baseline made no difference here"
-        : (loo < none ? "so the baseline made wrong ends rarer here, not impossible" : "so the baseline did not make wrong ends rarer here")
+        : (loo < none ? "so the baseline made wrong ends rarer here, not impossible"
+            : "so the baseline did not make wrong ends rarer here")
     page.prose(#"""
         \#(natural) \#(plain) Sampled REINFORCE with batches of 4 on a ten-outcome space ended on a sub-optimal \#
         outcome in a fraction \#(t("reinforce_wrong_fraction_none")) of its runs without a baseline and \#

@@ -61,7 +61,8 @@ enum Checks {
         return w.check(id: "frontier.kl-falls",
                        claim: #"$\operatorname{KL}(\pi^*_\beta \,\|\, \pi_0)$ falls as $\beta$ grows"#, reference: "§3",
                        aLabel: #"$\operatorname{KL}_{\beta_i}$"#, bLabel: #"$\operatorname{KL}_{\beta_{i+1}}$"#,
-                       because: "two n-term sums of log-ratios at most range(r)/$\\beta_{\\min}$ + 1: 2(n + 2)ε times that")
+                       because: "two n-term sums of log-ratios at most range(r)/$\\beta_{\\min}$ + 1: "
+                                + "2(n + 2)ε times that")
     }
 
     /// E_β'[r] − β KL_β' ≤ E_β[r] − β KL_β for every frontier point β', `here` being the point at β.
@@ -151,6 +152,7 @@ enum Checks {
                            + #"perturbed posteriors, pushed to the budget) earns more reward than $\pi^*_{\hat\beta}$"#,
                        reference: "§3", aLabel: #"$\mathbb{E}_\pi[r]$, feasible $\pi$"#,
                        bLabel: #"$\mathbb{E}_{\pi^*_{\hat\beta}}[r]$"#,
-                       because: "$\\mathbb{E}_\\pi[r]$ ≤ E*[r] + β̂(KL(π) − KL*) ≤ E*[r] + β̂·(budget residual); plus rounding")
+                       because: "$\\mathbb{E}_\\pi[r]$ ≤ E*[r] + β̂(KL(π) − KL*) ≤ E*[r] + β̂·(budget "
+                                + "residual); plus rounding")
     }
 }

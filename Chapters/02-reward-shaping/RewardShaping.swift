@@ -66,16 +66,21 @@ struct Context {
 /// The opening section: the run's headline numbers, as recorded for the JSON, and what they say.
 func findings(_ page: Page) {
     let t = { (key: String) in Findings.text(page, key) }
-    let held = { (ids: [String]) in ids.allSatisfy { id in page.checks.first { $0.id == id }?.passed == true } }
     page.section(Findings.title)
     let gain = page.values["frontier_reward_at_beta"]! - page.values["prior_reward"]!
-    let slope = held(["frontier.secant-left", "frontier.secant-right", "frontier.secant-central", "frontier.tangent-above"])
-        ? #"the frontier's slope there is $\beta$ and no other temperature's posterior scores higher on $\mathbb{E}[r] - \beta \operatorname{KL}$ (@fig:frontier)"#
+    let slope = Findings.held(page, ["frontier.secant-left", "frontier.secant-right", "frontier.secant-central",
+                                     "frontier.tangent-above"])
+        ? #"""
+            the frontier's slope there is $\beta$ and no other temperature's posterior scores higher on \#
+            $\mathbb{E}[r] - \beta \operatorname{KL}$ (@fig:frontier)
+            """#
         : #"but the checks that the frontier's slope there is $\beta$ do not all hold on this run (@fig:frontier)"#
-    let gradient = held(["gradient.finite-difference", "gradient.reinforce-no-baseline", "gradient.reinforce-baseline-j"])
+    let gradient = Findings.held(page, ["gradient.finite-difference", "gradient.reinforce-no-baseline",
+                                        "gradient.reinforce-baseline-j"])
         ? "its REINFORCE gradient agrees with finite differences and with sampled estimates"
         : "yet its REINFORCE gradient does not agree with every independent estimate on this run"
-    let duality = held(["constrained.root-is-dual-minimiser", "constrained.strong-duality", "constrained.no-feasible-better"])
+    let duality = Findings.held(page, ["constrained.root-is-dual-minimiser", "constrained.strong-duality",
+                                       "constrained.no-feasible-better"])
         ? "and no policy within the budget found more reward"
         : "though not every check of that solution holds on this run"
     page.prose(#"""
@@ -90,7 +95,8 @@ func findings(_ page: Page) {
     Findings.table(page, [
         Findings.Row(#"KL coefficient $\beta$"#, "beta"),
         Findings.Row(#"expected reward under the prior, $\mathbb{E}_{\pi_0}[r]$"#, "prior_reward"),
-        Findings.Row(#"expected reward of the optimal policy, $\mathbb{E}_{\pi^*_\beta}[r]$"#, "frontier_reward_at_beta"),
+        Findings.Row(#"expected reward of the optimal policy, $\mathbb{E}_{\pi^*_\beta}[r]$"#,
+                     "frontier_reward_at_beta"),
         Findings.Row(#"its KL from the prior, $\operatorname{KL}(\pi^*_\beta, \pi_0)$, nats"#, "frontier_kl_at_beta"),
         Findings.Row(#"a KL budget $\varepsilon$, nats"#, "constrained_budget"),
         Findings.Row(#"the temperature that spends it, $\hat\beta$"#, "constrained_beta"),
@@ -184,7 +190,8 @@ func gradients(_ c: Context) throws {
         Differentiate $\mathbb{E}_\pi[r_\pi']$ with respect to softmax logits $\theta$. The score function
         $\nabla_\theta \log \pi_\theta(x) = e_x - \pi_\theta$ has mean zero under $\pi_\theta$, which does two things at
         once: the term that comes from differentiating $-\beta \log \pi$ inside the shaped reward vanishes, and any
-        constant baseline $b$ may be subtracted from $r' = r_{\pi_\theta}'$ without changing the expected gradient. Summed outcome by
+        constant baseline $b$ may be subtracted from $r' = r_{\pi_\theta}'$ without changing the expected \#
+        gradient. Summed outcome by
         outcome, the score-function expectation with any baseline is the closed form $\pi \odot (r' - J)$ rearranged;
         the derivation shows those sums. The checks compare the closed form with central finite differences of
         $J_{KLRL}$, which never differentiate anything, and with seeded sampled estimates.
@@ -269,7 +276,8 @@ func frontier(_ c: Context) {
     page.aside(#"""
         §4: the paper calls $J_{KLRL}$ the evidence lower bound and then speaks of minimising this bound to make
         $\pi_\theta$ approximate the posterior. The bound must be maximised: $J_{KLRL}(\pi) = \beta \log Z - \beta
-        \operatorname{KL}(\pi, \pi^*)$, which is at most $\beta \log Z$, with equality only at $\pi = \pi^*$, so raising it is what
+        \operatorname{KL}(\pi, \pi^*)$, which is at most $\beta \log Z$, \#
+        with equality only at $\pi = \pi^*$, so raising it is what
         brings $\pi$ to $\pi^*$. Chapter 2 checks it among the posteriors: at temperature $\beta$ no other
         temperature's posterior scores higher on $\mathbb{E}[r] - \beta \operatorname{KL}$.
         """#, kind: .erratum)

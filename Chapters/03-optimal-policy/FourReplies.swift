@@ -72,19 +72,31 @@ func fourReplies(_ c: Context) {
 func findings(_ page: Page) {
     let v = page.values
     let t = { (key: String) in Findings.text(page, key) }
-    let held = { (id: String) in page.checks.first { $0.id == id }?.passed == true }
     page.section(Findings.title)
     let cold = NumberFormat.format(WorkedExample.betas.first!)
-    let value = held("posterior.value")
-        ? #"is worth $\mathbb{E}_{\pi^*}[r] - \beta \operatorname{KL}(\pi^*, \pi_0) = \#(t("objective_at_posterior"))$, which is $\beta \log Z = \#(t("beta_log_z"))$ to rounding"#
-        : #"is worth \#(t("objective_at_posterior")), which does not match $\beta \log Z = \#(t("beta_log_z"))$ on this run"#
+    let value = Findings.held(page, ["posterior.value"])
+        ? #"""
+            is worth $\mathbb{E}_{\pi^*}[r] - \beta \operatorname{KL}(\pi^*, \pi_0) = \#
+            \#(t("objective_at_posterior"))$, which is $\beta \log Z = \#(t("beta_log_z"))$ to rounding
+            """#
+        : #"""
+            is worth \#(t("objective_at_posterior")), which does not match $\beta \log Z = \#
+            \#(t("beta_log_z"))$ on this run
+            """#
     let shortfall = v["random_smallest_shortfall"]!
     let bound = shortfall > 0
         ? #"the closest of 300 random policies falls short of it by \#(t("random_smallest_shortfall"))"#
         : #"one of 300 random policies reaches it within \#(t("random_smallest_shortfall"))"#
-    let optimiser = held("optimiser.tv")
-        ? #"GSL's BFGS minimiser, which knows nothing of eq. 5, stops within total variation \#(t("optimiser_tv_worst")) of the posterior on the first \#(t("optimiser_outcomes")) outcomes"#
-        : #"GSL's BFGS minimiser stops at total variation \#(t("optimiser_tv_worst")) from the posterior on the first \#(t("optimiser_outcomes")) outcomes, too far to count as finding it (its check fails)"#
+    let optimiser = Findings.held(page, ["optimiser.tv"])
+        ? #"""
+            GSL's BFGS minimiser, which knows nothing of eq. 5, stops within total variation \#
+            \#(t("optimiser_tv_worst")) of the posterior on the first \#(t("optimiser_outcomes")) outcomes
+            """#
+        : #"""
+            GSL's BFGS minimiser stops at total variation \#(t("optimiser_tv_worst")) from the posterior on \#
+            the first \#(t("optimiser_outcomes")) outcomes, too far to count as finding it (its check \#
+            fails)
+            """#
     page.prose(#"""
         On four replies to one request, the posterior of eq. 5 at $\beta = \#(cold)$ moves the helpful reply from \#
         the prior's \#(t("four_helpful_prior")) to \#(t("four_helpful_cold")) and keeps \#(t("four_rude_cold")) on \#

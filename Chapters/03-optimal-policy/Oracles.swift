@@ -169,7 +169,8 @@ func limits(_ c: Context) {
     page.prose(#"""
         At high temperature the evidence $e^{r/\beta}$ is nearly flat and the posterior stays with the prior: by
         Hoeffding's lemma, with $R = \max r - \min r$ and $\bar r = \mathbb{E}_{\pi_0} r$,
-        $\operatorname{KL}(\pi_0, \pi^*_\beta) = \log \mathbb{E}_{\pi_0}[e^{(r - \bar r)/\beta}]$, at most $R^2 / (8 \beta^2)$.
+        $\operatorname{KL}(\pi_0, \pi^*_\beta) = \log \mathbb{E}_{\pi_0}[e^{(r - \bar r)/\beta}]$, at most \#
+        $R^2 / (8 \beta^2)$.
         At low temperature it concentrates on the best outcomes $A$ and keeps the prior's proportions there, the
         collapse of chapter 1: the mass left outside $A$ is at most $\frac{1 - \pi_0(A)}{\pi_0(A)} e^{-\Delta/\beta}$,
         where $\Delta$ is the gap from the best reward to the runner-up. Both bounds are fixed by the reward and the

@@ -70,17 +70,29 @@ struct Context {
 /// The opening section: the run's headline numbers, as recorded for the JSON, and what they say.
 func findings(_ page: Page) {
     let t = { (key: String) in Findings.text(page, key) }
-    let held = { (id: String) in page.checks.first { $0.id == id }?.passed == true }
     page.section(Findings.title)
-    let rate = held("evidence.acceptance-rate")
+    let rate = Findings.held(page, ["evidence.acceptance-rate"])
         ? "within the sampling error of an exact Binomial count"
         : "further from it than sampling error allows (the check fails)"
-    let accepted = held("bayes.accepted-draws")
-        ? #"and the \#(t("accepted_draws")) draws accepted with every likelihood scaled by the largest are draws of the optimal policy $\pi^*$ of eq. 5, as Bayes' rule says"#
-        : #"but the \#(t("accepted_draws")) draws accepted with every likelihood scaled by the largest do not behave as draws of $\pi^*$ (the check fails)"#
-    let bound = held("bound.elbo-below-evidence") && held("bound.tight-at-posterior")
-        ? #"No policy's $J_{KLRL}/\beta$ (its evidence lower bound) exceeds $\log p(O = 1) = \#(t("log_evidence"))$; the best of the random ones falls short by \#(t("random_smallest_gap")) nats, and only the posterior reaches it (@fig:elbo)"#
-        : #"The bound $J_{KLRL}/\beta \le \log p(O = 1) = \#(t("log_evidence"))$ is not confirmed on this run (a check fails; @fig:elbo)"#
+    let accepted = Findings.held(page, ["bayes.accepted-draws"])
+        ? #"""
+            and the \#(t("accepted_draws")) draws accepted with every likelihood scaled by the largest are \#
+            draws of the optimal policy $\pi^*$ of eq. 5, as Bayes' rule says
+            """#
+        : #"""
+            but the \#(t("accepted_draws")) draws accepted with every likelihood scaled by the largest do \#
+            not behave as draws of $\pi^*$ (the check fails)
+            """#
+    let bound = Findings.held(page, ["bound.elbo-below-evidence", "bound.tight-at-posterior"])
+        ? #"""
+            No policy's $J_{KLRL}/\beta$ (its evidence lower bound) exceeds $\log p(O = 1) = \#
+            \#(t("log_evidence"))$; the best of the random ones falls short by \#(t("random_smallest_gap")) \#
+            nats, and only the posterior reaches it (@fig:elbo)
+            """#
+        : #"""
+            The bound $J_{KLRL}/\beta \le \log p(O = 1) = \#(t("log_evidence"))$ is not confirmed on this \#
+            run (a check fails; @fig:elbo)
+            """#
     page.prose(#"""
         Read as a likelihood, $p(O = 1 \mid x) = e^{r(x)/\beta}$, the reward makes "acceptable" an event of \#
         probability $p(O = 1) = Z = \#(t("evidence"))$ under the prior: of \#(t("observation_draws")) draws from \#
@@ -94,7 +106,8 @@ func findings(_ page: Page) {
         Findings.Row("draws accepted with the scaled likelihood", "accepted_draws"),
         Findings.Row(#"log-evidence $\log p(O = 1)$"#, "log_evidence"),
         Findings.Row(#"$\operatorname{ELBO}(\pi^*) = J_{KLRL}(\pi^*)/\beta$"#, "elbo_at_posterior"),
-        Findings.Row(#"smallest $\log p(O = 1) - \operatorname{ELBO}(\pi)$ of the random policies"#, "random_smallest_gap"),
+        Findings.Row(#"smallest $\log p(O = 1) - \operatorname{ELBO}(\pi)$ of the random policies"#,
+                     "random_smallest_gap"),
     ], caption: "The run's headline numbers, as recorded in the JSON twin")
 }
 

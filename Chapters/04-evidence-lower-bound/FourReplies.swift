@@ -43,7 +43,8 @@ func fourReplies(_ c: Context) {
         DerivationLine(#"= \log \sum_x \pi(x) \frac{p(O = 1 \mid x) \pi_0(x)}{\pi(x)}"#, v.l13,
                        note: "(13), π uniform"),
         DerivationLine(#"\ge \sum_x \pi(x) \log \frac{p(O = 1 \mid x) \pi_0(x)}{\pi(x)}"#, v.l14, note: "(14): Jensen"),
-        DerivationLine(#"= \mathbb{E}_\pi[r] - \operatorname{KL}(\pi, \pi_0)"#, v.l16, note: "(16): $J_{KLRL}$ at $\\beta = 1$"),
+        DerivationLine(#"= \mathbb{E}_\pi[r] - \operatorname{KL}(\pi, \pi_0)"#, v.l16,
+                       note: "(16): $J_{KLRL}$ at $\\beta = 1$"),
         DerivationLine(#"\operatorname{KL}(\pi, p(\cdot \mid O = 1))"#, v.kl, note: "the gap between (13) and (14)"),
         DerivationLine(#"\log p(O = 1) - \operatorname{KL}(\pi, p(\cdot \mid O = 1))"#, v.l12 - v.kl, note: "(17)"),
     ], caption: "The appendix's derivation on the four replies, for the uniform policy (worked, not checked: the "

@@ -73,15 +73,20 @@ struct KLProportionality: ParsableCommand {
 func findings(_ page: Page) {
     let v = page.values
     let t = { (key: String) in Findings.text(page, key) }
-    let held = { (ids: [String]) in ids.allSatisfy { id in page.checks.first { $0.id == id }?.passed == true } }
     page.section(Findings.title)
     let gain = v["trajectory_gain"]!, fall = v["trajectory_kl_fall"]!
     let rise = gain > 0 ? "raised the objective by" : "changed the objective by"
     let moved = fall > 0 ? "fell by" : "changed by"
-    let identity = held(["identity.closed-form"])
-        ? #"On a space where $\pi^*$ and $Z$ have closed forms, $J_{KLRL}(\pi) = \beta \log Z - \beta \operatorname{KL}(\pi, \pi^*)$ holds for every policy tried"#
-        : #"On the closed-form space the identity $J_{KLRL}(\pi) = \beta \log Z - \beta \operatorname{KL}(\pi, \pi^*)$ does not hold for every policy tried (the check fails)"#
-    let same = held(["gradient.objective-vs-divergence", "gradient.divergence-vs-objective"])
+    let identity = Findings.held(page, ["identity.closed-form"])
+        ? #"""
+            On a space where $\pi^*$ and $Z$ have closed forms, $J_{KLRL}(\pi) = \beta \log Z - \beta \#
+            \operatorname{KL}(\pi, \pi^*)$ holds for every policy tried
+            """#
+        : #"""
+            On the closed-form space the identity $J_{KLRL}(\pi) = \beta \log Z - \beta \#
+            \operatorname{KL}(\pi, \pi^*)$ does not hold for every policy tried (the check fails)
+            """#
+    let same = Findings.held(page, ["gradient.objective-vs-divergence", "gradient.divergence-vs-objective"])
         ? #"and the gradient of the one is $-\beta$ times the gradient of the other"#
         : #"but the two gradients do not agree on this run (a check fails)"#
     page.prose(#"""
@@ -356,7 +361,8 @@ func trajectory(_ c: Context, steps: Int) -> [Dynamics.Snapshot] {
                        description: "J rises, beta KL to the posterior falls, and their sum stays at beta log Z.",
                        xLabel: "step t", yLabel: "value",
                        series: [Series("$J_{KLRL}(\\pi_t)$", x: t, y: js),
-                                Series("$\\beta \\, \\mathrm{KL}(\\pi_t \\| \\pi^*)$", x: t, y: kls.map { s.beta * $0 }),
+                                Series("$\\beta \\, \\mathrm{KL}(\\pi_t \\| \\pi^*)$", x: t,
+                                       y: kls.map { s.beta * $0 }),
                                 Series("sum", x: t, y: sums, style: .dashed)],
                        references: [ReferenceLine(.horizontal, at: s.beta * s.logZ, label: "β log Z")],
                        yIncludesZero: true),
@@ -468,7 +474,8 @@ func gradients(_ c: Context, _ path: [Dynamics.Snapshot]) {
         closedForms = max(closedForms, zip(gJ, gKL).map { Swift.abs($0 + s.beta * $1) }.max()!)
     }
     page.parameters([("policies", "\(probes.count): \(probes.count - 5) along the run, 5 random"),
-                     ("direction $v$", "uniform on [−1, 1]ⁿ, a new one at each policy"), ("difference step $h$", "10⁻⁵")])
+                     ("direction $v$", "uniform on [−1, 1]ⁿ, a new one at each policy"),
+                     ("difference step $h$", "10⁻⁵")])
     page.derivation([
         DerivationLine(#"\max_{\pi, x} | \nabla J_{KLRL}(x) + \beta \nabla \operatorname{KL}(\pi_\theta, \pi^*)(x) |"#,
                        closedForms, note: "the two closed forms, coordinate by coordinate: the same sums rearranged"),
@@ -536,7 +543,8 @@ func twoDivergences(_ c: Context, _ path: [Dynamics.Snapshot]) {
     not a proportion: $J_{KLRL} = \beta \log Z - \beta \operatorname{KL}(\pi_\theta, \pi^*)$, with a constant
     $\beta \log Z$ that is not zero. At the posterior the divergence is 0 while the objective is $\beta \log Z$ =
     """# + " \(NumberFormat.format(atPosterior, significant: 4)) " + #"""
-    (@tbl:penalty-and-divergence), so no factor $c$ gives $J_{KLRL} = -c \operatorname{KL}(\pi_\theta, \pi^*)$. What eq. 7 means,
+    (@tbl:penalty-and-divergence), so no factor $c$ gives $J_{KLRL} = -c \operatorname{KL}(\pi_\theta, \pi^*)$. \#
+    What eq. 7 means,
     and what the appendix's remark after eq. 17 says once the constant is added, is that maximising the one is
     minimising the other.
     """#, kind: .erratum)

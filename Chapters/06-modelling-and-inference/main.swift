@@ -79,17 +79,14 @@ struct ModellingAndInference: ParsableCommand {
 /// The opening section: the run's headline numbers, as recorded for the JSON, and what they say.
 func findings(_ page: Page) {
     let t = { (key: String) in Findings.text(page, key) }
-    let held = { (prefix: String) in
-        page.checks.filter { $0.id.hasPrefix(prefix) }.allSatisfy(\.passed)
-    }
     page.section(Findings.title)
-    let binary = held("filtering.")
+    let binary = Findings.held(page, prefixes: ["filtering."])
         ? #"and the sentences it kept pass the chi-square test against $\pi^*$ (@fig:filtering)"#
         : #"but the sentences it kept fail a test against $\pi^*$ on this run (@fig:filtering)"#
-    let real = held("real.")
+    let real = Findings.held(page, prefixes: ["real."])
         ? "and what it keeps follows the posterior of eq. 5"
         : "but a check of what it keeps fails on this run"
-    let approximate = held("mh.") && held("importance.") && held("qrs.")
+    let approximate = Findings.held(page, prefixes: ["mh.", "importance.", "qrs."])
         ? "every check of them against exact sums holds"
         : "not every check of them against exact sums holds on this run"
     page.prose(#"""

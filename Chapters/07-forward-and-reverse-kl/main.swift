@@ -61,13 +61,64 @@ struct ForwardAndReverseKL: ParsableCommand {
         let parameters = [("positions", "\(positions)"), ("beta", "\(beta)"), ("samples", "\(samples)")]
         try Self.chapter.run(options: common, parameters: parameters) { page, seeds in
             let context = Context(page: page, seeds: seeds, setting: Setting(beta: beta, seeds: seeds))
+            // The findings are known only at the end of the run; they are shown first.
+            let top = page.mark()
             try dpgGradient(context)
             let fits = try wholeSimplex(context)
             try bimodal(context, positions: positions)
             let mle = try maximumLikelihood(context, draws: draws)
             dissociation(context, fits: fits, mle: mle)
+            page.insert(at: top) { findings(page) }
         }
     }
+}
+
+// MARK: - What this chapter finds
+
+/// The opening section: the run's headline numbers, as recorded for the JSON, and what they say.
+func findings(_ page: Page) {
+    let t = { (key: String) in Findings.text(page, key) }
+    page.section(Findings.title)
+    let collapse = Findings.held(page, ["dissociation.rl-collapses"])
+        ? #"collapsed onto the best outcome (all but \#(t("rl_mass_off_best")) of the mass)"#
+        : #"did not collapse onto the best outcome ($1 - \pi(x^*) = \#(t("rl_mass_off_best"))$; its check fails)"#
+    let reach = Findings.held(page, ["simplex.forward-bfgs", "simplex.reverse-natural-gradient",
+                                     "mle.filtered-samples-chi-square", "mle.bfgs-reaches-empirical"])
+        ? "every method that minimises a KL divergence to $\\pi^*$ reached it"
+        : "not every method that minimises a KL divergence to $\\pi^*$ reached it on this run (a check fails)"
+    let modes = Findings.held(page, prefixes: ["bimodal."])
+        ? "the forward fit reaches that minimum and each fit wins on the divergence it minimises"
+        : "not every check of the two fits holds on this run"
+    page.prose(#"""
+        On \#(t("outcomes")) outcomes at $\beta = \#(t("beta"))$, maximising the reward without a KL term \#
+        \#(collapse) and ended \#(t("rl_kl_to_target")) nats from the posterior, $\mathrm{KL}(\pi \| \pi^*)$, \#
+        while \#(reach): KL-regularised RL (the reverse KL) to \#(t("dissociation_kl_reverse")) nats, DPG \#
+        (the forward KL) to \#(t("dissociation_kl_forward")), and maximum likelihood on \#(t("mle_samples")) \#
+        filtered samples to \#(t("dissociation_kl_mle")), its sampling error (@tbl:dissociation). The \#
+        divergence does the work, not the reward, and its direction matters only when $\pi^*$ is out of reach: \#
+        fitting a two-mode target on \#(t("positions")) bits with independent positions, the least forward KL \#
+        the family allows is the total correlation, $\mathrm{KL}(\pi^* \| q) = \#(t("bimodal_forward_kl_min"))$, \#
+        reached by matching moments: the forward fit spreads over both modes, with entropy \#
+        \#(t("bimodal_entropy_forward")) against the target's \#(t("bimodal_entropy_target")), while the best \#
+        reverse fit sits on one mode, $\mathrm{KL}(q \| \pi^*) = \#(t("bimodal_reverse_kl_best"))$ against the \#
+        forward fit's \#(t("bimodal_forward_fit_reverse_kl")); \#(modes) (@fig:bimodal, @tbl:findings).
+        """#)
+    Findings.table(page, [
+        Findings.Row("outcomes $|X|$", "outcomes"),
+        Findings.Row(#"temperature $\beta$"#, "beta"),
+        Findings.Row(#"RL without KL: mass left off the best outcome, $1 - \pi(x^*)$"#, "rl_mass_off_best"),
+        Findings.Row(#"RL without KL: $\mathrm{KL}(\pi \| \pi^*)$"#, "rl_kl_to_target"),
+        Findings.Row(#"KL-regularised RL: $\mathrm{KL}(\pi \| \pi^*)$"#, "dissociation_kl_reverse"),
+        Findings.Row(#"DPG: $\mathrm{KL}(\pi \| \pi^*)$"#, "dissociation_kl_forward"),
+        Findings.Row("filtered samples for maximum likelihood", "mle_samples"),
+        Findings.Row(#"maximum likelihood: $\mathrm{KL}(\pi \| \pi^*)$"#, "dissociation_kl_mle"),
+        Findings.Row("bimodal target: positions $L$", "positions"),
+        Findings.Row(#"least forward KL of the family, the total correlation"#, "bimodal_forward_kl_min"),
+        Findings.Row(#"forward fit: $\mathrm{KL}(q \| \pi^*)$"#, "bimodal_forward_fit_reverse_kl"),
+        Findings.Row(#"best reverse fit: $\mathrm{KL}(q \| \pi^*)$"#, "bimodal_reverse_kl_best"),
+        Findings.Row(#"bimodal target: entropy of $\pi^*$"#, "bimodal_entropy_target"),
+        Findings.Row("forward fit: entropy", "bimodal_entropy_forward"),
+    ], caption: "The run's headline numbers, as recorded in the JSON twin")
 }
 
 /// What every section reads: the page it writes, the random streams and the 30-outcome setting.
@@ -201,9 +252,11 @@ func dpgGradient(_ c: Context) throws {
     let sample = e.oneDrawEstimates(target: s.target)
     page.derivation([
         DerivationLine(#"-\mathbb{E}_{x \sim \pi^*} \langle e_x - \pi_\theta, v \rangle"#,
-                       -s.target.expectation(v.map { $0 - piV }), note: #"the score of a softmax is $e_x - \pi_\theta$"#),
+                       -s.target.expectation(v.map { $0 - piV }),
+                       note: #"the score of a softmax is $e_x - \pi_\theta$"#),
         DerivationLine(#"= -\mathbb{E}_{x \sim \pi_\theta} \left[ w(x) \langle e_x - \pi_\theta, v \rangle \right]"#,
-                       pi.expectation(sample), note: #"importance weights $w = \pi^*/\pi_\theta$, summed over all outcomes"#),
+                       pi.expectation(sample),
+                       note: #"importance weights $w = \pi^*/\pi_\theta$, summed over all outcomes"#),
         DerivationLine(#"= \langle g_{IW}, v \rangle"#, dot(iw, v),
                        note: "DPG's importance-weighted gradient, term by term"),
         DerivationLine(#"= \langle \pi_\theta - \pi^*, v \rangle"#, dot(closed, v), note: "the closed form"),
@@ -276,7 +329,8 @@ func reverseFitCheck(runs: [ReverseRun], setting s: Setting, plannedSteps steps:
                    claim: #"Natural-gradient KL-regularised RL (reverse KL) reaches $\pi^*$ "#
                     + "from \(runs.count) random starts in \(steps) steps",
                    reference: "eqs. 4, 7", aLabel: #"$\mathrm{TV}(\pi_\theta, \pi^*)$"#, bLabel: "0",
-                   because: #"$\log \pi_\theta - \log \pi^*$ shrinks by ½ a step: TV ≤ 2·2⁻ˢᵗᵉᵖˢ·(initial gap) plus a contracted "#
+                   because: #"$\log \pi_\theta - \log \pi^*$ shrinks by ½ a step: TV ≤ 2·2⁻ˢᵗᵉᵖˢ·(initial gap) "#
+                            + #"plus a contracted "#
                     + "rounding floor of 8(n+3)ε(max|log π*| + max|r|/β)")
 }
 
@@ -374,7 +428,8 @@ func forwardMinimumCheck(fit q: Distribution, _ b: Bimodal) -> Check {
                  reference: "§6", aLabel: #"$\mathrm{KL}(\pi^* \| q_{fwd})$"#, bLabel: #"$\sum_i H_i - H$"#,
                  a: klDivergence(b.target, q), b: b.family.forwardOptimumDivergence(b.target),
                  tolerance: 2 * Double(b.length) * gradientCap * gradientCap / curvature + b.rounding,
-                 because: #"KL − min = $\sum_i$ KL(Bern($m_i$) ‖ Bern($\sigma_i$)) ≈ ½Σ(σ−m)²/(m(1−m)) ≤ L‖g‖²/min m(1−m) with "#
+                 because: #"KL − min = $\sum_i$ KL(Bern($m_i$) ‖ Bern($\sigma_i$)) ≈ ½Σ(σ−m)²/(m(1−m)) ≤ "#
+                          + #"L‖g‖²/min m(1−m) with "#
                     + "‖g‖ ≤ 10⁻⁶ (doubled), plus 2^L-term rounding")
 }
 
@@ -411,7 +466,8 @@ func meanFieldCheck(optima: [ReverseOptimum], _ b: Bimodal) -> Check {
                    claim: "Every reverse-KL optimum (\(optima.count) random starts) satisfies the mean-field equations",
                    reference: "§6",
                    aLabel: #"$\max_i |\theta_i - \mathbb{E}_{q_{-i}}[\text{log-odds}_i]|$"#, bLabel: "0",
-                   because: #"$\partial \mathrm{KL}/\partial \theta_i$ = $\sigma_i (1 - \sigma_i)$ ($\theta_i - \text{mean-field}_i$): the stopping rule ‖g‖ ≤ 10⁻⁶ with "#
+                   because: #"$\partial \mathrm{KL}/\partial \theta_i$ = $\sigma_i (1 - \sigma_i)$ "#
+                            + #"($\theta_i - \text{mean-field}_i$): the stopping rule ‖g‖ ≤ 10⁻⁶ with "#
                     + "σ(1−σ) ≥ 0.02 gives 5·10⁻⁵, doubled to 10⁻⁴, plus 2^L-term rounding")
 }
 
@@ -509,9 +565,13 @@ func bimodal(_ c: Context, positions L: Int) throws {
                        series: [("target π*", ones(target)), ("forward fit (moment matching)", ones(qF)),
                                 ("reverse fit (mode seeking)", ones(best.q))]),
               caption: "The forward fit puts its mass in the valley between the modes; the reverse fit covers one mode "
-                + "and ignores the other.")
+                + "and ignores the other.", label: "bimodal")
     page.record("bimodal_forward_kl_min", b.family.forwardOptimumDivergence(target))
     page.record("bimodal_reverse_kl_best", best.kl)
+    page.record("bimodal_forward_fit_reverse_kl", klDivergence(qF, target))
+    page.record("bimodal_entropy_target", target.entropy)
+    page.record("bimodal_entropy_forward", qF.entropy)
+    page.record("positions", Double(L))
 }
 
 // MARK: - MLE on filtered samples
@@ -544,7 +604,8 @@ func maximumLikelihoodCheck(fit: Distribution, empirical: Distribution) -> Check
           reference: "§6", aLabel: #"$\mathrm{TV}(\pi_{MLE}, \hat{p})$"#, bLabel: "0",
           a: totalVariation(fit, empirical), b: 0,
           tolerance: softmaxFitTolerance(empirical.count),
-          because: #"the gradient is exactly $\pi_\theta - \hat{p}$: TV = ½Σ|g| ≤ ½√n‖g‖ with the stopping rule ‖g‖ ≤ 10⁻⁶ "#
+          because: #"the gradient is exactly $\pi_\theta - \hat{p}$: TV = ½Σ|g| ≤ ½√n‖g‖ with the stopping "#
+                   + #"rule ‖g‖ ≤ 10⁻⁶ "#
             + "(doubled), plus rounding")
 }
 
@@ -581,6 +642,7 @@ func maximumLikelihood(_ c: Context, draws: Int) throws -> Distribution {
                                    from: s.prior.logProbabilities, gradientTolerance: gradientTolerance,
                                    maxIterations: 20_000)
     let fit = Distribution.softmax(m.x)
+    page.record("mle_samples", Double(draws))
     page.derivation([
         DerivationLine(#"H(\hat{p}, \pi_0) = -\sum_x \hat{p}(x) \log \pi_0(x)"#, crossEntropy(emp, s.prior),
                        note: #"the cross-entropy at the fit's start, $\pi_\theta = \pi_0$"#),
@@ -662,7 +724,15 @@ func dissociation(_ c: Context, fits: Fits, mle: Distribution) {
                              pi.expectation(s.reward), pi.expectedDistinct(draws: 100)]
                        .map { NumberFormat.format($0, significant: 4) }
                },
-               caption: "RL without KL degenerates; every KL-minimising method lands on π* (MLE up to sampling error)")
+               caption: "RL without KL degenerates; every KL-minimising method lands on π* (MLE up to sampling error)",
+               label: "dissociation")
     page.check(pointMassLimitCheck(rl: rl, s))
     page.record("rl_kl_to_target", klDivergence(rl, s.target))
+    page.record("rl_mass_off_best", rl.probabilities.indices.filter { $0 != s.best }.map { rl.probabilities[$0] }
+        .reduce(0, +))
+    page.record("dissociation_kl_reverse", klDivergence(fits.reverse, s.target))
+    page.record("dissociation_kl_forward", klDivergence(fits.forward, s.target))
+    page.record("dissociation_kl_mle", klDivergence(mle, s.target))
+    page.record("outcomes", Double(s.n))
+    page.record("beta", s.beta)
 }

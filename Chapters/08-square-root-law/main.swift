@@ -74,13 +74,64 @@ struct SquareRootLaw: ParsableCommand {
         try Self.chapter.run(options: common, parameters: parameters) { page, seeds in
             let c = Context(page: page, seeds: seeds, outcomes: n, quick: common.quick)
             let shapes = try Shape.all(outcomes: n, seeds: seeds)
+            // The findings are known only at the end of the run; they are shown first.
+            let top = page.mark()
             try cumulantIdentities(c, shapes)
             try gaussianLaw(c)
             try squareRootLaw(c, shapes)
             try overoptimisation(c, noise: noise)
             try controller(c, target: targetKl, updates: updates)
+            page.insert(at: top) { findings(page) }
         }
     }
+}
+
+// MARK: - What this chapter finds
+
+/// The opening section: the run's headline numbers, as recorded for the JSON, and what they say.
+func findings(_ page: Page) {
+    let v = page.values
+    let t = { (key: String) in Findings.text(page, key) }
+    page.section(Findings.title)
+    let cumulants = Findings.held(page, prefixes: ["cumulants."])
+        ? "are the first derivatives of one function, the cumulant generating function $K$ of the reward"
+        : "should be the derivatives of one function $K$, but not every check of that holds on this run"
+    let gaussian = Findings.held(page, ["gaussian.square-root-law-exact"])
+        ? #"a Gaussian reward gains exactly $\sigma\sqrt{2\,\mathrm{KL}}$ at every divergence checked"#
+        : #"the Gaussian reward's gain is not $\sigma\sqrt{2\,\mathrm{KL}}$ to quadrature accuracy on this run"#
+    let bends = ["random", "uniform levels", "Bernoulli"].enumerated().map { k, name in
+        v["bend_kl_\(k)"]! < 0 ? "never (\(name))" : "\(t("bend_kl_\(k)")) (\(name))"
+    }
+    let fell = v["final_gold_gain"]! < v["peak_gold_gain"]! - 1e-9   // as the noise table tells a fall
+        ? #"rises to a peak gain of \#(t("peak_gold_gain")) and falls back to \#(t("final_gold_gain")) far along "#
+            + "the path: Goodhart's law"
+        : #"keeps rising along the path, to \#(t("final_gold_gain"))"#
+    let settled = Findings.held(page, ["controller.settles"])
+        ? #"settles on $\beta^* = \#(t("beta_star"))$, the temperature whose posterior has that divergence, "#
+            + #"after \#(t("updates_run")) updates"#
+        : #"has not settled on $\beta^* = \#(t("beta_star"))$ after \#(t("updates_run")) updates (its check fails)"#
+    page.prose(#"""
+        Along the posterior path the mean reward, the divergence from the prior and the variance of the reward \#
+        \#(cumulants), and \#(gaussian). The three bounded rewards (two on \#(t("outcomes")) outcomes, one on \#
+        two) leave that line by 10% at $\mathrm{KL}$ = \#(bends.joined(separator: ", ")) nats and then \#
+        flatten (@fig:square-root-law), so the path's square-root law holds only near the prior and does not \#
+        explain the reward linear in $\sqrt{\mathrm{KL}}$ out to large divergences that Bai et al. (2022) \#
+        report. With a proxy reward of noise $s = \#(t("noise"))$ the \#
+        gold reward \#(fell) (@fig:overoptimisation); and the adaptive KL controller aiming at \#
+        \#(t("target_kl")) nats \#(settled) (@tbl:findings).
+        """#)
+    Findings.table(page, [
+        Findings.Row("outcomes of the random and uniform shapes", "outcomes"),
+        Findings.Row("KL where the random reward leaves σ√(2 KL) by 10% (−1: never)", "bend_kl_0"),
+        Findings.Row("the same, uniform levels", "bend_kl_1"),
+        Findings.Row("the same, Bernoulli", "bend_kl_2"),
+        Findings.Row("noise $s$ of the proxy", "noise"),
+        Findings.Row("peak gold gain along the proxy's path", "peak_gold_gain"),
+        Findings.Row("gold gain at the end of the path", "final_gold_gain"),
+        Findings.Row("controller: target KL, nats", "target_kl"),
+        Findings.Row(#"controller: $\beta^*$ (Brent)"#, "beta_star"),
+        Findings.Row("controller: updates run", "updates_run"),
+    ], caption: "The run's headline numbers, as recorded in the JSON twin")
 }
 
 /// What every section reads: the page it writes, the random streams and the sizes.
@@ -269,7 +320,8 @@ func gaussianLawCheck(mu: Double, sigma: Double, density: @escaping (Double) -> 
                     + #"for $\lambda = 0.1 \dots 4$"#,
                    reference: "Limitations", aLabel: #"$\mathbb{E}_\lambda[r] - \mu$"#,
                    bLabel: #"$\sigma\sqrt{2\,\mathrm{KL}}$"#,
-                   because: "QAGS's error estimates of Z and ∫ r $e^{\\lambda r}$ dP, propagated through the mean and through "
+                   because: "QAGS's error estimates of Z and ∫ r $e^{\\lambda r}$ dP, propagated through the "
+                            + "mean and through "
                     + "KL = λE − log Z")
 }
 
@@ -372,7 +424,8 @@ func collapseLimitCheck(_ s: Shape, lambda: Double, tilt: (Double) -> Distributi
                  reference: "§2, beyond the paper", aLabel: #"$\mathrm{KL}(\pi_{\lambda_c} \| \pi_0)$"#,
                  bLabel: #"$-\log \pi_0(A)$"#, a: klDivergence(tilt(lambda), s.prior), b: limit,
                  tolerance: 1e-9 + summationTolerance(s.prior.count, scale: 4 * (1 + limit)),
-                 because: #"threshold 10⁻⁹ at $\lambda_c = (60 + \log(1/\pi_0(A)))/\mathrm{gap}$, where the mass outside A is below e⁻⁶⁰; "#
+                 because: #"threshold 10⁻⁹ at $\lambda_c = (60 + \log(1/\pi_0(A)))/\mathrm{gap}$, where the "#
+                          + #"mass outside A is below e⁻⁶⁰; "#
                     + "plus n-term rounding")
 }
 
@@ -421,7 +474,8 @@ func squareRootLaw(_ c: Context, _ shapes: [Shape]) throws {
         } + [bend.isNaN ? "—" : NumberFormat.format(bend, significant: 3)])
         page.record("bend_kl_\(index)", bend.isNaN ? -1 : bend)
     }
-    page.sweep(#"$(\Delta - \sigma\sqrt{2\,\mathrm{KL}})/\lambda^2 \to \kappa_3/6$ as $\lambda \to 0$, on each reward shape"#) {
+    let secondOrderTitle = #"$(\Delta - \sigma\sqrt{2\,\mathrm{KL}})/\lambda^2 \to \kappa_3/6$ as $\lambda \to 0$"#
+    page.sweep(secondOrderTitle + ", on each reward shape") {
         secondOrder.forEach { page.check($0) }
     }
     page.sweep(#"$\Delta \le (R/2)\sqrt{2\,\mathrm{KL}}$ along the whole path (Hoeffding), on each reward shape"#) {
@@ -435,11 +489,12 @@ func squareRootLaw(_ c: Context, _ shapes: [Shape]) throws {
     page.plot(LinePlot(title: "Reward against √KL along the posterior path",
                        description: "Gain in expected reward against the square root of the divergence, with the "
                         + "first-order prediction for each shape.",
-                       xLabel: #"$\sqrt{\mathrm{KL}(\pi_\lambda \| \pi_0)}$"#, yLabel: #"$\mathbb{E}_\lambda[r] - \mathbb{E}_0[r]$"#, series: series, yIncludesZero: true),
+                       xLabel: #"$\sqrt{\mathrm{KL}(\pi_\lambda \| \pi_0)}$"#,
+                       yLabel: #"$\mathbb{E}_\lambda[r] - \mathbb{E}_0[r]$"#, series: series, yIncludesZero: true),
               caption: #"""
               Each curve leaves the origin along its dashed line $\sigma\sqrt{2\,\mathrm{KL}}$, bends according to the
               sign of $\kappa_3$, and flattens as the posterior runs out of better outcomes.
-              """#)
+              """#, label: "square-root-law")
 }
 
 // MARK: - Over-optimisation
@@ -485,7 +540,8 @@ func slopeCheck(_ p: ProxySpace, tilt: @escaping (Double) -> Distribution) -> Ch
                    reference: "beyond the paper",
                    aLabel: #"$\frac{d}{d\lambda}\mathbb{E}_\lambda[g]$ (finite difference)"#,
                    bLabel: "covariance",
-                   because: #"central difference: truncation $h^2 \cdot 4 R_p^3/6$ (a fourth-order mixed cumulant, gold in [0,1]) "#
+                   because: #"central difference: truncation $h^2 \cdot 4 R_p^3/6$ (a fourth-order mixed "#
+                            + #"cumulant, gold in [0,1]) "#
                     + "plus rounding of n-term sums")
 }
 
@@ -611,6 +667,8 @@ func overoptimisation(_ c: Context, noise s: Double) throws {
                      ("gold gain at the end of the path", NumberFormat.format(gains.last!))])
     noiseTable(page, space)
     page.record("peak_gold_gain", gains[peak]); page.record("final_gold_gain", gains.last!)
+    page.record("noise", s)
+    page.record("outcomes", Double(c.outcomes))
     page.record("rl_form_held_out_rms", rl.heldOutRMS); page.record("best_of_n_form_held_out_rms", bo.heldOutRMS)
     page.plot(LinePlot(title: "Gold against proxy reward along the proxy's posterior path",
                        description: "Gain in gold and proxy reward against √KL.",
@@ -619,7 +677,7 @@ func overoptimisation(_ c: Context, noise s: Double) throws {
                                 Series("gold reward", x: ds, y: gains)],
                        yIncludesZero: true),
               caption: "Optimising the proxy raises it without limit along the path; the gold reward it stands for "
-                + "gains far less.")
+                + "gains far less.", label: "overoptimisation")
     let grid = (0...60).map { ds.max()! * Double($0) / 60 }
     let bonGrid = (0...60).map { (bonD.max() ?? 1) * Double($0) / 60 }
     page.plot(LinePlot(title: "Gold reward with the fitted forms of Gao et al.",
@@ -753,7 +811,8 @@ func controller(_ c: Context, target: Double, updates: Int) throws {
     """#)
     page.equation(#"""
     \beta_{t+1} = \beta_t \left( 1 + e_t \frac{n}{H} \right), \qquad
-    e_t = \operatorname{clip}\left( \frac{\mathrm{KL}(\pi^*_{\beta_t} \| \pi_0)}{\mathrm{KL}_{\text{target}}} - 1, -0.2, 0.2 \right)
+    e_t = \operatorname{clip}\left( \frac{\mathrm{KL}(\pi^*_{\beta_t} \| \#
+    \pi_0)}{\mathrm{KL}_{\text{target}}} - 1, -0.2, 0.2 \right)
     """#)
     let horizon = 10_000.0, batch = 256, beta0 = 0.15
     let ctl = AdaptiveKLController(target: target, horizon: horizon, batchSize: batch)
@@ -783,6 +842,7 @@ func controller(_ c: Context, target: Double, updates: Int) throws {
     let within = run.betas.firstIndex { Swift.abs($0 / betaStar - 1) < 0.01 } ?? -1
     page.record("beta_star", betaStar); page.record("updates_to_1_percent", Double(within))
     page.record("updates_run", Double(ran))
+    page.record("target_kl", target)
     let clippedPhase = Swift.abs(log(beta0 / betaStar)) / log1p(0.2 * Double(batch) / horizon)
     page.table(headers: ["quantity", "value"],
                rows: [["β* (Brent)", NumberFormat.format(betaStar)],

@@ -238,10 +238,12 @@ func posteriorComparison(_ c: Context, _ r: ScoredReward, ns: [Int], dists: [Dis
         page.check(posteriorOptimalityCheck(matched, prior: q, reward: r.values))
         page.check(matchedKLCheck(matched, prior: q, reward: r.values))
     }
-    page.table(headers: ["n", "KL from π0", "β of π*", "reward of best-of-n", "reward of $\\pi^*_\\beta$", "win rate of best-of-n",
+    page.table(headers: ["n", "KL from π0", "β of π*", "reward of best-of-n", "reward of $\\pi^*_\\beta$",
+                         "win rate of best-of-n",
                          "win rate of $\\pi^*_\\beta$"],
                rows: table,
-               caption: "Best-of-n and the posterior $\\pi^*_\\beta$ at the same KL (count reward, ties broken at random)")
+               caption: "Best-of-n and the posterior $\\pi^*_\\beta$ at the same KL (count reward, ties broken "
+                        + "at random)")
     // The frontier: the posterior path over β, and the best-of-n points.
     let betas = (0...60).map { range * pow(10, -2.5 + 5 * Double($0) / 60) }
     let path = betas.map { b -> (Double, Double) in
@@ -291,7 +293,8 @@ func bestOfNAnswer(_ c: Context, _ matched: [MatchedPosterior], prior q: Distrib
     c.answers.add("How far is best-of-n from the KL-regularised posterior?",
                   "On expected reward it is close but always below: at the same KL the posterior's expected reward is "
                     + "higher by at most \(NumberFormat.format(best.gain, significant: 3)) (at n = \(best.n)) on a "
-                    + "reward range of \(NumberFormat.format(range)); \(winHalf) (table of best-of-n against $\\pi^*_\\beta$).")
+                    + "reward range of \(NumberFormat.format(range)); \(winHalf) (table of best-of-n against "
+                      + "$\\pi^*_\\beta$).")
 }
 
 /// Gibbs' inequality: E_{π_n}[r] − β KL(π_n) ≤ E_{π*}[r] − β KL(π*) at each matched β, the
@@ -334,6 +337,7 @@ func matchedKLCheck(_ matched: [MatchedPosterior], prior q: Distribution, reward
                     + "$\\mathbb{E}_{\\pi^*}[r]/\\beta - \\log Z(\\beta)$", reference: "eq. 5",
                    aLabel: "$\\mathbb{E}_{\\pi^*}[r]/\\beta - \\log Z$",
                    bLabel: "$\\operatorname{KL}(\\pi_n \\| \\pi_0)$",
-                   because: "Brent's bracket on u = log β closes to 1e-13 and $|d\\mathrm{KL}/du| = \\mathrm{Var}_{π^*}(r)/β^2$; plus rounding "
+                   because: "Brent's bracket on u = log β closes to 1e-13 and $|d\\mathrm{KL}/du| = "
+                            + "\\mathrm{Var}_{π^*}(r)/β^2$; plus rounding "
                     + "of two N-term sums with terms up to r/β + max|log π0|")
 }

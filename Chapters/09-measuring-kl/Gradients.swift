@@ -82,7 +82,8 @@ func gradients(_ c: Context) throws {
         expected gradient with respect to the logits, a finite sum here. We compare it with the gradients of both \#
         directions of KL: the reverse $\nabla \operatorname{KL}(\pi_\theta \| \pi_0)$, the one the objective of \#
         eq. 3 needs, computed by a recursion over the prefix tree, and the forward \#
-        $\nabla \operatorname{KL}(\pi_0 \| \pi_\theta)$. Which usage follows which direction is in @tbl:usage-directions, \#
+        $\nabla \operatorname{KL}(\pi_0 \| \pi_\theta)$. Which usage follows which direction is in \#
+        @tbl:usage-directions, \#
         at the top of the page beside the answers.
         """#)
     page.equation(#"""
@@ -129,7 +130,8 @@ func gradients(_ c: Context) throws {
             let g = rows.first { $0.usage == usage && $0.offPolicy == off }!.g
             page.check(followsCheck(id: "follows.\(usage.id).\(off ? "off" : "on")-policy", usage: usage,
                                     offPolicy: off, gradient: g, target: reverse ? t.reverse : t.forward,
-                                    targetName: reverse ? #"the reverse $\nabla \operatorname{KL}(\pi_\theta \| \pi_0)$"#
+                                    targetName: reverse
+                                        ? #"the reverse $\nabla \operatorname{KL}(\pi_\theta \| \pi_0)$"#
                                         : #"the forward $\nabla \operatorname{KL}(\pi_0 \| \pi_\theta)$"#, s))
         }
     }
@@ -180,17 +182,21 @@ func gradients(_ c: Context) throws {
                                 (name: "from forward ∇KL(π0‖π)",
                                  values: onPolicy.map { min(2, distance($0.g, t.forward) / nf) })]),
               caption: "A bar at zero means the usage follows that KL exactly. On-policy samples; the off-policy rows "
-                + "are in @tbl:usage-directions, at the top. Labels: “reward” is REINFORCE with the estimate as a reward, “to-go” "
+                + "are in @tbl:usage-directions, at the top. Labels: “reward” is REINFORCE with the estimate "
+                  + "as a reward, “to-go” "
                 + "the per-token reward-to-go, “tok” a per-token sum, ρ the sequence ratio and ρₜ the token ratio.")
     let k3 = rows.first { $0.usage == .k3Loss && !$0.offPolicy }!.g
     page.record("k3_loss_relative_distance_reverse", distance(k3, t.reverse) / nr)
     let tokenVerdict = verdicts[KLPenaltyUsage.k3LossPerToken.rawValue + " on"]!
     c.answers.add("Is “k3 as a loss” the gradient of the KL I think it is?",
-                  "No: on-policy its expected gradient is the forward ∇KL(π0 ‖ $\\pi_\\theta$), the other direction (relative "
+                  "No: on-policy its expected gradient is the forward ∇KL(π0 ‖ $\\pi_\\theta$), the other "
+                  + "direction (relative "
                     + "distance \(NumberFormat.format(distance(k3, t.forward) / nf, significant: 2)) from it and "
                     + "\(NumberFormat.format(distance(k3, t.reverse) / nr, significant: 2)) from the reverse "
-                    + "∇KL($\\pi_\\theta$ ‖ π0)); summed per token it is \(tokenVerdict); k1 in the reward, k2 as a sequence "
-                    + "loss, and the ratio times k1 or k3 follow the reverse ∇KL($\\pi_\\theta$ ‖ π0) (table of KL directions).")
+                    + "∇KL($\\pi_\\theta$ ‖ π0)); summed per token it is \(tokenVerdict); k1 in the reward, k2 "
+                      + "as a sequence "
+                    + "loss, and the ratio times k1 or k3 follow the reverse ∇KL($\\pi_\\theta$ ‖ π0) (table "
+                      + "of KL directions).")
 }
 
 /// A target gradient against Richardson differences of the enumerated divergence along random

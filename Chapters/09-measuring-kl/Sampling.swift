@@ -53,7 +53,8 @@ func monteCarlo(_ c: Context, _ rows: [EstimatorRow]) {
          NumberFormat.format(r.moments.variance, significant: 5), NumberFormat.format(m.variances[j], significant: 5)]
     }
     page.table(headers: ["estimator", "exact mean", "MC mean", "standard error", "exact variance", "MC variance"],
-               rows: table, caption: "\(draws) sequences sampled token by token against the exact sums", label: "monte-carlo")
+               rows: table, caption: "\(draws) sequences sampled token by token against the exact sums",
+               label: "monte-carlo")
 }
 
 /// Each estimator's sample mean against its exact mean, within zCheck standard errors σ/√R.

@@ -165,7 +165,8 @@ func settings(_ c: Context) throws {
                rows: table,
                caption: "Each library setting's exact expected gradient against the four targets: the sine of the "
                 + "angle between them (0 when the gradient is a positive multiple of the target, then named with its "
-                + "factor); $\\mathbb{E}_\\pi[T]$ = \(NumberFormat.format(meanT, significant: 4)) tokens", foldAbove: 40)
+                + "factor); $\\mathbb{E}_\\pi[T]$ = \(NumberFormat.format(meanT, significant: 4)) tokens",
+               foldAbove: 40)
     c.answers.settings = (
         headers: ["library", "setting", "on-policy, the expected gradient follows", "from a stale policy's samples"],
         rows: list.map { [$0.library, $0.configuration, verdictText[$0.id + " on"]!, verdictText[$0.id + " off"]!] },

@@ -331,7 +331,8 @@ func estimators(_ c: Context) throws -> [EstimatorRow] {
                     NumberFormat.format(s.p.expectation(r.values.map { $0 < 0 ? 1 : 0 }), significant: 4),
                     NumberFormat.format(r.values.min()!, significant: 4)]
                },
-               caption: "Exact moments of each single-sample estimator under $\\pi_\\theta$; the true reverse KL($\\pi_\\theta$ ‖ π0) is "
+               caption: "Exact moments of each single-sample estimator under $\\pi_\\theta$; the true reverse "
+                        + "KL($\\pi_\\theta$ ‖ π0) is "
                 + NumberFormat.format(kl))
     for r in rows {
         page.record("mean_\(r.key)", r.moments.mean)
@@ -341,7 +342,8 @@ func estimators(_ c: Context) throws -> [EstimatorRow] {
     offPolicyEstimators(c, kl: kl)
     let pNeg = s.p.expectation(rows[0].values.map { $0 < 0 ? 1 : 0 })
     c.answers.add("Why is my KL estimate negative?",
-                  "Because k1 = log $\\pi_\\theta$/π0 is negative on every sequence the prior finds likelier: here a single "
+                  "Because k1 = log $\\pi_\\theta$/π0 is negative on every sequence the prior finds likelier: "
+                  + "here a single "
                     + "sample has k1 < 0 with probability \(NumberFormat.format(pNeg, significant: 3)) although the KL "
                     + "is "
                     + "\(NumberFormat.format(kl, significant: 3)) (table of exact moments; k2 and k3 are never "

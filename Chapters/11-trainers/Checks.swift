@@ -69,7 +69,8 @@ extension Checks {
     static func entropyKept(id: String, trainer: String, policy: Estimate, prior: Estimate) -> Check {
         let se = (pow(policy.standardError, 2) + pow(prior.standardError / 2, 2)).squareRoot()
         return Check.exceeds(id: id, claim: "At scale, \(trainer) keeps more than half the prior's entropy per token",
-                             reference: "§3", aLabel: "$H$ per token at the end", bLabel: "$\\frac{1}{2} H$ per token, prior",
+                             reference: "§3", aLabel: "$H$ per token at the end",
+                             bLabel: "$\\frac{1}{2} H$ per token, prior",
                              a: policy.value, b: prior.value / 2, margin: 5.3 * se,
                              because: "5.3 standard errors of the difference (delta method over samples): it misses a "
                                  + "collapse that stops within \(fmt(5.3 * se)) nats per token above the threshold")

@@ -18,8 +18,57 @@ struct ExactResults {
     let runs: [String: ExactTrainer.Run]
     let predictions: [String: Distribution]
 
-    func summarise(_ page: Page) {
-        page.section("Results first")
+    /// The opening section: the run's headline numbers, as recorded for the JSON, what they say,
+    /// and each trainer's exact fixed point.
+    func findings(_ page: Page) {
+        let t = { (key: String) in Findings.text(page, key) }
+        page.section(Findings.title)
+        let k1 = TrainerCase.all.filter(\.followsReverseKL).map { "exact.\($0.id).fixed-point" }
+        let k3 = TrainerCase.all.filter { !$0.followsReverseKL }.map { "exact.\($0.id)." }
+        let atPosterior = Findings.held(page, k1)
+            ? #"stop at $\pi^*_\beta$: none ends more than \#(t("exact_k1_largest_kl_to_posterior")) nats from it"#
+            : #"""
+                do not all stop at $\pi^*_\beta$ on this run (a check fails; the largest distance is \#
+                \#(t("exact_k1_largest_kl_to_posterior")) nats)
+                """#
+        let k3Point = Findings.held(page, prefixes: k3)
+            ? "stops where its own fixed-point equation predicts, and that point is not the posterior"
+            : "does not stop where its prediction says on this run (a check fails)"
+        let sampled = Findings.held(page, prefixes: ["sampled."])
+            ? "every run removed at least 70% of the prior's distance to its trainer's exact fixed point and ended "
+                + "nearer that point than the other kind's"
+            : "not every run ended near its trainer's exact fixed point (a check fails)"
+        let scale = Findings.held(page, prefixes: ["scale."])
+            ? "every trainer kept more than half the prior's entropy per token"
+            : "not every trainer kept half the prior's entropy per token (a check fails)"
+        page.prose(#"""
+            Iterated exactly on the bridge's \#(t("bridge_sequences")) token sequences at \#
+            $\beta = \#(t("beta"))$, the trainers with $k_1$ in the reward (PPO, RLOO, and GRPO with the penalty \#
+            moved into the reward) \#(atPosterior). GRPO with TRL's per-token $k_3$ loss \#(k3Point): it ends \#
+            \#(t("exact_grpo-k3_kl_to_posterior")) nats from $\pi^*_\beta$ \#
+            (\#(t("exact_grpo-k3-unscaled_kl_to_posterior")) without the standard-deviation scaling), with \#
+            expected reward \#(t("exact_grpo-k3_reward")) against the posterior's \#(t("posterior_reward")) \#
+            (@tbl:fixed-points). Run with samples on the bridge's transformer, \#(sampled) (@fig:sampled-runs); \#
+            at scale on chapter 10's prior, \#(t("scale_steps")) steps at $\beta = \#(t("scale_beta"))$, \#
+            \#(scale), and the distances to $\pi^*_\beta$ there are estimates, shown, not checked \#
+            (@tbl:findings).
+            """#)
+        Findings.table(page, [
+            Findings.Row("bridge: token sequences", "bridge_sequences"),
+            Findings.Row(#"bridge: $\beta$"#, "beta"),
+            Findings.Row(#"$k_1$ in the reward: largest $\mathrm{KL}(\pi \| \pi^*_\beta)$ at the fixed point"#,
+                         "exact_k1_largest_kl_to_posterior"),
+            Findings.Row(#"GRPO, $k_3$ loss: $\mathrm{KL}(\pi \| \pi^*_\beta)$ at the fixed point"#,
+                         "exact_grpo-k3_kl_to_posterior"),
+            Findings.Row(#"GRPO without std scaling, $k_3$ loss: $\mathrm{KL}(\pi \| \pi^*_\beta)$"#,
+                         "exact_grpo-k3-unscaled_kl_to_posterior"),
+            Findings.Row(#"GRPO, $k_3$ loss: $\mathbb{E}_\pi[r]$ at the fixed point"#, "exact_grpo-k3_reward"),
+            Findings.Row(#"$\mathbb{E}_{\pi^*_\beta}[r]$"#, "posterior_reward"),
+            Findings.Row(#"sampled runs: largest $\mathrm{KL}(\pi_T \| \pi_{\text{fixed}})$"#,
+                         "sampled_largest_kl_to_fixed_point"),
+            Findings.Row("at scale: steps of each trainer", "scale_steps"),
+            Findings.Row(#"at scale: $\beta$"#, "scale_beta"),
+        ], caption: "The run's headline numbers, as recorded in the JSON twin")
         var rows: [[String]] = []
         for c in TrainerCase.all {
             guard let run = runs[c.id] else { continue }
@@ -31,9 +80,11 @@ struct ExactResults {
         let p = problem.posterior
         rows.append(["$\\pi^*_\\beta$", "0", "0", "0", fmt(p.expectation(problem.reward)),
                      klText(p, problem.prior.distribution), "—"])
-        page.table(headers: ["trainer", "$\\mathrm{KL}(\\pi \\| \\pi^*_\\beta)$", "$\\mathrm{KL}(\\pi^*_\\beta \\| \\pi)$",
-                             "TV", "$\\mathbb{E}_\\pi[r]$", "$\\mathrm{KL}(\\pi \\| \\pi_0)$", "approximates $\\pi^*_\\beta$"],
-                   rows: rows, caption: "Each trainer's exact fixed point on the bridge, β = \(fmt(problem.beta))")
+        page.table(headers: ["trainer", "$\\mathrm{KL}(\\pi \\| \\pi^*_\\beta)$",
+                             "$\\mathrm{KL}(\\pi^*_\\beta \\| \\pi)$", "TV", "$\\mathbb{E}_\\pi[r]$",
+                             "$\\mathrm{KL}(\\pi \\| \\pi_0)$", "approximates $\\pi^*_\\beta$"],
+                   rows: rows, caption: "Each trainer's exact fixed point on the bridge, β = \(fmt(problem.beta))",
+                   label: "fixed-points")
     }
 }
 
@@ -85,14 +136,18 @@ struct ExactBridge {
             plain policy gradient, so a point where that vanishes is left where it is by every epoch. Whitening the
             advantages, or dividing them by a batch's standard deviation, multiplies the update by one positive
             number and shifts the advantages by a constant, which adds nothing to
-            $\mathbb{E}[\nabla \log \pi_\theta(x_t \mid h_t)] = 0$; so neither can move a stopping point. With $k_1$ in the
+            $\mathbb{E}[\nabla \log \pi_\theta(x_t \mid h_t)] = 0$; so neither can move a stopping point. \#
+            With $k_1$ in the
             reward, per token with returns to go (PPO) or per sequence (RLOO, GRPO with the penalty in the reward),
-            the update is a positive multiple of $\nabla J_{\mathrm{KLRL}} = -\beta \nabla \mathrm{KL}(\pi_\theta \| \pi^*_\beta)$
+            the update is a positive multiple of \#
+            $\nabla J_{\mathrm{KLRL}} = -\beta \nabla \mathrm{KL}(\pi_\theta \| \pi^*_\beta)$
             (eq. 7; chapter 9 shows these settings follow $\nabla \mathrm{KL}(\pi_\theta \| \pi_0)$), whose only zero is
             $\pi^*_\beta$. The per-token $k_3$ loss is another matter. Differentiated at the sampled token it gives
-            $\beta (1 - \pi_0/\pi_\theta)(x_t \mid h_t)\, \nabla \log \pi_\theta(x_t \mid h_t)$, whose expectation in the block of
+            $\beta (1 - \pi_0/\pi_\theta)(x_t \mid h_t)\, \nabla \log \pi_\theta(x_t \mid h_t)$, whose \#
+            expectation in the block of
             prefix $h$ is $\beta\, \pi_\theta(h) (\pi_\theta(\cdot \mid h) - \pi_0(\cdot \mid h))$: the gradient of
-            $\mathrm{KL}(\pi_0(\cdot \mid h) \| \pi_\theta(\cdot \mid h))$, the forward direction, prefix by prefix, blind to
+            $\mathrm{KL}(\pi_0(\cdot \mid h) \| \pi_\theta(\cdot \mid h))$, the forward direction, prefix \#
+            by prefix, blind to
             what follows $h$. Setting GRPO's expected update to zero at every prefix gives its predicted fixed point
             """#)
         page.equation(#"""
@@ -130,7 +185,8 @@ struct ExactBridge {
                 guard case .groupNormalised(let g, _, let scale) = c.recipe.advantage else {
                     preconditionFailure("only GRPO's k3 recipes have another fixed point")
                 }
-                predicted = TrainerFixedPoints.k3FixedPoint(problem: problem, group: g, scale: scale).policy.distribution
+                predicted = TrainerFixedPoints.k3FixedPoint(problem: problem, group: g, scale: scale)
+                    .policy.distribution
                 predictionName = "its predicted per-prefix fixed point"
             }
             predictions[c.id] = predicted
@@ -153,12 +209,18 @@ struct ExactBridge {
             page.record("exact_\(c.id)_reward", d.expectation(reward))
             page.record("exact_\(c.id)_kl_to_prior", klDivergence(d, pi0.distribution))
         }
+        page.record("beta", beta)
+        page.record("bridge_sequences", Double(pi0.space.count))
+        page.record("posterior_reward", posterior.expectation(reward))
+        page.record("exact_k1_largest_kl_to_posterior", TrainerCase.all.filter(\.followsReverseKL)
+            .map { klDivergence(runs[$0.id]!.policy.distribution, posterior) }.max()!)
         rows.append(["$\\pi^*_\\beta$ (closed form)", "—", "—", "—", "0", "0", "0", fmt(posterior.expectation(reward)),
                      klText(posterior, pi0.distribution)])
         page.table(headers: ["trainer", "iterations", "residual", "KL to the prediction",
                              "$\\mathrm{KL}(\\pi \\| \\pi^*_\\beta)$", "$\\mathrm{KL}(\\pi^*_\\beta \\| \\pi)$", "TV",
                              "$\\mathbb{E}_\\pi[r]$", "$\\mathrm{KL}(\\pi \\| \\pi_0)$"],
-                   rows: rows, caption: "The iterated exact fixed points against their predictions and against $\\pi^*_\\beta$")
+                   rows: rows,
+                   caption: "The iterated exact fixed points against their predictions and against $\\pi^*_\\beta$")
         let k3 = predictions["grpo-k3"]!, unscaled = predictions["grpo-k3-unscaled"]!
         page.prose(#"""
             PPO, RLOO and GRPO with the penalty in the reward stop at $\pi^*_\beta$ to rounding. GRPO with the per-token

@@ -21,9 +21,9 @@ struct TrainerCase: Sendable {
     /// GRPO with the k1 penalty moved into the reward.
     static let all: [TrainerCase] = [
         TrainerCase(id: "ppo", name: "PPO, k1 per token in the reward",
-                    source: "TRL PPOTrainer (Ziegler et al. 2019): num_ppo_epochs=4, cliprange=0.2, kl_estimator=\"k1\" "
-                        + "per token in the reward, gamma=1, whitened advantages; a leave-one-out baseline in place "
-                        + "of the value head",
+                    source: "TRL PPOTrainer (Ziegler et al. 2019): num_ppo_epochs=4, cliprange=0.2, "
+                        + "kl_estimator=\"k1\" per token in the reward, gamma=1, whitened advantages; a "
+                        + "leave-one-out baseline in place of the value head",
                     recipe: TrainerRecipe(advantage: .tokenReturnsWhitened, k3Loss: false, epochs: 4, clip: 0.2),
                     followsReverseKL: true),
         TrainerCase(id: "rloo", name: "RLOO, k1 per sequence in the reward",
@@ -43,8 +43,9 @@ struct TrainerCase: Sendable {
                                           k3Loss: true, epochs: 1, clip: 0.2),
                     followsReverseKL: false),
         TrainerCase(id: "grpo-k1", name: "GRPO, k1 per sequence in the reward",
-                    source: "TRL GRPOTrainer with the penalty moved into the reward, $r - \\beta \\log \\pi_\\theta/\\pi_0$ (Shah et al. "
-                        + "2025), num_generations=8, scale_rewards=\"batch\", num_iterations=1",
+                    source: "TRL GRPOTrainer with the penalty moved into the reward, "
+                        + "$r - \\beta \\log \\pi_\\theta/\\pi_0$ (Shah et al. 2025), num_generations=8, "
+                        + "scale_rewards=\"batch\", num_iterations=1",
                     recipe: TrainerRecipe(advantage: .groupNormalised(group: 8, klInReward: true, scale: .batch),
                                           k3Loss: false, epochs: 1, clip: 0.2),
                     followsReverseKL: true),

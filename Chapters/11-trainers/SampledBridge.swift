@@ -51,8 +51,8 @@ struct SampledBridge {
             for s in 0...settings.steps {
                 if s > 0 { trainer.trainStep(rng: seeds.generator("bridge-\(c.id)-\(s)")) }
                 guard s % every == 0 || s == settings.steps else { continue }
-                ds.append(BridgeModel.tabular(trainer.policy, tokenizer: exact.prior.tokenizer, blockSize: exact.blockSize,
-                                              space: space).model.distribution)
+                ds.append(BridgeModel.tabular(trainer.policy, tokenizer: exact.prior.tokenizer,
+                                              blockSize: exact.blockSize, space: space).model.distribution)
                 steps.append(s)
             }
             outcomes.append(Outcome(trainer: c, distributions: ds, steps: steps))
@@ -78,16 +78,23 @@ struct SampledBridge {
             series.append(Series(c.name, x: o.steps.map(Double.init), y: o.distributions.map { klDivergence($0, own) },
                                  style: .lineAndPoints))
         }
-        page.table(headers: ["trainer", "$\\mathrm{KL}(\\pi_0 \\| \\pi_{\\text{fixed}})$", "$\\mathrm{KL}(\\pi_T \\| \\pi_{\\text{fixed}})$",
-                             "KL to the other kind's point", "$\\mathrm{KL}(\\pi_T \\| \\pi^*_\\beta)$", "$\\mathbb{E}_{\\pi_T}[r]$",
+        page.record("sampled_largest_kl_to_fixed_point", outcomes.map {
+            klDivergence($0.distributions.last!, exact.predictions[$0.trainer.id]!)
+        }.max()!)
+        page.table(headers: ["trainer", "$\\mathrm{KL}(\\pi_0 \\| \\pi_{\\text{fixed}})$",
+                             "$\\mathrm{KL}(\\pi_T \\| \\pi_{\\text{fixed}})$", "KL to the other kind's point",
+                             "$\\mathrm{KL}(\\pi_T \\| \\pi^*_\\beta)$", "$\\mathbb{E}_{\\pi_T}[r]$",
                              "$\\mathbb{E}[r]$ at the fixed point"],
-                   rows: rows, caption: "Sampled runs on the bridge's transformer at the end, against the exact fixed points")
+                   rows: rows,
+                   caption: "Sampled runs on the bridge's transformer at the end, against the exact fixed points")
         page.plot(LinePlot(title: "Sampled runs: distance to their own exact fixed point",
-                           description: "Exact KL from each sampled run's transformer to its trainer's exact fixed point.",
+                           description: "Exact KL from each sampled run's transformer to its trainer's exact "
+                               + "fixed point.",
                            xLabel: "fine-tuning step",
                            yLabel: "$\\mathrm{KL}(\\pi_\\theta \\| \\text{fixed point})$ (nats)", series: series,
                            yIncludesZero: true),
-                  caption: "Each sampled run's exact KL to the fixed point its trainer's exact update has.")
+                  caption: "Each sampled run's exact KL to the fixed point its trainer's exact update has.",
+                  label: "sampled-runs")
         return outcomes
     }
 }

@@ -17,8 +17,8 @@ import TinyLM
 struct Trainers: ParsableCommand {
     static let chapter = Chapter(
         slug: "11-trainers", number: 11, title: "What PPO, RLOO and GRPO converge to",
-        summary: "Each trainer's exact fixed point on the enumerable bridge against $\\pi^*_\\beta$, the same trainers with "
-            + "samples, and at scale on chapter 10's prior: which KL settings approximate the posterior.")
+        summary: "Each trainer's exact fixed point on the enumerable bridge against $\\pi^*_\\beta$, the same "
+            + "trainers with samples, and at scale on chapter 10's prior: which KL settings approximate the posterior.")
 
     static let configuration = CommandConfiguration(
         commandName: chapter.command,
@@ -65,12 +65,13 @@ struct Trainers: ParsableCommand {
             ("beta", "\(beta)"), ("scale-beta", "\(scaleBeta)"), ("steps", "\(scaleSteps)"),
             ("learning-rate", "\(learningRate)"),
         ]) { page, seeds in
-            let summary = page.mark()
+            // The findings are known only at the end of the run; they are shown first.
+            let top = page.mark()
             let exact = try ExactBridge(page: page, seeds: seeds, quick: quick, beta: beta).run()
             _ = try SampledBridge(page: page, seeds: seeds, quick: quick, exact: exact).run()
             try AtScale(page: page, seeds: seeds, quick: quick, beta: scaleBeta, exact: exact, steps: scaleSteps,
                         learningRate: learningRate).run()
-            page.insert(at: summary) { exact.summarise(page) }
+            page.insert(at: top) { exact.findings(page) }
         }
     }
 }

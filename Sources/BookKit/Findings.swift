@@ -24,6 +24,21 @@ public enum Findings {
         return NumberFormat.format(v, significant: significant)
     }
 
+    /// Whether every check with one of `ids` passed (false if one of them was not made): what a
+    /// sentence of the findings may claim only when its checks hold.
+    public static func held(_ page: Page, _ ids: [String]) -> Bool {
+        ids.allSatisfy { id in page.checks.first { $0.id == id }?.passed == true }
+    }
+
+    /// Whether every check whose id starts with one of `prefixes` passed (false if a prefix has no
+    /// check): a sentence about a whole part of the chapter.
+    public static func held(_ page: Page, prefixes: [String]) -> Bool {
+        prefixes.allSatisfy { prefix in
+            let matching = page.checks.filter { $0.id.hasPrefix(prefix) }
+            return !matching.isEmpty && matching.allSatisfy(\.passed)
+        }
+    }
+
     /// The table of headline numbers, labelled `findings` (cite it as `@tbl:findings`).
     public static func table(_ page: Page, _ rows: [Row], caption: String) {
         page.table(headers: headers, rows: rows.map { [$0.quantity, text(page, $0.key), $0.key] },

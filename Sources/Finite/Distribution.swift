@@ -68,8 +68,9 @@ public struct Distribution: Sendable, Equatable {
     /// The outcomes with positive probability.
     public var support: Set<Int> { Set(probabilities.indices.filter { probabilities[$0] > 0 }) }
 
-    /// π(S) = Σ_{x ∈ S} π(x).
-    public func mass(of subset: Set<Int>) -> Double { subset.reduce(0) { $0 + probabilities[$1] } }
+    /// π(S) = Σ_{x ∈ S} π(x), summed in increasing x: a `Set`'s own order changes from one process
+    /// to the next (Swift seeds its hashing per process), and so would the sum's last bits.
+    public func mass(of subset: Set<Int>) -> Double { subset.sorted().reduce(0) { $0 + probabilities[$1] } }
 
     /// E_π[f] = Σ_x π(x) f(x) (terms outside the support contribute 0).
     public func expectation(_ f: [Double]) -> Double { weightedSum(probabilities, f) }

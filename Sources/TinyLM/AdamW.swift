@@ -36,10 +36,15 @@ public final class AdamW {
         let beta1 = self.beta1, beta2 = self.beta2, eps = self.eps
         let p = model.parameters.pointer, g = model.gradients.pointer
         let mp = m.pointer, vp = v.pointer
-        for (range, decays) in zip(ranges, decayMask) {
-            let shrink: Float = decays ? 1 - lr * weightDecay : 1
-            Parallel.forChunks(range.count, minimum: 32768) { chunk in
-                for i in (range.lowerBound + chunk.lowerBound)..<(range.lowerBound + chunk.upperBound) {
+        let segments = zip(ranges, decayMask).map { ($0, $1 ? 1 - lr * weightDecay : Float(1)) }
+        // One split of all the parameters across the cores (each element's update is its own,
+        // so the split does not change the bits), not one split a tensor: most tensors are too
+        // small to be worth one.
+        Parallel.forChunks(m.count, minimum: 16384) { chunk in
+            for (range, shrink) in segments {
+                let lo = max(range.lowerBound, chunk.lowerBound), hi = min(range.upperBound, chunk.upperBound)
+                guard lo < hi else { continue }
+                for i in lo..<hi {
                     let gi = g[i]
                     let mi = beta1 * mp[i] + (1 - beta1) * gi
                     let vi = beta2 * vp[i] + (1 - beta2) * gi * gi
@@ -61,7 +66,9 @@ public func clipGradientNorm(_ model: GPT, maxNorm: Double) -> Double {
     let factor = maxNorm / (norm + 1e-6)
     if factor < 1 {
         let f = Float(factor), g = model.gradients.pointer
-        for i in 0..<model.gradients.count { g[i] *= f }
+        Parallel.forChunks(model.gradients.count, minimum: 16384) { r in
+            for i in r { g[i] *= f }
+        }
     }
     return norm
 }

@@ -9,8 +9,9 @@ extension GPT {
     }
 
     /// The backward pass proper, shard by shard as the forward pass ran (`Parallel.shards`).
-    /// The first shard accumulates into `gradients`; each other shard into a zeroed buffer of
-    /// its own, added to `gradients` afterwards in shard order.
+    /// The first shard accumulates into `gradients`; each other shard into a buffer of its own
+    /// (zeroed by the shard itself, on its own core), added to `gradients` afterwards in shard
+    /// order: element by element g + p1 + p2 + ..., split across the cores by elements.
     func backwardPass(dLogProbs: [Float]) {
         guard let acts else { preconditionFailure("backward needs a forward pass first") }
         let B = acts.B, T = acts.T
@@ -18,20 +19,25 @@ extension GPT {
         let g = gradientScratch()
         let shards = Parallel.shards(B: B)
         while shardGradients.count < shards.count - 1 { shardGradients.append(FloatBuffer(count: layout.count)) }
-        let extra = shardGradients.prefix(shards.count - 1).map { buffer -> ModelPointers in
-            buffer.zero()
-            return ModelPointers(buffer, layout)
-        }
+        let buffers = Array(shardGradients.prefix(shards.count - 1))
+        let extra = buffers.map { ModelPointers($0, layout) }
         dLogProbs.withUnsafeBufferPointer { dlp in
             Parallel.forShards(shards) { i, rows in
+                if i > 0 { buffers[i - 1].zero() }
                 backwardRows(acts, g, dLogProbs: dlp.baseAddress!, rows: rows, T: T,
                              into: i == 0 ? grads : extra[i - 1])
             }
         }
-        let total = gradients.pointer
-        for buffer in shardGradients.prefix(shards.count - 1) {
-            let part = buffer.pointer
-            Parallel.forChunks(layout.count, minimum: 65536) { r in
+        addShardGradients(buffers)
+    }
+
+    /// gradients += buffers[0] + buffers[1] + ..., element by element in that order (so the
+    /// split of the elements across the cores does not change the bits).
+    func addShardGradients(_ buffers: [FloatBuffer]) {
+        guard !buffers.isEmpty else { return }
+        let total = gradients.pointer, parts = buffers.map(\.pointer)
+        Parallel.forChunks(layout.count, minimum: 16384) { r in
+            for part in parts {
                 for i in r { total[i] += part[i] }
             }
         }

@@ -69,13 +69,27 @@ public final class GPT {
         return Array(UnsafeBufferPointer(start: parameters.pointer + spec.offset, count: spec.count))
     }
 
-    /// The L2 norm of all gradients (Double accumulation).
+    /// The L2 norm of all gradients (Double accumulation): `normBlocks` fixed blocks of the
+    /// parameters, each summed on some core, then the blocks' sums in order (so the bits do not
+    /// depend on the number of cores).
     public func gradientNorm() -> Double {
-        var s = 0.0
-        let g = gradients.pointer
-        for i in 0..<gradients.count { s += Double(g[i]) * Double(g[i]) }
-        return s.squareRoot()
+        let g = gradients.pointer, n = gradients.count, k = Self.normBlocks
+        var partial = [Double](repeating: 0, count: k)
+        partial.withUnsafeMutableBufferPointer { out in
+            let sums = out.baseAddress!
+            Parallel.forChunks(k) { blocks in
+                for j in blocks {
+                    var s = 0.0
+                    for i in (n * j / k)..<(n * (j + 1) / k) { s += Double(g[i]) * Double(g[i]) }
+                    sums[j] = s
+                }
+            }
+        }
+        return partial.reduce(0, +).squareRoot()
     }
+
+    /// The blocks of `gradientNorm`'s sum.
+    static let normBlocks = 64
 
     /// Training FLOPs a token as nanoGPT/PaLM count them: 6N + 12 L C T, N the non-embedding
     /// parameters (tied head counted once), T the block size.

@@ -20,6 +20,11 @@ public enum Parallel {
         return max(1, ProcessInfo.processInfo.activeProcessorCount)
     }()
 
+    /// How the passes use the machine, for logs: threads, cores and shards a pass.
+    public static var description: String {
+        "\(workers) threads on \(ProcessInfo.processInfo.activeProcessorCount) cores, \(shardsPerPass) batch shards a pass"
+    }
+
     /// Calls `body` on contiguous chunks of 0..<n, one a worker, concurrently (serially when a
     /// chunk would be smaller than `minimum`).
     static func forChunks(_ n: Int, minimum: Int = 1, _ body: (Range<Int>) -> Void) {
@@ -39,31 +44,42 @@ public enum Parallel {
         }
     }
 
-    /// The batch shards of a forward or backward pass over B rows: two halves of
-    /// the rows when B >= 2, else one shard. Data parallelism: each shard runs
-    /// the whole pass on its rows with serial kernels, one core each, so the cores meet once a
-    /// pass instead of once a kernel. The split depends on B only, never on the number of
-    /// cores, so results are the same on any machine with the same BLAS kernels; only the
-    /// gradients' summation order differs from a one-shard pass (the shards' partial sums
-    /// are added in shard order).
+    /// The batch shards a pass splits into (fewer when it has fewer rows): a constant, not the
+    /// number of cores, because the shards fix the order in which the gradients' partial sums
+    /// are added; so a pass gives the same bits on any machine with the same kernels. Eight keeps
+    /// up to eight cores busy and, on two cores, costs little over two shards (each shard still
+    /// multiplies several rows of positions at a time); see ARCHITECTURE.md for the measured
+    /// per-shard times and the expected scaling. Changing it changes the bits of every pass, so
+    /// it is part of the pretraining cache key (`PretrainSettings.json`).
+    public static let shardsPerPass = 8
+
+    /// The batch shards of a forward or backward pass over B rows: `shardsPerPass` contiguous
+    /// runs of rows (sizes differing by at most one), or B shards of one row when B is smaller.
+    /// Data parallelism: each shard runs the whole pass on its rows with serial kernels, so the
+    /// cores meet once a pass instead of once a kernel. The split depends on B only, never on
+    /// the number of cores; the gradients of the shards are added in shard order.
     static func shards(B: Int) -> [Range<Int>] {
-        let k = B >= 2 ? 2 : 1
+        let k = max(1, min(B, shardsPerPass))
         return (0..<k).map { (B * $0 / k)..<(B * ($0 + 1) / k) }
     }
 
-    /// Calls `body(index, rows)` for each shard, which runs serial kernels: concurrently, one
-    /// core a shard, when there are at least as many workers as shards, else one shard after
-    /// the other. The kernels never split further, so a pass gives the same bits on any number
-    /// of cores (cores beyond the shards' stay idle in passes, and a pass of a single row runs on
-    /// one core).
+    /// Calls `body(index, rows)` once for each shard, which runs serial kernels: on up to
+    /// `workers` threads at once, each taking the next shard not yet taken until none is left.
+    /// A core that is slowed (another process on it) so takes fewer shards instead of holding
+    /// the pass back, and more cores than shards stay idle in passes. Which thread runs a shard
+    /// never changes what it computes, so a pass gives the same bits on any number of cores.
     static func forShards(_ shards: [Range<Int>], _ body: (Int, Range<Int>) -> Void) {
-        guard shards.count > 1, workers >= shards.count else {
+        let k = min(workers, shards.count)
+        guard k > 1 else {
             for (i, rows) in shards.enumerated() { body(i, rows) }
             return
         }
+        let queue = WorkQueue(count: shards.count)
         withoutActuallyEscaping(body) { escaping in
             let box = UncheckedSendable(escaping)
-            DispatchQueue.concurrentPerform(iterations: shards.count) { i in box.value(i, shards[i]) }
+            DispatchQueue.concurrentPerform(iterations: k) { _ in
+                while let i = queue.next() { box.value(i, shards[i]) }
+            }
         }
     }
 
@@ -77,6 +93,23 @@ public enum Parallel {
         if saved != 1 { BLAS.setThreadCount(1) }
         defer { if saved != 1 { BLAS.setThreadCount(saved) } }
         return body()
+    }
+}
+
+/// Indices 0..<count handed out in order to whichever worker asks first (each index once).
+final class WorkQueue: @unchecked Sendable {
+    private let lock = NSLock()
+    private var taken = 0
+    let count: Int
+
+    init(count: Int) { self.count = count }
+
+    func next() -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard taken < count else { return nil }
+        taken += 1
+        return taken - 1
     }
 }
 

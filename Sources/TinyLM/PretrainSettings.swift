@@ -1,7 +1,7 @@
 import Foundation
 
-/// Everything that determines a pretraining run; equal settings give equal models (same
-/// thread count), so the settings key the pretraining cache.
+/// Everything that determines a pretraining run; equal settings give equal models (on any
+/// number of cores, with the same BLAS kernels), so the settings key the pretraining cache.
 public struct PretrainSettings: Sendable, Equatable, Codable {
     /// L, NH, C and the block size (the longest document is blockSize - 1 characters).
     public var nLayer = 4
@@ -32,11 +32,26 @@ public struct PretrainSettings: Sendable, Equatable, Codable {
         LearningRateSchedule(maxLR: maxLR, minLR: minLR, warmupSteps: warmupSteps, decaySteps: steps)
     }
 
-    /// Settings as sorted-key JSON (stored in checkpoints, hashed for the cache key).
+    /// Settings as sorted-key JSON (stored in checkpoints, hashed for the cache key), with
+    /// `passShards`, the batch shards of every pass (`Parallel.shardsPerPass`): not a setting
+    /// but part of what fixes a run's bits (it orders the gradients' sums), so a checkpoint
+    /// trained with another split is neither reused nor resumed.
     public var json: String {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys]
-        return String(decoding: try! e.encode(self), as: UTF8.self)
+        return String(decoding: try! e.encode(Keyed(settings: self)), as: UTF8.self)
+    }
+
+    /// The settings' own keys and `passShards`, in one JSON object.
+    private struct Keyed: Encodable {
+        let settings: PretrainSettings
+        enum Key: String, CodingKey { case passShards }
+
+        func encode(to encoder: Encoder) throws {
+            try settings.encode(to: encoder)
+            var c = encoder.container(keyedBy: Key.self)
+            try c.encode(Parallel.shardsPerPass, forKey: .passShards)
+        }
     }
 
     /// A stable 64-bit FNV-1a hash of `json`, in hex: the cache key.

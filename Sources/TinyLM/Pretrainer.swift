@@ -6,7 +6,7 @@ import GSL
 ///
 /// Step s draws its batch from a generator seeded by (seed, s) alone: `batchSize` training
 /// documents uniformly with replacement. So a resumed run sees exactly the batches an
-/// uninterrupted one would, and reaches the same parameters (with the same BLAS thread count).
+/// uninterrupted one would, and reaches the same parameters (on any number of cores).
 public final class Pretrainer {
     public let settings: PretrainSettings
     public let tokenizer: CharTokenizer

@@ -1,47 +1,60 @@
 import Foundation
 
-/// Progress of a long loop on standard error: a bar with an ETA rewritten in place on a
-/// terminal, plain lines (at most one every `plainEvery` updates) when piped.
+/// Progress of a long loop on standard error, with an estimate of the time left: a bar rewritten
+/// in place on a terminal (at most ten times a second), plain lines when piped (one at least
+/// `interval` seconds after the last, 10 by default, and one at the end), so that every stretch
+/// of work longer than `interval` says how long it will take, in a log too.
 public final class ProgressReporter {
     let total: Int
     let label: String
     let isTerminal: Bool
-    let plainEvery: Int
+    let interval: Double
     let startTime: Date
     let startDone: Int
-    /// When the bar was last drawn (a terminal is redrawn at most ten times a second).
-    var lastDraw = Date.distantPast
+    /// The clock (a test's own, to step time by hand).
+    let now: () -> Date
+    /// Where the lines go (standard error; a test's own).
+    let write: (String) -> Void
+    /// When the bar was last drawn or the last plain line written.
+    var lastDraw: Date
 
-    public init(total: Int, label: String, startingAt done: Int = 0, plainEvery: Int = 100, forceTerminal: Bool? = nil) {
+    public init(total: Int, label: String, startingAt done: Int = 0, interval: Double = 10, forceTerminal: Bool? = nil,
+                now: @escaping () -> Date = Date.init, write: @escaping (String) -> Void = writeStandardError) {
         self.total = total
         self.label = label
         isTerminal = forceTerminal ?? (isatty(2) != 0)
-        self.plainEvery = max(plainEvery, 1)
-        startTime = Date()
+        self.interval = interval
+        self.now = now
+        self.write = write
+        startTime = now()
+        lastDraw = isTerminal ? .distantPast : startTime
         startDone = done
     }
 
     /// Reports `done` of `total` with a short status text (e.g. the loss).
     public func update(_ done: Int, status: String) {
-        let elapsed = Date().timeIntervalSince(startTime)
+        let time = now()
+        let elapsed = time.timeIntervalSince(startTime)
         let rate = Double(done - startDone) / max(elapsed, 1e-9)
-        let eta = rate > 0 ? Double(total - done) / rate : 0
+        let eta = rate > 0 ? Self.duration(Double(total - done) / rate) : "unknown"
+        let text = status.isEmpty ? "" : " \(status)"
         if isTerminal {
-            guard done == total || Date().timeIntervalSince(lastDraw) >= 0.1 else { return }
-            lastDraw = Date()
+            guard done == total || time.timeIntervalSince(lastDraw) >= 0.1 else { return }
+            lastDraw = time
             let width = 24
-            let filled = total > 0 ? width * done / total : width
+            let filled = total > 0 ? width * min(max(done, 0), total) / total : width
             let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-            writeStandardError("\r\(label) [\(bar)] \(done)/\(total) \(status) ETA \(Self.duration(eta))\u{1B}[K")
-            if done == total { writeStandardError("\n") }
-        } else if done % plainEvery == 0 || done == total {
-            writeStandardError("\(label) \(done)/\(total) \(status) elapsed \(Self.duration(elapsed)) eta \(Self.duration(eta))\n")
+            write("\r\(label) [\(bar)] \(done)/\(total)\(text) ETA \(eta)\u{1B}[K")
+            if done == total { write("\n") }
+        } else if done == total || time.timeIntervalSince(lastDraw) >= interval {
+            lastDraw = time
+            write("\(label) \(done)/\(total)\(text) elapsed \(Self.duration(elapsed)) eta \(eta)\n")
         }
     }
 
     /// A one-off line (not overwritten on a terminal).
     public func note(_ text: String) {
-        writeStandardError((isTerminal ? "\r\u{1B}[K" : "") + text + "\n")
+        write((isTerminal ? "\r\u{1B}[K" : "") + text + "\n")
     }
 
     static func duration(_ s: Double) -> String {

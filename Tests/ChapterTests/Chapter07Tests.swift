@@ -1,4 +1,5 @@
 import Foundation
+import Notebook
 import Testing
 
 @Suite("Chapter 7: forward vs reverse KL")
@@ -53,5 +54,19 @@ struct Chapter07Tests {
         }
         #expect(values[0] == values[1])
         #expect(!values[0].isEmpty)
+    }
+
+    @Test("the page opens with its findings, and their numbers are the JSON's")
+    func findingsFirst() throws {
+        let (report, section) = try expectFindingsFirst(product, slug: slug, arguments: ["--quick", "--seed", "3"])
+        let f = { (key: String) in NumberFormat.format(report.values[key]!) }
+        let text = plainText(section)
+        #expect(text.contains("and ended \(f("rl_kl_to_target")) nats from the posterior"))
+        #expect(text.contains("maximum likelihood on \(f("mle_samples")) filtered samples to \(f("dissociation_kl_mle"))"))
+        // Every check holds on this run, so every sentence is in its holding wording (a check id that
+        // no longer exists would turn one into its failing wording).
+        for holding in ["collapsed onto the best outcome", "every method that minimises a KL divergence",
+                        "the forward fit reaches that minimum"] { #expect(text.contains(holding)) }
+        #expect(section.contains("href=\"#figure-"), "the bimodal figure is cited by number")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Notebook
 import Testing
 
 @Suite("Chapter 8: β and the square-root law")
@@ -63,5 +64,22 @@ struct Chapter08Tests {
         }
         #expect(values[0] == values[1])
         #expect(values[0]["beta_star"] != nil)
+    }
+
+    @Test("the page opens with its findings, and their numbers are the JSON's; a failed check is said so")
+    func findingsFirst() throws {
+        let (report, section) = try expectFindingsFirst(product, slug: slug, arguments: ["--quick", "--seed", "3"])
+        let f = { (key: String) in NumberFormat.format(report.values[key]!) }
+        let text = plainText(section)
+        #expect(text.contains("the adaptive KL controller aiming at \(f("target_kl")) nats settles on"))
+        #expect(text.contains("after \(f("updates_run")) updates"))
+        // Every check holds on this run, so every sentence is in its holding wording.
+        for holding in ["are the first derivatives of one function", "a Gaussian reward gains exactly"] {
+            #expect(text.contains(holding))
+        }
+        #expect(section.contains("href=\"#figure-"), "the square-root figure is cited by number")
+        let stopped = try expectFindingsFirst(product, slug: slug,
+                                              arguments: ["--quick", "--outcomes", "50", "--updates", "100"], status: 1)
+        #expect(plainText(stopped.section).contains("updates (its check fails)"))
     }
 }

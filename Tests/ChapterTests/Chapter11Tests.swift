@@ -1,4 +1,5 @@
 import Foundation
+import Notebook
 import Testing
 
 @Suite("Chapter 11: what PPO, RLOO and GRPO converge to")
@@ -30,5 +31,23 @@ struct Chapter11Tests {
         let result = try ChapterRunner.run(product, ["--help"])
         #expect(result.status == 0)
         for option in ["--seed", "--quick", "--output", "--beta", "--scale-beta", "--steps"] { #expect(result.stdout.contains(option)) }
+    }
+
+    @Test("the page opens with its findings, and their numbers are the JSON's")
+    func findingsFirst() throws {
+        let (report, section) = try expectFindingsFirst(product, slug: slug, arguments: ["--quick", "--seed", "3"])
+        let f = { (key: String) in NumberFormat.format(report.values[key]!) }
+        let text = plainText(section)
+        #expect(text.contains("Iterated exactly on the bridge's \(f("bridge_sequences")) token sequences"))
+        #expect(text.contains("it ends \(f("exact_grpo-k3_kl_to_posterior")) nats from"))
+        #expect(text.contains("with expected reward \(f("exact_grpo-k3_reward")) against the posterior's"))
+        // Every check holds on this run, so every sentence is in its holding wording (a check id that
+        // no longer exists would turn one into its failing wording).
+        for holding in ["none ends more than", "stops where its own fixed-point equation predicts",
+                        "every run removed at least 70%", "every trainer kept more than half"] {
+            #expect(text.contains(holding))
+        }
+        #expect(section.contains("href=\"#figure-") && section.contains("href=\"#table-2\""),
+                "the sampled runs' figure and the fixed points' table are cited by number")
     }
 }

@@ -61,20 +61,29 @@ struct ToolTests {
         #expect(r.stdout.isEmpty, sourceLocation: sourceLocation)
     }
 
-    /// The batch shards fix the order of every sum, so training on one, two or four cores gives
-    /// the same bits (ARCHITECTURE.md, "How TinyLM uses the cores").
-    @Test func pretrainingGivesTheSameBitsOnAnyNumberOfCores() throws {
+    /// The batch shards (a fixed number a pass, `Parallel.shardsPerPass`) fix the order of every
+    /// sum, so training on one, two, four or eight threads gives the same bits (ARCHITECTURE.md,
+    /// "How TinyLM uses the cores"): with --quick's 16 documents a step (two passes of eight rows,
+    /// one row a shard) and with 21 (passes of 10 and 11 rows, shards of one and two rows).
+    @Test(arguments: [[String](), ["--batch-size", "21"]])
+    func pretrainingGivesTheSameBitsOnAnyNumberOfCores(_ extra: [String]) throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tinylm-cores-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
+        let counts = ["1", "2", "4", "8"]
         var files: [Data] = []
-        for threads in ["1", "2", "4"] {
+        for threads in counts {
             let file = dir.appendingPathComponent("cores-\(threads).safetensors")
-            let r = try run(["pretrain", "--quick", "--steps", "40", "--checkpoint", file.path], environment: ["TINYLM_THREADS": threads])
+            let r = try run(["pretrain", "--quick", "--steps", "40", "--checkpoint", file.path] + extra,
+                            environment: ["TINYLM_THREADS": threads])
             #expect(r.status == 0, "\(r.stderr)")
+            #expect(r.stderr.contains("\(threads) threads on"), "\(r.stderr)")
             files.append(try Data(contentsOf: file))
         }
-        #expect(files[0].count > 1000 && files[0] == files[1] && files[1] == files[2], "the checkpoints trained on 1, 2 and 4 cores differ")
+        #expect(files[0].count > 1000)
+        for (threads, file) in zip(counts, files).dropFirst() {
+            #expect(file == files[0], "the checkpoint trained on \(threads) threads differs from the one trained on 1")
+        }
     }
 
     @Test func scorePrintsExactLogProbsAsJSONLines() throws {

@@ -71,7 +71,7 @@ struct Pretrain: ParsableCommand {
         log("tinylm pretrain: \(trainer.model.config), \(trainer.model.layout.count) parameters; "
             + "\(trainer.train.count) training and \(trainer.validation.count) validation documents; \(s.steps) steps of \(s.batchSize)")
         log("checkpoint: \(url.path)")
-        log("OpenBLAS kernels: \(BLASKernels.description); \(Parallel.workers) cores")
+        log("OpenBLAS kernels: \(BLASKernels.description); \(Parallel.description)")
         try trainer.run(checkpointURL: url, progress: ProgressReporter(total: s.steps, label: "pretrain"), log: log)
         let e = trainer.model.evaluate(trainer.validation)
         print(String(format: "validation loss %.4f nats/token, %.4f bits/char; checkpoint %@", e.lossPerToken, e.bitsPerCharacter, url.path))
