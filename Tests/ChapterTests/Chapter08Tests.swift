@@ -73,6 +73,10 @@ struct Chapter08Tests {
         let text = plainText(section)
         #expect(text.contains("the adaptive KL controller aiming at \(f("target_kl")) nats settles on"))
         #expect(text.contains("after \(f("updates_run")) updates"))
+        // Every check holds on this run, so every sentence is in its holding wording.
+        for holding in ["are the first derivatives of one function", "a Gaussian reward gains exactly"] {
+            #expect(text.contains(holding))
+        }
         #expect(section.contains("href=\"#figure-"), "the square-root figure is cited by number")
         let stopped = try expectFindingsFirst(product, slug: slug,
                                               arguments: ["--quick", "--outcomes", "50", "--updates", "100"], status: 1)
