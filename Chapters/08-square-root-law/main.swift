@@ -278,12 +278,18 @@ func cumulantIdentities(_ c: Context, _ shapes: [Shape]) throws {
     \mathbb{E}_\lambda[r] = K'(\lambda), \qquad \mathrm{KL}(\pi_\lambda \| \pi_0) = \lambda K'(\lambda) - K(\lambda),
     \qquad \operatorname{Var}_\lambda(r) = K''(\lambda)
     """#)
-    for s in shapes {
-        let sweep = CumulantSweep(s, tilt: s.tilted)
-        page.check(sweep.meanCheck())
-        page.check(sweep.divergenceCheck())
-        page.check(sweep.varianceCheck())
-        if let closed = s.closedK { page.check(try closedFormCheck(s, closed: closed)) }
+    let families = shapes.map { CumulantSweep($0, tilt: $0.tilted) }
+    page.sweep(#"$\mathbb{E}_\lambda[r] = K'(\lambda)$ on each reward shape, for $\lambda = 0 \dots 30$"#) {
+        for f in families { page.check(f.meanCheck()) }
+    }
+    page.sweep(#"$\mathrm{KL}(\pi_\lambda \| \pi_0) = \lambda K'(\lambda) - K(\lambda)$ on each reward shape"#) {
+        for f in families { page.check(f.divergenceCheck()) }
+    }
+    page.sweep(#"$\operatorname{Var}_\lambda(r) = K''(\lambda)$ on each reward shape"#) {
+        for f in families { page.check(f.varianceCheck()) }
+    }
+    try page.sweep("$K(\\lambda)$ by log-sum-exp against its closed form, on each shape that has one") {
+        for s in shapes { if let closed = s.closedK { page.check(try closedFormCheck(s, closed: closed)) } }
     }
     page.check(try quadratureCheck(closed: { try Cumulants.continuousUniform(lambda: $0) }))
 }
@@ -451,13 +457,14 @@ func squareRootLaw(_ c: Context, _ shapes: [Shape]) throws {
     """#)
     var series: [Series] = []
     var rows: [[String]] = []
+    var secondOrder: [Check] = [], hoeffding: [Check] = [], collapse: [Check] = []
     for (index, s) in shapes.enumerated() {
         let cumulants = Cumulants.firstFour(s.prior, s.reward)
         let sigma = cumulants.variance.squareRoot()
-        page.check(secondOrderCheck(s, cumulants: cumulants, tilt: s.tilted))
+        secondOrder.append(secondOrderCheck(s, cumulants: cumulants, tilt: s.tilted))
         let points = pathPoints(s, tilt: s.tilted)
-        page.check(hoeffdingCheck(s, points: points))
-        page.check(collapseLimitCheck(s, lambda: collapseLambda(s), tilt: s.tilted))
+        hoeffding.append(hoeffdingCheck(s, points: points))
+        collapse.append(collapseLimitCheck(s, lambda: collapseLambda(s), tilt: s.tilted))
         let xs = points.map { max($0.kl, 0).squareRoot() }, ys = points.map(\.gain)
         let bend = points.first { Swift.abs($0.gain / (sigma * (2 * $0.kl).squareRoot()) - 1) > 0.1 }?.kl ?? .nan
         series.append(Series(s.name, x: xs, y: ys, style: index == 0 ? .line : index == 1 ? .lineAndPoints : .points))
@@ -466,6 +473,16 @@ func squareRootLaw(_ c: Context, _ shapes: [Shape]) throws {
             NumberFormat.format($0, significant: 4)
         } + [bend.isNaN ? "—" : NumberFormat.format(bend, significant: 3)])
         page.record("bend_kl_\(index)", bend.isNaN ? -1 : bend)
+    }
+    let secondOrderTitle = #"$(\Delta - \sigma\sqrt{2\,\mathrm{KL}})/\lambda^2 \to \kappa_3/6$ as $\lambda \to 0$"#
+    page.sweep(secondOrderTitle + ", on each reward shape") {
+        secondOrder.forEach { page.check($0) }
+    }
+    page.sweep(#"$\Delta \le (R/2)\sqrt{2\,\mathrm{KL}}$ along the whole path (Hoeffding), on each reward shape"#) {
+        hoeffding.forEach { page.check($0) }
+    }
+    page.sweep("Far along the path the divergence reaches its collapse value, on each reward shape") {
+        collapse.forEach { page.check($0) }
     }
     page.table(headers: ["reward", "σ", "κ3", "correction κ3/(3σ²)", "KL where Δ leaves σ√(2KL) by 10%"], rows: rows,
                caption: "How each reward shape bends away from the square-root law", label: "bends")

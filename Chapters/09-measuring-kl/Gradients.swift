@@ -125,23 +125,28 @@ func gradients(_ c: Context) throws {
         (.k1Reward, false, true), (.k1RewardToGo, false, true), (.k2Loss, false, true), (.ratioK1, false, true),
         (.ratioK3, false, true), (.ratioK1, true, true), (.ratioK3, true, true), (.k3Loss, false, false),
     ]
-    for (usage, off, reverse) in theorems {
-        let g = rows.first { $0.usage == usage && $0.offPolicy == off }!.g
-        page.check(followsCheck(id: "follows.\(usage.id).\(off ? "off" : "on")-policy", usage: usage, offPolicy: off,
-                                gradient: g, target: reverse ? t.reverse : t.forward,
-                                targetName: reverse ? #"the reverse $\nabla \operatorname{KL}(\pi_\theta \| \pi_0)$"#
-                                    : #"the forward $\nabla \operatorname{KL}(\pi_0 \| \pi_\theta)$"#, s))
+    page.sweep("Each usage's exact expected gradient is the KL gradient its theorem names, scaled by its norm") {
+        for (usage, off, reverse) in theorems {
+            let g = rows.first { $0.usage == usage && $0.offPolicy == off }!.g
+            page.check(followsCheck(id: "follows.\(usage.id).\(off ? "off" : "on")-policy", usage: usage,
+                                    offPolicy: off, gradient: g, target: reverse ? t.reverse : t.forward,
+                                    targetName: reverse
+                                        ? #"the reverse $\nabla \operatorname{KL}(\pi_\theta \| \pi_0)$"#
+                                        : #"the forward $\nabla \operatorname{KL}(\pi_0 \| \pi_\theta)$"#, s))
+        }
     }
     // The per-token usages, in closed form per prefix (the aside above).
     let reversePart = #"$\sum_h \pi(h) \nabla \operatorname{KL}(\pi(\cdot|h) \| \pi_0(\cdot|h))$"#
     let forwardPart = #"$\sum_h \pi(h) \nabla \operatorname{KL}(\pi_0(\cdot|h) \| \pi(\cdot|h))$"#
-    for (usage, target, name) in [(KLPenaltyUsage.k2LossPerToken, t.reversePerPrefix, reversePart),
-                                  (.ratioK3PerToken, t.reversePerPrefix, reversePart),
-                                  (.k3LossPerToken, t.forwardPerPrefix, forwardPart)] {
-        let g = rows.first { $0.usage == usage && !$0.offPolicy }!.g
-        page.check(followsCheck(id: "per-prefix.\(usage.id)", usage: usage, offPolicy: false, gradient: g,
-                                target: target,
-                                targetName: name + ", with the prefix probabilities held fixed", s))
+    page.sweep("Each per-token usage follows its per-prefix closed form") {
+        for (usage, target, name) in [(KLPenaltyUsage.k2LossPerToken, t.reversePerPrefix, reversePart),
+                                      (.ratioK3PerToken, t.reversePerPrefix, reversePart),
+                                      (.k3LossPerToken, t.forwardPerPrefix, forwardPart)] {
+            let g = rows.first { $0.usage == usage && !$0.offPolicy }!.g
+            page.check(followsCheck(id: "per-prefix.\(usage.id)", usage: usage, offPolicy: false, gradient: g,
+                                    target: target,
+                                    targetName: name + ", with the prefix probabilities held fixed", s))
+        }
     }
     page.check(k1LossZeroCheck(rows.first { $0.usage == .k1Loss && !$0.offPolicy }!.g, s))
 

@@ -154,10 +154,12 @@ func negativity(_ c: Context, _ rows: [EstimatorRow]) throws {
                                  c.seeds.generator("batches"))
     let pHat = batchSizes.map { counts.frequency($0) }
     var exact: [Double] = []
-    for n in 1...exactSizes {
-        let pe = probabilityNegativeSum(values: k1, probabilities: s.p.probabilities, draws: n)
-        exact.append(pe)
-        page.check(exactNegativeCheck(n: n, exact: pe, counts))
+    page.sweep("$P(\\text{mean of } n\\ k_1 < 0)$: the exact sum against the sampled frequency, for each small $n$") {
+        for n in 1...exactSizes {
+            let pe = probabilityNegativeSum(values: k1, probabilities: s.p.probabilities, draws: n)
+            exact.append(pe)
+            page.check(exactNegativeCheck(n: n, exact: pe, counts))
+        }
     }
     page.check(chernoffRateCheck(rho: rho, s.p, s.q))
     let normal = try batchSizes.map { n in

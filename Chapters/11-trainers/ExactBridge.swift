@@ -73,13 +73,13 @@ struct ExactResults {
         for c in TrainerCase.all {
             guard let run = runs[c.id] else { continue }
             let d = run.policy.distribution
-            rows.append([c.name, fmt(klDivergence(d, posterior)), fmt(klDivergence(posterior, d)),
+            rows.append([c.name, klText(d, posterior), klText(posterior, d),
                          fmt(totalVariation(d, posterior)), fmt(d.expectation(problem.reward)),
-                         fmt(klDivergence(d, problem.prior.distribution)), c.followsReverseKL ? "yes" : "no"])
+                         klText(d, problem.prior.distribution), c.followsReverseKL ? "yes" : "no"])
         }
         let p = problem.posterior
         rows.append(["$\\pi^*_\\beta$", "0", "0", "0", fmt(p.expectation(problem.reward)),
-                     fmt(klDivergence(p, problem.prior.distribution)), "—"])
+                     klText(p, problem.prior.distribution), "—"])
         page.table(headers: ["trainer", "$\\mathrm{KL}(\\pi \\| \\pi^*_\\beta)$",
                              "$\\mathrm{KL}(\\pi^*_\\beta \\| \\pi)$", "TV", "$\\mathbb{E}_\\pi[r]$",
                              "$\\mathrm{KL}(\\pi \\| \\pi_0)$", "approximates $\\pi^*_\\beta$"],
@@ -201,10 +201,9 @@ struct ExactBridge {
                 page.check(Checks.away(id: "exact.\(c.id).away", trainer: c.name,
                                        predicted: klDivergence(predicted, posterior)))
             }
-            rows.append([c.name, "\(run.iterations)", fmt(run.residual), fmt(klDivergence(d, predicted)),
-                         fmt(klDivergence(d, posterior)), fmt(klDivergence(posterior, d)),
-                         fmt(totalVariation(d, posterior)),
-                         fmt(d.expectation(reward)), fmt(klDivergence(d, pi0.distribution))])
+            rows.append([c.name, "\(run.iterations)", fmt(run.residual), klText(d, predicted),
+                         klText(d, posterior), klText(posterior, d), fmt(totalVariation(d, posterior)),
+                         fmt(d.expectation(reward)), klText(d, pi0.distribution)])
             page.record("exact_\(c.id)_kl_to_posterior", klDivergence(d, posterior))
             page.record("exact_\(c.id)_kl_from_posterior", klDivergence(posterior, d))
             page.record("exact_\(c.id)_reward", d.expectation(reward))
@@ -216,7 +215,7 @@ struct ExactBridge {
         page.record("exact_k1_largest_kl_to_posterior", TrainerCase.all.filter(\.followsReverseKL)
             .map { klDivergence(runs[$0.id]!.policy.distribution, posterior) }.max()!)
         rows.append(["$\\pi^*_\\beta$ (closed form)", "—", "—", "—", "0", "0", "0", fmt(posterior.expectation(reward)),
-                     fmt(klDivergence(posterior, pi0.distribution))])
+                     klText(posterior, pi0.distribution)])
         page.table(headers: ["trainer", "iterations", "residual", "KL to the prediction",
                              "$\\mathrm{KL}(\\pi \\| \\pi^*_\\beta)$", "$\\mathrm{KL}(\\pi^*_\\beta \\| \\pi)$", "TV",
                              "$\\mathbb{E}_\\pi[r]$", "$\\mathrm{KL}(\\pi \\| \\pi_0)$"],
@@ -225,13 +224,22 @@ struct ExactBridge {
         let k3 = predictions["grpo-k3"]!, unscaled = predictions["grpo-k3-unscaled"]!
         page.prose(#"""
             PPO, RLOO and GRPO with the penalty in the reward stop at $\pi^*_\beta$ to rounding. GRPO with the per-token
-            $k_3$ loss stops where its prediction says, \#(fmt(klDivergence(k3, posterior))) nats from $\pi^*_\beta$
-            (\#(fmt(klDivergence(posterior, k3))) the other way); without the standard-deviation scaling it stops
-            \#(fmt(klDivergence(unscaled, posterior))) nats away, so part of GRPO's distance comes from the $k_3$ loss's
+            $k_3$ loss stops where its prediction says, \#(klText(k3, posterior)) nats from $\pi^*_\beta$
+            (\#(klText(posterior, k3)) the other way); without the standard-deviation scaling it stops
+            \#(klText(unscaled, posterior)) nats away, so part of GRPO's distance comes from the $k_3$ loss's
             direction and part from the reward's rescaling. GRPO's expected reward there is
             \#(fmt(k3.expectation(reward))), against \#(fmt(posterior.expectation(reward))) under $\pi^*_\beta$.
             """#)
         return ExactResults(prior: prior, tabularPrior: pi0, texts: texts, problem: problem, posterior: posterior,
                             blockSize: blockSize, runs: runs, predictions: predictions)
     }
+}
+
+/// KL(p ‖ q) as the page prints it: a value within the rounding allowance of its n-term sum
+/// (terms up to 1 + max |log p − log q| in size) is shown as 0, so that a fixed point at the
+/// posterior does not read as a negative divergence.
+func klText(_ p: Distribution, _ q: Distribution) -> String {
+    let spread = zip(p.logProbabilities, q.logProbabilities).map { Swift.abs($0 - $1) }.filter(\.isFinite).max() ?? 0
+    let allowance = summationTolerance(p.count, scale: 1 + spread)
+    return NumberFormat.format(klDivergence(p, q), significant: 4, zeroWithin: allowance)
 }

@@ -74,8 +74,8 @@ struct SampledBridge {
                                       end: klDivergence(end, own)))
             page.check(Checks.nearerOwn(id: "sampled.\(c.id).nearer-own", trainer: c.name, own: klDivergence(end, own),
                                         other: klDivergence(end, other), otherName: otherName))
-            rows.append([c.name, fmt(start), fmt(klDivergence(end, own)), fmt(klDivergence(end, other)),
-                         fmt(klDivergence(end, exact.posterior)), fmt(end.expectation(exact.problem.reward)),
+            rows.append([c.name, fmt(start), klText(end, own), klText(end, other),
+                         klText(end, exact.posterior), fmt(end.expectation(exact.problem.reward)),
                          fmt(own.expectation(exact.problem.reward))])
             page.record("sampled_\(c.id)_kl_to_fixed_point", klDivergence(end, own))
             page.record("sampled_\(c.id)_kl_to_posterior", klDivergence(end, exact.posterior))

@@ -55,17 +55,6 @@ public struct WorstCase: Sendable {
     }
 
     static func score(_ a: Double, _ b: Double, tolerance t: Double, relation: Check.Relation) -> Double {
-        if a.isNaN || b.isNaN || t.isNaN || t < 0 { return .infinity }
-        let excess: Double
-        switch relation {
-        case .equal: excess = a == b ? 0 : Swift.abs(a - b)
-        case .lessOrEqual: excess = a - b
-        case .greaterOrEqual: excess = b - a
-        case .exceeds: excess = t - (a - b)
-        }
-        if excess.isNaN { return .infinity }
-        if t > 0 && t.isFinite { return excess / t }
-        if t == .infinity { return excess == .infinity ? .infinity : -1 }
-        return excess > 0 ? .infinity : (excess == 0 ? 0 : -1)
+        Check.score(a, b, tolerance: t, relation: relation)
     }
 }

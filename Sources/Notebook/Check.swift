@@ -35,6 +35,10 @@ public struct Check: Codable, Sendable {
     /// |a - b| for equalities; a - b for inequalities and `.exceeds` (how far a is above b).
     public let difference: Double
     public let passed: Bool
+    /// The sweep this check is one case of (`Page.sweep`): the same identity over many
+    /// policies, rewards or parameters, shown as one summary row with its cases folded under
+    /// it. Nil for a check that stands alone.
+    public internal(set) var sweep: String?
 
     public init(id: String = "", claim: String, reference: String? = nil, aLabel: String, bLabel: String,
                 a: Double, b: Double, relation: Relation = .equal, tolerance: Double, because toleranceReason: String) {
@@ -74,6 +78,28 @@ public struct Check: Codable, Sendable {
         let tol = relative * (scale.isFinite ? scale : 0) + absolute
         return Check(id: id, claim: claim, reference: reference, aLabel: aLabel, bLabel: bLabel, a: a, b: b,
                      relation: .equal, tolerance: tol, because: reason)
+    }
+
+    /// How near the check is to failing: excess / tolerance, where the excess is |a − b| for
+    /// `.equal`, a − b for `.lessOrEqual`, b − a for `.greaterOrEqual` and margin − (a − b) for
+    /// `.exceeds`. A check holds when its score is at most 1 (`.equal`, with a positive finite
+    /// tolerance) or at most 0 (the inequalities); +∞ for a NaN, a negative tolerance, or any
+    /// excess over a zero tolerance.
+    public var score: Double { Check.score(a, b, tolerance: tolerance, relation: relation) }
+
+    public static func score(_ a: Double, _ b: Double, tolerance t: Double, relation: Relation) -> Double {
+        if a.isNaN || b.isNaN || t.isNaN || t < 0 { return .infinity }
+        let excess: Double
+        switch relation {
+        case .equal: excess = a == b ? 0 : Swift.abs(a - b)
+        case .lessOrEqual: excess = a - b
+        case .greaterOrEqual: excess = b - a
+        case .exceeds: excess = t - (a - b)
+        }
+        if excess.isNaN { return .infinity }
+        if t > 0 && t.isFinite { return excess / t }
+        if t == .infinity { return excess == .infinity ? .infinity : -1 }
+        return excess > 0 ? .infinity : (excess == 0 ? 0 : -1)
     }
 
     /// The verdict as a sentence a reader understands, in plain text (for the terminal).

@@ -31,6 +31,8 @@ public final class Page {
     public let summary: String
     var blocks: [Block] = []
     public private(set) var checks: [Check] = []
+    /// The title of the sweep whose checks are being made (`sweep(_:_:)`), if any.
+    private var sweepTitle: String?
     /// Named numbers for the JSON report (parameters and results programs may read).
     public private(set) var values: [String: Double] = [:]
     public private(set) var errata: [String] = []
@@ -101,6 +103,8 @@ public final class Page {
     /// Records checks; consecutive checks share one table.
     @discardableResult
     public func check(_ c: Check) -> Bool {
+        var c = c
+        if let sweepTitle { c.sweep = sweepTitle }
         checks.append(c)
         onCheck?(c)
         if case .checks(let existing)? = blocks.last {
@@ -109,6 +113,17 @@ public final class Page {
             blocks.append(.checks([c]))
         }
         return c.passed
+    }
+
+    /// The checks made in `body` are cases of one sweep: the same identity over many policies,
+    /// rewards or parameters. The page shows them as one summary row (how many cases, how many
+    /// hold, the case nearest to failing) with every case folded under it, open when one fails.
+    /// Each case stays a check of its own in the count and in the JSON (`"sweep": title`).
+    public func sweep(_ title: String, _ body: () throws -> Void) rethrows {
+        precondition(sweepTitle == nil, "Page.sweep: sweeps do not nest")
+        sweepTitle = title
+        defer { sweepTitle = nil }
+        try body()
     }
 
     /// A figure, numbered in reading order ("Figure 2."). Give it a `label` to cite it from

@@ -90,11 +90,13 @@ enum Renderer {
             let head = "<tr>" + headers.map { "<th scope=\"col\">\(inlineMath($0))</th>" }.joined() + "</tr>"
             // Tables of more than three columns become lists of labelled rows on a phone.
             let cards = headers.count > 3
-            let labels = headers.map { HTML.escape(PlainMath.text($0)) }
+            // Each cell of a card carries its column's header, rendered as the header is (MathML,
+            // not a plain-text attribute, so that π*_β reads as a formula), shown only on a phone.
+            let labels = headers.map { "<span class=\"cell-label\" aria-hidden=\"true\">\(inlineMath($0)): </span>" }
             let body = rows.map { row in
                 "<tr>" + row.enumerated().map { k, cell in
-                    let label = cards && k < labels.count ? " data-label=\"\(labels[k])\"" : ""
-                    return "<td\(label)>\(inlineMath(cell))</td>"
+                    let label = cards && k < labels.count ? labels[k] : ""
+                    return "<td>\(label)\(inlineMath(cell))</td>"
                 }.joined() + "</tr>"
             }.joined()
             let table = "<div class=\"scroll wide\"><table class=\"data\(cards ? " cards" : "")\"><thead>\(head)</thead><tbody>\(body)</tbody></table></div>"
@@ -169,34 +171,70 @@ enum Renderer {
         for c in checks where uses[c.toleranceReason, default: 0] > 1 && !shared.contains(c.toleranceReason) {
             shared.append(c.toleranceReason)
         }
-        var rows = ""
-        for c in checks {
-            let verdict = c.passed ? "<span class=\"badge pass\">holds</span>" : "<span class=\"badge fail\">fails</span>"
-            let ref = c.reference.map { " <span class=\"ref\">\(HTML.escape($0))</span>" } ?? ""
-            let d = number(c.difference, significant: 3), t = number(c.tolerance, significant: 3)
-            let difference: String, required: String
-            switch c.relation {
-            case .equal: difference = "|A − B| = \(d)"; required = "|A − B| ≤ \(t)"
-            case .lessOrEqual: difference = "A − B = \(d)"; required = "A − B ≤ \(t)"
-            case .greaterOrEqual: difference = "A − B = \(d)"; required = "B − A ≤ \(t)"
-            case .exceeds: difference = "A − B = \(d)"; required = "A − B ≥ \(t)"
-            }
-            rows += "<tr class=\"\(c.passed ? "pass" : "fail")\">"
-            rows += "<td class=\"claim\">\(inlineMath(c.claim))\(ref)</td>"
-            rows += "<td class=\"value\" data-label=\"A\">\(what(c.aLabel, c.a))\(shown(c.a, c))</td>"
-            rows += "<td class=\"value\" data-label=\"B\">\(what(c.bLabel, c.b))\(shown(c.b, c))</td>"
-            rows += "<td class=\"difference\" data-label=\"Difference\"><span class=\"num\">\(difference)</span></td>"
-            rows += "<td class=\"required\" data-label=\"Required\"><span class=\"num\">\(required)</span><span class=\"why\">\(reason(c.toleranceReason, shared))</span></td>"
-            rows += "<td class=\"verdict\">\(verdict)<span class=\"verdict-sentence\">\(verdictSentence(c, d: d, t: t))</span></td></tr>"
+        var rows = "", i = 0
+        while i < checks.count {
+            guard let title = checks[i].sweep else { rows += checkRow(checks[i], shared); i += 1; continue }
+            var j = i + 1
+            while j < checks.count && checks[j].sweep == title { j += 1 }
+            let cases = Array(checks[i..<j])
+            rows += cases.count == 1 ? checkRow(cases[0], shared) : sweepRows(title, cases, shared)
+            i = j
         }
-        let head = "<tr><th scope=\"col\">Claim</th><th scope=\"col\">Value A</th><th scope=\"col\">Value B</th><th scope=\"col\">Difference</th><th scope=\"col\">Required, and why</th><th scope=\"col\">Verdict</th></tr>"
-        let table = "<div class=\"scroll wide\"><table class=\"checks\"><thead>\(head)</thead><tbody>\(rows)</tbody></table></div>"
+        let table = "<div class=\"scroll wide\"><table class=\"checks\"><thead>\(checkHead)</thead><tbody>\(rows)</tbody></table></div>"
         guard !shared.isEmpty else { return table }
         let items = shared.map { "<li>\(inlineMath($0))</li>" }.joined()
         let every = shared.count == 1 && uses[shared[0]] == checks.count
         let title = every ? "How the tolerance is set (the same on every row)"
             : "How the tolerances are set (\(shared.count) \(shared.count == 1 ? "reason" : "reasons") shared by several rows)"
         return table + "<details class=\"tolerances\"><summary>\(title)</summary><ol>\(items)</ol></details>"
+    }
+
+    static let checkHead = "<tr><th scope=\"col\">Claim</th><th scope=\"col\">Value A</th><th scope=\"col\">Value B</th><th scope=\"col\">Difference</th><th scope=\"col\">Required, and why</th><th scope=\"col\">Verdict</th></tr>"
+
+    /// One check's row: the claim, both values, their difference, what is required and why, the verdict.
+    static func checkRow(_ c: Check, _ shared: [String], claim: String? = nil, verdict: String? = nil,
+                         sentence: String? = nil, rowClass: String? = nil) -> String {
+        let badge = verdict ?? (c.passed ? "<span class=\"badge pass\">holds</span>" : "<span class=\"badge fail\">fails</span>")
+        let ref = c.reference.map { " <span class=\"ref\">\(HTML.escape($0))</span>" } ?? ""
+        let d = number(c.difference, significant: 3), t = number(c.tolerance, significant: 3)
+        let difference: String, required: String
+        switch c.relation {
+        case .equal: difference = "|A − B| = \(d)"; required = "|A − B| ≤ \(t)"
+        case .lessOrEqual: difference = "A − B = \(d)"; required = "A − B ≤ \(t)"
+        case .greaterOrEqual: difference = "A − B = \(d)"; required = "B − A ≤ \(t)"
+        case .exceeds: difference = "A − B = \(d)"; required = "A − B ≥ \(t)"
+        }
+        var row = "<tr class=\"\(rowClass ?? (c.passed ? "pass" : "fail"))\">"
+        row += "<td class=\"claim\">\(claim ?? inlineMath(c.claim) + ref)</td>"
+        row += "<td class=\"value\" data-label=\"A\">\(what(c.aLabel, c.a))\(shown(c.a, c))</td>"
+        row += "<td class=\"value\" data-label=\"B\">\(what(c.bLabel, c.b))\(shown(c.b, c))</td>"
+        row += "<td class=\"difference\" data-label=\"Difference\"><span class=\"num\">\(difference)</span></td>"
+        row += "<td class=\"required\" data-label=\"Required\"><span class=\"num\">\(required)</span><span class=\"why\">\(reason(c.toleranceReason, shared))</span></td>"
+        row += "<td class=\"verdict\">\(badge)<span class=\"verdict-sentence\">\(sentence ?? verdictSentence(c, d: d, t: t))</span></td></tr>"
+        return row
+    }
+
+    /// A sweep (`Page.sweep`): one summary row showing the case nearest to failing (the largest
+    /// `Check.score`), and every case folded under it in a table of its own, open when one fails.
+    static func sweepRows(_ title: String, _ cases: [Check], _ shared: [String]) -> String {
+        let failed = cases.filter { !$0.passed }.count
+        let nearest = cases.max { $0.score < $1.score || ($0.score.isNaN && !$1.score.isNaN) }!
+        let n = cases.count
+        let badge = failed == 0 ? "<span class=\"badge pass\">all \(n) hold</span>"
+            : "<span class=\"badge fail\">\(failed) of \(n) fail</span>"
+        let d = number(nearest.difference, significant: 3), t = number(nearest.tolerance, significant: 3)
+        let ref = nearest.reference.map { " <span class=\"ref\">\(HTML.escape($0))</span>" } ?? ""
+        let claim = "\(inlineMath(title))\(ref) <span class=\"cases\">\(n) cases; the values shown are those of the case "
+            + "nearest to failing: \(inlineMath(nearest.claim))</span>"
+        let sentence = (failed == 0 ? "Every case holds; nearest to failing: " : "Nearest to failing: ")
+            + verdictSentence(nearest, d: d, t: t)
+        var out = checkRow(nearest, shared, claim: claim, verdict: badge, sentence: sentence,
+                           rowClass: "sweep " + (failed == 0 ? "pass" : "fail"))
+        let caseRows = cases.map { checkRow($0, shared) }.joined()
+        out += "<tr class=\"sweep-cases\"><td colspan=\"6\"><details\(failed > 0 ? " open" : "")><summary>The \(n) cases "
+            + "of this sweep\(failed > 0 ? " (\(failed) failing)" : "")</summary><div class=\"scroll\"><table class=\"checks cases\">"
+            + "<thead>\(checkHead)</thead><tbody>\(caseRows)</tbody></table></div></details></td></tr>"
+        return out
     }
 
     /// A row's tolerance reason: in full, or by its number in the folded list under the table.

@@ -49,8 +49,12 @@ enum Stylesheet {
     table.checks .what{display:block;color:var(--muted);font-size:.75rem}
     table.checks .num,table.data td.num{font-family:"DejaVu Sans Mono",monospace;white-space:nowrap}
     table.checks .why{display:block;color:var(--muted);font-size:.75rem;max-width:18rem}
-    table.checks .verdict-sentence{display:none}
-    tr.fail td{background:var(--fail-bg)}
+    table.checks .verdict-sentence{display:none}.cell-label{display:none}
+    table.checks .cases{display:block;color:var(--muted);font-size:.75rem;margin-top:.2rem}
+    tr.sweep td.claim{border-left:3px solid var(--rule)}
+    tr.sweep-cases>td{padding:0 0 .4rem 1rem}tr.sweep-cases summary{cursor:pointer;font-size:.8rem;color:var(--muted);padding:.2rem 0}
+    tr.sweep-cases .scroll{margin:.3rem 0}table.checks.cases{font-size:.76rem}
+    tr.fail td{background:var(--fail-bg)}tr.sweep-cases>td{background:none}
     .ref{color:var(--muted);font-size:max(11px,.8em);white-space:nowrap}
     .table-caption{margin-bottom:.3rem}
     table.parameters{margin:1rem 0}table.parameters caption{text-align:left;font-weight:600;padding-bottom:.3rem}
@@ -97,10 +101,12 @@ enum Stylesheet {
     table.checks td.claim{min-width:0;font-size:.9rem;order:0}
     table.checks td.verdict{order:1;padding-bottom:.3rem}
     table.checks td.value,table.checks td.difference,table.checks td.required{order:2}
-    table.checks td[data-label]::before,table.cards td[data-label]::before{content:attr(data-label) ": ";font-weight:600}
+    table.checks td[data-label]::before{content:attr(data-label) ": ";font-weight:600}
+    table.cards .cell-label{display:inline;font-weight:600}
     table.checks .what{display:inline;font-size:.8rem}table.checks .what::after{content:" "}
     table.checks .verdict-sentence{display:inline;font-size:.85rem}
     table.checks .why{max-width:none;font-size:.8rem}
+    table.checks tr.sweep-cases{border:none;padding:0;margin:-.5rem 0 .8rem}tr.sweep-cases>td{padding:0 0 0 .6rem}
     tr.fail td{background:none}tr.fail{background:var(--fail-bg)}}
     @media print{
     :root{--bg:#fff;--fg:#000;--muted:#444;--rule:#bbb;--panel:#eee;--pass:#0b6b3a;--pass-bg:#e3f4ea;--fail:#a3161a;--fail-bg:#fbe4e4;--accent:#000;
@@ -113,6 +119,7 @@ enum Stylesheet {
     .scroll,.eq-body{overflow:visible}
     h1,h2,h3,.table-caption,summary{break-after:avoid;break-inside:avoid}
     figure,aside,.equation,tr,.samples li{break-inside:avoid}
+    tr.sweep-cases{break-inside:auto}
     thead{display:table-header-group}
     details::details-content{content-visibility:visible;display:contents}
     summary{list-style:none}summary::-webkit-details-marker{display:none}

@@ -105,7 +105,7 @@ enum BrowserProbe {
       }
       out.headings = Array.from(document.querySelectorAll('h1, h2, h3')).map(h => h.textContent.replace(/\\s+/g, ' ').trim());
       out.folded = Array.from(document.querySelectorAll('details')).map(d => {
-        const cells = Array.from(d.querySelectorAll('td')).filter(c => !c.querySelector('math')).map(c => c.textContent.trim()).filter(t => t.length >= 4);
+        const cells = Array.from(d.querySelectorAll('td')).filter(c => !c.querySelector('math') && !['verdict', 'required', 'claim', 'value'].some(k => c.classList.contains(k))).map(c => c.textContent.trim()).filter(t => t.length >= 4);
         return cells.length ? cells[cells.length - 1] : ''; }).filter(t => t);
       const verdicts = Array.from(document.querySelectorAll('td.verdict .badge'));
       out.verdicts = verdicts.length;

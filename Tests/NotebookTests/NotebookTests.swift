@@ -224,4 +224,67 @@ struct CheckTableTests {
         let every = Renderer.checkTable(Array(checks.prefix(2)))
         #expect(every.contains("the same on every row"))
     }
+
+    /// A page whose sweep has the given differences |a − b| (tolerance 1 each), then one lone check.
+    static func sweepPage(_ differences: [Double]) -> Page {
+        let page = Page(slug: "01-x", number: 1, title: "t", summary: "s")
+        page.sweep("the identity on each shape") {
+            for (k, d) in differences.enumerated() {
+                page.check(Check(id: "sweep.case-\(k)", claim: "case \(k)", aLabel: "a", bLabel: "b", a: d, b: 0,
+                                 tolerance: 1, because: "r"))
+            }
+        }
+        page.check(Check(id: "lone", claim: "a lone check", aLabel: "a", bLabel: "b", a: 0, b: 0, tolerance: 1,
+                         because: "r"))
+        return page
+    }
+
+    @Test("a sweep is one summary row showing its case nearest to failing, with every case folded under it")
+    func sweepFolded() throws {
+        let page = Self.sweepPage([0.25, 0.75, 0.5])
+        #expect(page.checks.map(\.sweep) == ["the identity on each shape", "the identity on each shape",
+                                              "the identity on each shape", nil])
+        let html = Renderer.checkTable(page.checks)
+        #expect(html.contains("all 3 hold"))
+        #expect(html.contains("nearest to failing: case 1"), "case 1 has the largest |a − b| / tolerance")
+        #expect(html.contains("<details><summary>The 3 cases"), "a sweep that holds is folded")
+        for k in 0..<3 { #expect(html.contains(">case \(k)<"), "case \(k) is listed under the summary") }
+        #expect(html.contains("a lone check"))
+        let provenance = Provenance(commit: "c", dirty: false, commandLine: "x", seed: 1, parameters: [:],
+                                    swiftVersion: "6", gslVersion: "2", openblas: "o", cores: 2, date: "d",
+                                    elapsedSeconds: 1)
+        let json = String(decoding: try Report(page: page, provenance: provenance).json(), as: UTF8.self)
+        #expect(json.contains("\"sweep\" : \"the identity on each shape\""), "each case names its sweep in the JSON")
+    }
+
+    @Test("a sweep with a failing case says how many fail, names the nearest, and is open")
+    func sweepFailingOpen() {
+        let page = Self.sweepPage([0.25, 3, 0.5, 1.5])
+        #expect(page.failedCount == 2)
+        let html = Renderer.checkTable(page.checks)
+        #expect(html.contains("2 of 4 fail"))
+        #expect(html.contains("nearest to failing: case 1"), "the worst failing case is the one shown")
+        #expect(html.contains("<details open><summary>The 4 cases of this sweep (2 failing)"))
+        #expect(html.contains("<tr class=\"sweep fail\">"))
+    }
+
+    @Test("a card's cell labels are its headers rendered as formulas, not plain-text attributes")
+    func cardLabelsAreMath() {
+        let page = Page(slug: "01-x", number: 1, title: "t", summary: "s")
+        page.table(headers: ["trainer", "$\\mathrm{KL}(\\pi \\| \\pi^*_\\beta)$", "$\\mathbb{E}_\\pi[r]$", "TV"],
+                   rows: [["PPO", "0", "4.5", "0"]], caption: "c")
+        let html = Renderer.page(page, provenance: Provenance(commit: "c", dirty: false, commandLine: "x", seed: 1,
+                                                              parameters: [:], swiftVersion: "6", gslVersion: "2",
+                                                              openblas: "o", cores: 2, date: "d", elapsedSeconds: 1))
+        let table = String(html[html.range(of: "<table class=\"data cards\">")!.lowerBound...])
+        #expect(table.components(separatedBy: "<span class=\"cell-label\" aria-hidden=\"true\"><span class=\"imath\"><math").count - 1 == 2,
+                "the two formula headers label their cells as MathML")
+        #expect(!table.contains("data-label=\"𝔼_π"), "no subscript written as an underscore in an attribute")
+    }
+
+    @Test("a sweep of one case is an ordinary row")
+    func sweepOfOne() {
+        let html = Renderer.checkTable(Self.sweepPage([0.5]).checks)
+        #expect(!html.contains("sweep"), "nothing to fold")
+    }
 }
