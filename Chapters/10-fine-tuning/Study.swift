@@ -195,6 +195,7 @@ struct Study {
         }
         let every = max(1, settings.steps / evaluations)
         let start = Date()
+        var progress: ProgressReporter?   // from the first step this run takes (after a resume)
         for (index, method) in methods.enumerated() where index >= curves.count {
             let tuner = FineTuner(method: method, prior: prior, preference: target, settings: settings,
                                   logConstraintPartition: logConstraintPartition)
@@ -214,10 +215,15 @@ struct Study {
             if tuner.step == 0 && curve.steps.isEmpty { evaluate(0) }
             while tuner.step < settings.steps {
                 let s = tuner.step + 1
+                if progress == nil {
+                    progress = ProgressReporter(total: methods.count * settings.steps, label: "fine-tuning",
+                                                startingAt: index * settings.steps + s - 1)
+                }
                 tuner.trainStep(rng: seeds.generator("train-\(method.id)-\(s)"))
                 let evaluated = s % every == 0 || s == settings.steps
                 if evaluated { evaluate(s) }
                 let total = index * settings.steps + s
+                progress?.update(total, status: method.id)
                 let stop = stopAfter.map { total >= $0 } ?? false
                 if s == settings.steps { curves.append(curve) }
                 if evaluated || stop { save(s == settings.steps ? nil : (curve, tuner)) }
@@ -227,7 +233,7 @@ struct Study {
                                                             : "its state could not be saved"))
                 }
             }
-            log("  fine-tuned \(method.id) in \(Int(Date().timeIntervalSince(start))) s")
+            (progress?.note ?? log)("  fine-tuned \(method.id) in \(Int(Date().timeIntervalSince(start))) s")
         }
         return curves
     }

@@ -64,13 +64,15 @@ struct AtScale {
         settings.batchSize = batchSize; settings.steps = steps; settings.learningRate = learningRate
         var curves: [Curve] = []
         let every = max(1, steps / evaluations)
-        for t in trainers {
+        let progress = ProgressReporter(total: trainers.count * steps, label: "trainers at scale")
+        for (index, t) in trainers.enumerated() {
             let start = Date()
             let trainer = PolicyTrainer(recipe: t.recipe, beta: beta, prior: prior, settings: settings,
                                         reward: { target.reward($0) })
             var ss: [Int] = [0], ms = [priorM]
             for s in 1...steps {
                 trainer.trainStep(rng: seeds.generator("scale-train-\(t.id)-\(s)"))
+                progress.update(index * steps + s, status: t.id)
                 guard s % every == 0 || s == steps else { continue }
                 ss.append(s)
                 ms.append(PolicyMeasurement.measure(policy: trainer.policy, prior: prior.model,
@@ -79,7 +81,7 @@ struct AtScale {
                                                     rng: seeds.generator("scale-eval-\(t.id)-\(s)")))
             }
             let seconds = Date().timeIntervalSince(start)
-            log("  at scale: \(t.id) in \(Int(seconds)) s")
+            progress.note("  at scale: \(t.id) in \(Int(seconds)) s")
             curves.append(Curve(trainer: t, steps: ss, measurements: ms, seconds: seconds))
         }
         report(curves, est: est, prior: priorM)

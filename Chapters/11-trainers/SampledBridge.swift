@@ -42,21 +42,25 @@ struct SampledBridge {
             """#)
         var outcomes: [Outcome] = []
         let space = exact.tabularPrior.space
-        for c in TrainerCase.all {
+        let progress = ProgressReporter(total: TrainerCase.all.count * settings.steps, label: "trainers on the bridge")
+        for (index, c) in TrainerCase.all.enumerated() {
             let start = Date()
             let trainer = PolicyTrainer(recipe: c.recipe, beta: exact.problem.beta, prior: exact.prior,
                                         settings: settings, reward: BridgeModel.reward)
             var ds: [Distribution] = [], steps: [Int] = []
             let every = max(1, settings.steps / 6)
             for s in 0...settings.steps {
-                if s > 0 { trainer.trainStep(rng: seeds.generator("bridge-\(c.id)-\(s)")) }
+                if s > 0 {
+                    trainer.trainStep(rng: seeds.generator("bridge-\(c.id)-\(s)"))
+                    progress.update(index * settings.steps + s, status: c.id)
+                }
                 guard s % every == 0 || s == settings.steps else { continue }
                 ds.append(BridgeModel.tabular(trainer.policy, tokenizer: exact.prior.tokenizer,
                                               blockSize: exact.blockSize, space: space).model.distribution)
                 steps.append(s)
             }
             outcomes.append(Outcome(trainer: c, distributions: ds, steps: steps))
-            log("  sampled \(c.id) on the bridge: \(Int(Date().timeIntervalSince(start) * 1000)) ms")
+            progress.note("  sampled \(c.id) on the bridge: \(Int(Date().timeIntervalSince(start) * 1000)) ms")
         }
         var rows: [[String]] = []
         var series: [Series] = []

@@ -69,6 +69,8 @@ public enum Parallel {
     /// the pass back, and more cores than shards stay idle in passes. Which thread runs a shard
     /// never changes what it computes, so a pass gives the same bits on any number of cores.
     static func forShards(_ shards: [Range<Int>], _ body: (Int, Range<Int>) -> Void) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer { shardClock.add(DispatchTime.now().uptimeNanoseconds - start) }
         let k = min(workers, shards.count)
         guard k > 1 else {
             for (i, rows) in shards.enumerated() { body(i, rows) }
@@ -81,6 +83,21 @@ public enum Parallel {
                 while let i = queue.next() { box.value(i, shards[i]) }
             }
         }
+    }
+
+    /// Wall seconds spent in the passes' batch shards (`forShards`) since the process started,
+    /// all threads' passes together: the rest of a training loop's time is work the shards do
+    /// not split (`tinylm pretrain` prints its share).
+    public static var secondsInShards: Double { Double(shardClock.nanoseconds) / 1e9 }
+
+    static let shardClock = Clock()
+
+    /// A total of nanoseconds that any thread may add to.
+    final class Clock: @unchecked Sendable {
+        private let lock = NSLock()
+        private var total: UInt64 = 0
+        func add(_ ns: UInt64) { lock.lock(); total += ns; lock.unlock() }
+        var nanoseconds: UInt64 { lock.lock(); defer { lock.unlock() }; return total }
     }
 
     /// Runs `body` with OpenBLAS at one thread (restored after), on any number of workers: the

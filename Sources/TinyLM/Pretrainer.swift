@@ -102,11 +102,23 @@ public final class Pretrainer {
         let started = Date()
         var tokensDone = 0
         var stepsThisCall = 0
+        // The steps' wall time, and the part of it in the passes' batch shards: the rest runs
+        // on one core (said at the end).
+        var stepSeconds = 0.0, shardSeconds = 0.0
+        defer {
+            if stepsThisCall > 0 {
+                log(String(format: "%d steps in %.1f s, %.1f%% of it outside the batch shards (work on one core)",
+                           stepsThisCall, stepSeconds, 100 * (1 - shardSeconds / max(stepSeconds, 1e-9))))
+            }
+        }
         while !isComplete {
             if let stopAfter, stepsThisCall >= stopAfter { return }
             let docs = batch(at: step)
             tokensDone += docs.reduce(0) { $0 + $1.count - 1 }
+            let t0 = Date(), s0 = Parallel.secondsInShards
             trainStep()
+            stepSeconds += Date().timeIntervalSince(t0)
+            shardSeconds += Parallel.secondsInShards - s0
             stepsThisCall += 1
             // A non-finite loss means the parameters are no longer finite either: stop before
             // anything of it is saved (the last checkpoint written stays the last good state).
