@@ -164,7 +164,7 @@ extension Study {
                            target.klFromPrior, note: "how far the posterior is from the prior"),
             DerivationLine(#"D_0 = \mathrm{KL}(\pi_0 \| \pi^*_\beta) = \log Z(\beta) - \hat{Z}_b/\beta"#,
                            target.priorDistance,
-                           note: "over Z_b's 97.5% interval: \(fmt(start.priorDistance.low)) to \(fmt(start.priorDistance.high))"),
+                           note: "over $Z_b$'s 97.5% interval: \(fmt(start.priorDistance.low)) to \(fmt(start.priorDistance.high))"),
             DerivationLine(#"D_0 \text{ from the prior's own samples, by eq. 7}"#, start.distance.value,
                            note: "standard error \(fmt(start.distance.standardError)), not 0: the step-0 policy is "
                                + "the prior, sampled"),
