@@ -91,7 +91,7 @@ func findings(_ page: Page) {
         : "not every check of them against exact sums holds on this run"
     page.prose(#"""
         Forbidding one word turns a bigram language model over \#(t("sentences")) sentences into the posterior \#
-        $\pi^* = \pi_0 b / Z$ with $Z = \#(t("Z_binary"))$, the prior's probability of a sentence without it, so \#
+        $\pi^* = \pi_0 b / Z$ with $Z = \#(t("normaliser_binary"))$, the prior's probability of a sentence without it, so \#
         $\operatorname{KL}(\pi^* \| \pi_0) = -\log Z = \#(t("kl_binary"))$ nats. Filtering (generate, throw away \#
         the sentences that curse: rejection sampling) kept a fraction \#(t("acceptance_rate_binary")) of its \#
         attempts, \#(binary); for a real reward at $\beta = \#(t("beta"))$, keeping each sentence with probability \#
@@ -102,7 +102,7 @@ func findings(_ page: Page) {
         """#)
     Findings.table(page, [
         Findings.Row("sentences $|X| = 5^L$", "sentences"),
-        Findings.Row(#"$Z = \pi_0(b = 1)$"#, "Z_binary"),
+        Findings.Row(#"$Z = \pi_0(b = 1)$"#, "normaliser_binary"),
         Findings.Row(#"$\operatorname{KL}(\pi^* \| \pi_0) = -\log Z$, nats"#, "kl_binary"),
         Findings.Row("filtering: kept per attempt", "acceptance_rate_binary"),
         Findings.Row(#"real reward: temperature $\beta$"#, "beta"),
@@ -211,7 +211,7 @@ func binaryPosterior(_ c: Context) {
                      ("$|X| = 5^L$", "\(lm.n)"),
                      ("$Z = \\pi_0(b = 1)$", NumberFormat.format(z)),
                      ("per-word curse probability", "drawn in [0.05, 0.2] for each preceding word")])
-    page.record("Z_binary", z)
+    page.record("normaliser_binary", z)
     page.record("kl_binary", -log(z))
     page.record("sentences", Double(lm.n))
     page.check(partitionAgreement(enumerated: z, forward: zForward, outcomes: lm.n))
