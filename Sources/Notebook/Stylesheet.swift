@@ -124,7 +124,7 @@ enum Stylesheet {
     details::details-content{content-visibility:visible;display:contents}
     summary{list-style:none}summary::-webkit-details-marker{display:none}
     table{font-size:8.5pt}table.checks td.claim{min-width:10rem}
-    body.index{font-size:9pt}body.index table{font-size:8pt}body.index h2{margin-top:1.2rem}
+    body.index{font-size:8pt}body.index table{font-size:7.5pt}body.index h2{margin-top:1.2rem}
     footer{break-inside:avoid}nav.pager{display:none}}
     """
 }
