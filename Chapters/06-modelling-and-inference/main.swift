@@ -91,7 +91,8 @@ func findings(_ page: Page) {
         : "not every check of them against exact sums holds on this run"
     page.prose(#"""
         Forbidding one word turns a bigram language model over \#(t("sentences")) sentences into the posterior \#
-        $\pi^* = \pi_0 b / Z$ with $Z = \#(t("normaliser_binary"))$, the prior's probability of a sentence without it, so \#
+        $\pi^* = \pi_0 b / Z$ with $Z = \#(t("normaliser_binary"))$, the prior's probability of a sentence \#
+        without it, so \#
         $\operatorname{KL}(\pi^* \| \pi_0) = -\log Z = \#(t("kl_binary"))$ nats. Filtering (generate, throw away \#
         the sentences that curse: rejection sampling) kept a fraction \#(t("acceptance_rate_binary")) of its \#
         attempts, \#(binary); for a real reward at $\beta = \#(t("beta"))$, keeping each sentence with probability \#
