@@ -22,13 +22,13 @@ enum CrossReference {
 
     /// Replaces each citation in the text of rendered HTML (not in code, where the source is
     /// shown as written) by a link to its figure or table.
-    static func resolve(_ html: String, _ numbers: [String: (kind: String, number: Int)]) -> String {
+    static func resolve(_ html: Markup, _ numbers: [String: (kind: String, number: Int)]) -> Markup {
         eachText(html, skipping: ["pre", "code", "style"]) { text, _ in
             text.replacing(pattern) { match in
                 let key = "\(match.output.1):\(match.output.2)"
                 let kind = match.output.1 == "fig" ? "Figure" : "Table"
-                guard let n = numbers[key] else { return "<span class=\"xref missing\">\(kind) ?</span>" }
-                return "<a class=\"xref\" href=\"#\(n.kind.lowercased())-\(n.number)\">\(n.kind) \(n.number)</a>"
+                guard let n = numbers[key] else { return Markup.element("span", ["class": "xref missing"], Markup(text: "\(kind) ?")).html }
+                return Markup.element("a", ["class": "xref", "href": "#\(n.kind.lowercased())-\(n.number)"], Markup(text: "\(n.kind) \(n.number)")).html
             }
         }
     }
@@ -37,9 +37,9 @@ enum CrossReference {
     /// to its entry in the reference list: only in text, never inside a tag, mathematics, code, a
     /// plot, a heading or an existing link, and only where the mention is a whole word. (Once a
     /// section: a table naming a library on every row links it once.)
-    static func linkMentions(_ html: String, _ works: [Reference]) -> String {
-        let mentions = works.flatMap { w in w.mentions.map { (text: HTML.escape($0), key: w.key) } }
-            .sorted { $0.text.count > $1.text.count }
+    static func linkMentions(_ html: Markup, _ works: [Reference]) -> Markup {
+        let mentions = works.flatMap { w in w.mentions.map { (text: Markup(text: $0), key: w.key) } }
+            .sorted { $0.text.html.count > $1.text.html.count }
         guard !mentions.isEmpty else { return html }
         var linked = Set<String>()
         return eachText(html, skipping: ["math", "pre", "code", "svg", "a", "h1", "h2", "h3", "summary", "title", "style"]) { text, tag in
@@ -50,9 +50,14 @@ enum CrossReference {
 
     /// Rewrites the text between the tags of `html` with `transform`, except inside the elements
     /// named in `skipping`; `transform` also hears of each tag's name as it passes (with empty text).
-    static func eachText(_ html: String, skipping skipped: Set<String>, _ transform: (String, String?) -> String) -> String {
+    ///
+    /// The text `transform` receives is markup (escaped text as it stands between two tags), and
+    /// it returns markup: its own elements built by `Markup.element`, the rest copied. This is
+    /// why the file may make `Markup(unescaped:)`: it cuts rendered markup at its tags and joins
+    /// the pieces again.
+    static func eachText(_ html: Markup, skipping skipped: Set<String>, _ transform: (String, String?) -> String) -> Markup {
         var out = "", depth = 0
-        var rest = Substring(html)
+        var rest = Substring(html.html)
         while !rest.isEmpty {
             if rest.first == "<", let close = rest.firstIndex(of: ">") {
                 let tag = rest[...close]
@@ -70,7 +75,7 @@ enum CrossReference {
             out += depth == 0 ? transform(text, nil) : text
             rest = rest[end...]
         }
-        return out
+        return Markup(unescaped: out)
     }
 
     /// Whether `text` names `mention` as a whole word (not "verl" in "overlap").
@@ -92,13 +97,13 @@ enum CrossReference {
         return !(isWordChar(mention.first) && isWordChar(before)) && !(isWordChar(mention.last) && isWordChar(after < text.endIndex ? text[after] : nil))
     }
 
-    static func link(_ text: String, _ mentions: [(text: String, key: String)], _ linked: inout Set<String>) -> String {
+    static func link(_ text: String, _ mentions: [(text: Markup, key: String)], _ linked: inout Set<String>) -> String {
         var out = "", i = text.startIndex
         scan: while i < text.endIndex {
-            for m in mentions where text[i...].hasPrefix(m.text) {
-                let after = text.index(i, offsetBy: m.text.count)
-                if isWhole(text, i, m.text) {
-                    out += linked.insert(m.key).inserted ? "<a class=\"cite\" href=\"#ref-\(m.key)\">\(m.text)</a>" : m.text
+            for m in mentions where text[i...].hasPrefix(m.text.html) {
+                let after = text.index(i, offsetBy: m.text.html.count)
+                if isWhole(text, i, m.text.html) {
+                    out += linked.insert(m.key).inserted ? Markup.element("a", ["class": "cite", "href": "#ref-\(m.key)"], m.text).html : m.text.html
                     i = after
                     continue scan
                 }
@@ -110,21 +115,23 @@ enum CrossReference {
     }
 
     /// The reference list at the end of a page.
-    static func list(_ works: [Reference]) -> String {
-        guard !works.isEmpty else { return "" }
+    static func list(_ works: [Reference]) -> Markup {
+        guard !works.isEmpty else { return .empty }
         let items = works.map { w in
-            "<li id=\"ref-\(HTML.escape(w.key))\">\(Renderer.inlineMath(w.text)) <a href=\"\(HTML.escape(w.url))\">\(HTML.escape(w.url))</a></li>"
+            Markup.element("li", ["id": "ref-" + w.key],
+                           Renderer.inlineMath(w.text) + Markup(text: " ") + Markup.element("a", ["href": w.url], Markup(text: w.url)))
         }
-        return "<h2 id=\"references\">References</h2><ol class=\"references\">\(items.joined())</ol>"
+        return Markup.element("h2", ["id": "references"], Markup(text: "References"))
+            + Markup.element("ol", ["class": "references"], items.joined())
     }
 
     /// Links to the previous page, the book's index and the next page.
-    static func pager(previous: PageLink?, next: PageLink?) -> String {
-        guard previous != nil || next != nil else { return "" }
-        var parts: [String] = []
-        if let p = previous { parts.append("<a rel=\"prev\" href=\"\(HTML.escape(p.href))\">← \(Renderer.inlineMath(p.label))</a>") }
-        parts.append("<a href=\"index.html\">The book</a>")
-        if let n = next { parts.append("<a rel=\"next\" href=\"\(HTML.escape(n.href))\">\(Renderer.inlineMath(n.label)) →</a>") }
-        return "<nav class=\"pager\">\(parts.joined())</nav>"
+    static func pager(previous: PageLink?, next: PageLink?) -> Markup {
+        guard previous != nil || next != nil else { return .empty }
+        var parts: [Markup] = []
+        if let p = previous { parts.append(Markup.element("a", ["rel": "prev", "href": p.href], Markup(text: "← ") + Renderer.inlineMath(p.label))) }
+        parts.append(Markup.element("a", ["href": "index.html"], Markup(text: "The book")))
+        if let n = next { parts.append(Markup.element("a", ["rel": "next", "href": n.href], Renderer.inlineMath(n.label) + Markup(text: " →"))) }
+        return Markup.element("nav", ["class": "pager"], parts.joined())
     }
 }

@@ -141,11 +141,12 @@ enum EquationLayout {
     /// A row that is still too long for a phone (one bracket can hold a whole side) is set
     /// smaller, down to 11 px, so that the widest row fits the screen: the font size is the
     /// screen's width less the margins, divided by the widest row's estimated width.
-    static func grid(_ rows: [Row]) -> String {
+    static func grid(_ rows: [Row]) -> Markup {
         let widest = rows.map { estimatedEm($0.left) + estimatedEm($0.right) }.max() ?? 1
         let fit = "font-size:max(11px,min(1em,(100vw - 2.5rem) / \(Int((widest * 1.3).rounded(.up)))))"
-        return "<div class=\"eq-rows\" style=\"\(fit)\">" + rows.map { row in
-            "<span class=\"eq-l\">\(row.left.isEmpty ? "" : TeX.display(row.left))</span><span class=\"eq-r\">\(TeX.display(row.right))</span>"
-        }.joined() + "</div>"
+        return Markup.element("div", ["class": "eq-rows", "style": fit], rows.map { row in
+            Markup.element("span", ["class": "eq-l"], row.left.isEmpty ? .empty : TeX.display(row.left))
+                + Markup.element("span", ["class": "eq-r"], TeX.display(row.right))
+        }.joined())
     }
 }

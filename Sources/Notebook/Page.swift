@@ -10,7 +10,7 @@ public final class Page {
         case equation(tex: String, number: String?)
         case parameters([(String, String)])
         case checks([Check])
-        case figure(svg: String, record: FigureRecord)
+        case figure(svg: Markup, record: FigureRecord)
         case table(record: TableRecord, folded: Bool)
         case aside(kind: AsideKind, text: String)
         case samples(title: String, texts: [String])

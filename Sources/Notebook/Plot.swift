@@ -38,18 +38,18 @@ public protocol Figure: Sendable {
     var xTitle: String { get }
     var yTitle: String { get }
     var legend: [LegendEntry] { get }
-    /// The SVG drawing, from `PlotFrame.open` to `</svg>`, in the given frame.
-    func drawing(in frame: PlotFrame) -> String
+    /// The SVG drawing in the given frame (`PlotFrame.svg`).
+    func drawing(in frame: PlotFrame) -> Markup
     /// The figure's data for the JSON twin.
     func record(label: String?, caption: String) -> FigureRecord
 }
 
 extension Figure {
     /// The figure's body: y-axis title, the wide and narrow drawings, x-axis title, legend.
-    public func svg() -> String {
-        "<div class=\"plot-box\"><p class=\"y-title\">\(Renderer.inlineMath(yTitle))</p>"
-            + "<div class=\"plot-wide\">\(drawing(in: .wide))</div><div class=\"plot-narrow\">\(drawing(in: .narrow))</div>"
-            + "<p class=\"x-title\">\(Renderer.inlineMath(xTitle))</p>\(LegendEntry.html(legend))</div>"
+    public func svg() -> Markup {
+        Markup("<div class=\"plot-box\"><p class=\"y-title\">\(Renderer.inlineMath(yTitle))</p>")
+            + Markup("<div class=\"plot-wide\">\(drawing(in: .wide))</div><div class=\"plot-narrow\">\(drawing(in: .narrow))</div>")
+            + Markup("<p class=\"x-title\">\(Renderer.inlineMath(xTitle))</p>\(LegendEntry.html(legend))</div>")
     }
 }
 
@@ -73,10 +73,16 @@ public struct PlotFrame: Sendable {
         PlotFrame(width: width, height: height + extra, left: left, right: right, top: top, bottom: bottom + extra, ticks: ticks)
     }
 
+    /// A drawing in this frame: the SVG element with its title and description for screen
+    /// readers, then `content` (its elements built with `Markup.element` / `emptyElement`).
+    public func svg(title: String, description: String, _ content: Markup) -> Markup {
+        open(title: title, description: description) + content + Markup("</svg>")
+    }
+
     /// The SVG's opening, with the title and description for screen readers.
-    public func open(title: String, description: String) -> String {
-        "<svg class=\"plot\" viewBox=\"0 0 \(f(width)) \(f(height))\" width=\"\(f(width))\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\">"
-            + "<title>\(HTML.escape(PlainMath.text(title)))</title><desc>\(HTML.escape(PlainMath.text(description)))</desc>"
+    func open(title: String, description: String) -> Markup {
+        Markup("<svg class=\"plot\" viewBox=\"0 0 \(f(width)) \(f(height))\" width=\"\(f(width))\" role=\"img\" xmlns=\"http://www.w3.org/2000/svg\">")
+            + Markup("<title>\(PlainMath.text(title))</title><desc>\(PlainMath.text(description))</desc>")
     }
 
     /// The width of a tick label in SVG units at the tick font (11 px DejaVu Sans, about 0.6 em a glyph).
@@ -142,7 +148,7 @@ public struct LinePlot: Figure {
         return true
     }
 
-    public func drawing(in fr: PlotFrame) -> String {
+    public func drawing(in fr: PlotFrame) -> Markup {
         let pw = fr.plotWidth, ph = fr.plotHeight
         let xa = xAxis.retick(fr.ticks), ya = yAxis.retick(fr.ticks)
         func px(_ x: Double) -> Double { fr.left + xa.fraction(x) * pw }
@@ -156,25 +162,25 @@ public struct LinePlot: Figure {
         let every = PlotFrame.labelStride(xLabels, spacing: pw / Double(max(xa.ticks.count - 1, 1)))
         for (n, t) in xa.ticks.enumerated() {
             let x = f(px(t))
-            out += "<line class=\"grid\" x1=\"\(x)\" y1=\"\(f(fr.top))\" x2=\"\(x)\" y2=\"\(f(fr.top + ph))\"/>"
+            out += Markup("<line class=\"grid\" x1=\"\(x)\" y1=\"\(f(fr.top))\" x2=\"\(x)\" y2=\"\(f(fr.top + ph))\"/>")
             if n % every == 0 {
-                out += "<text class=\"tick\" x=\"\(x)\" y=\"\(f(fr.top + ph + 16))\" text-anchor=\"middle\">\(HTML.escape(xLabels[n]))</text>"
+                out += Markup("<text class=\"tick\" x=\"\(x)\" y=\"\(f(fr.top + ph + 16))\" text-anchor=\"middle\">\(xLabels[n])</text>")
             }
         }
         for t in ya.ticks {
             let y = f(py(t))
-            out += "<line class=\"grid\" x1=\"\(f(fr.left))\" y1=\"\(y)\" x2=\"\(f(fr.left + pw))\" y2=\"\(y)\"/>"
-            out += "<text class=\"tick\" x=\"\(f(fr.left - 5))\" y=\"\(f(py(t) + 4))\" text-anchor=\"end\">\(HTML.escape(ya.tickLabel(t)))</text>"
+            out += Markup("<line class=\"grid\" x1=\"\(f(fr.left))\" y1=\"\(y)\" x2=\"\(f(fr.left + pw))\" y2=\"\(y)\"/>")
+            out += Markup("<text class=\"tick\" x=\"\(f(fr.left - 5))\" y=\"\(f(py(t) + 4))\" text-anchor=\"end\">\(ya.tickLabel(t))</text>")
         }
-        out += "<rect class=\"frame\" x=\"\(f(fr.left))\" y=\"\(f(fr.top))\" width=\"\(f(pw))\" height=\"\(f(ph))\"/>"
+        out += Markup("<rect class=\"frame\" x=\"\(f(fr.left))\" y=\"\(f(fr.top))\" width=\"\(f(pw))\" height=\"\(f(ph))\"/>")
         // Reference lines (named in the legend, not on the plot, so no label sits on the data).
         for r in references where r.value.isFinite {
             if r.orientation == .horizontal {
                 let y = f(py(r.value))
-                out += "<line class=\"reference\" x1=\"\(f(fr.left))\" y1=\"\(y)\" x2=\"\(f(fr.left + pw))\" y2=\"\(y)\"><title>\(HTML.escape(PlainMath.text(r.label)))</title></line>"
+                out += Markup("<line class=\"reference\" x1=\"\(f(fr.left))\" y1=\"\(y)\" x2=\"\(f(fr.left + pw))\" y2=\"\(y)\"><title>\(PlainMath.text(r.label))</title></line>")
             } else {
                 let x = f(px(r.value))
-                out += "<line class=\"reference\" x1=\"\(x)\" y1=\"\(f(fr.top))\" x2=\"\(x)\" y2=\"\(f(fr.top + ph))\"><title>\(HTML.escape(PlainMath.text(r.label)))</title></line>"
+                out += Markup("<line class=\"reference\" x1=\"\(x)\" y1=\"\(f(fr.top))\" x2=\"\(x)\" y2=\"\(f(fr.top + ph))\"><title>\(PlainMath.text(r.label))</title></line>")
             }
         }
         // Series.
@@ -183,14 +189,14 @@ public struct LinePlot: Figure {
             let pts = zip(s.x, s.y).filter { ok($0.0, $0.1) }.map { (px($0.0), py($0.1)) }
             if s.style != .points, pts.count > 1 {
                 let d = pts.enumerated().map { ($0.offset == 0 ? "M" : "L") + f($0.element.0) + " " + f($0.element.1) }.joined()
-                let dash = s.style == .dashed ? " stroke-dasharray=\"6 4\"" : ""
-                out += "<path class=\"series\" d=\"\(d)\" stroke=\"\(color)\"\(dash)/>"
+                let dash = s.style == .dashed ? Markup(" stroke-dasharray=\"6 4\"") : .empty
+                out += Markup("<path class=\"series\" d=\"\(d)\" stroke=\"\(color)\"\(dash)/>")
             }
             if s.style == .points || s.style == .lineAndPoints || pts.count == 1 {
-                for p in pts { out += "<circle cx=\"\(f(p.0))\" cy=\"\(f(p.1))\" r=\"2.5\" fill=\"\(color)\"/>" }
+                for p in pts { out += Markup("<circle cx=\"\(f(p.0))\" cy=\"\(f(p.1))\" r=\"2.5\" fill=\"\(color)\"/>") }
             }
         }
-        return out + "</svg>"
+        return out + Markup("</svg>")
     }
 }
 
@@ -222,7 +228,7 @@ public struct BarChart: Figure {
                      references: nil)
     }
 
-    public func drawing(in base: PlotFrame) -> String {
+    public func drawing(in base: PlotFrame) -> Markup {
         let labels = categories.map { PlainMath.text($0) }
         let pw0 = base.plotWidth
         let groupWidth = pw0 / Double(max(categories.count, 1))
@@ -238,8 +244,8 @@ public struct BarChart: Figure {
         var out = fr.open(title: title, description: description)
         for t in axis.ticks {
             let y = f(py(t))
-            out += "<line class=\"grid\" x1=\"\(f(fr.left))\" y1=\"\(y)\" x2=\"\(f(fr.left + pw))\" y2=\"\(y)\"/>"
-            out += "<text class=\"tick\" x=\"\(f(fr.left - 5))\" y=\"\(f(py(t) + 4))\" text-anchor=\"end\">\(HTML.escape(axis.tickLabel(t)))</text>"
+            out += Markup("<line class=\"grid\" x1=\"\(f(fr.left))\" y1=\"\(y)\" x2=\"\(f(fr.left + pw))\" y2=\"\(y)\"/>")
+            out += Markup("<text class=\"tick\" x=\"\(f(fr.left - 5))\" y=\"\(f(py(t) + 4))\" text-anchor=\"end\">\(axis.tickLabel(t))</text>")
         }
         let barWidth = groupWidth * 0.8 / Double(max(series.count, 1))
         let every = slanted ? 1 : PlotFrame.labelStride(labels, spacing: groupWidth)
@@ -249,18 +255,18 @@ public struct BarChart: Figure {
                 let v = s.values[c]
                 guard v.isFinite, yScale == .linear || v > 0 else { continue }
                 let top = py(v), base = py(yScale == .linear ? 0 : axis.lower)
-                out += "<rect x=\"\(f(x0 + Double(k) * barWidth))\" y=\"\(f(min(top, base)))\" width=\"\(f(barWidth))\" height=\"\(f(Swift.abs(base - top)))\" fill=\"\(Palette.color(k))\"><title>\(HTML.escape(PlainMath.text(s.name))) at \(HTML.escape(name)): \(NumberFormat.format(v))</title></rect>"
+                out += Markup("<rect x=\"\(f(x0 + Double(k) * barWidth))\" y=\"\(f(min(top, base)))\" width=\"\(f(barWidth))\" height=\"\(f(Swift.abs(base - top)))\" fill=\"\(Palette.color(k))\"><title>\(PlainMath.text(s.name)) at \(name): \(NumberFormat.format(v))</title></rect>")
             }
             guard c % every == 0 else { continue }
             let cx = x0 + groupWidth * 0.4, cy = fr.top + ph + 16
             if slanted {
-                out += "<text class=\"tick\" transform=\"translate(\(f(cx + 4)) \(f(cy - 6))) rotate(-35)\" text-anchor=\"end\">\(HTML.escape(name))</text>"
+                out += Markup("<text class=\"tick\" transform=\"translate(\(f(cx + 4)) \(f(cy - 6))) rotate(-35)\" text-anchor=\"end\">\(name)</text>")
             } else {
-                out += "<text class=\"tick\" x=\"\(f(cx))\" y=\"\(f(cy))\" text-anchor=\"middle\">\(HTML.escape(name))</text>"
+                out += Markup("<text class=\"tick\" x=\"\(f(cx))\" y=\"\(f(cy))\" text-anchor=\"middle\">\(name)</text>")
             }
         }
-        out += "<rect class=\"frame\" x=\"\(f(fr.left))\" y=\"\(f(fr.top))\" width=\"\(f(pw))\" height=\"\(f(ph))\"/>"
-        return out + "</svg>"
+        out += Markup("<rect class=\"frame\" x=\"\(f(fr.left))\" y=\"\(f(fr.top))\" width=\"\(f(pw))\" height=\"\(f(ph))\"/>")
+        return out + Markup("</svg>")
     }
 }
 
@@ -274,30 +280,30 @@ public struct LegendEntry: Sendable {
     public let note: String?
     public init(name: String, style: Style, note: String? = nil) { self.name = name; self.style = style; self.note = note }
 
-    var swatch: String {
-        let open = "<svg class=\"swatch\" viewBox=\"0 0 28 12\" width=\"28\" height=\"12\" aria-hidden=\"true\">"
+    var swatch: Markup {
+        let open = Markup("<svg class=\"swatch\" viewBox=\"0 0 28 12\" width=\"28\" height=\"12\" aria-hidden=\"true\">")
         switch style {
         case .bar(let k):
-            return open + "<rect x=\"7\" y=\"0\" width=\"14\" height=\"12\" fill=\"\(Palette.color(k))\"/></svg>"
+            return open + Markup("<rect x=\"7\" y=\"0\" width=\"14\" height=\"12\" fill=\"\(Palette.color(k))\"/></svg>")
         case .reference:
-            return open + "<line class=\"reference\" x1=\"0\" y1=\"6\" x2=\"28\" y2=\"6\"/></svg>"
+            return open + Markup("<line class=\"reference\" x1=\"0\" y1=\"6\" x2=\"28\" y2=\"6\"/></svg>")
         case .series(let k, let s):
             let c = Palette.color(k)
             var out = open
             if s != .points {
-                out += "<line x1=\"0\" y1=\"6\" x2=\"28\" y2=\"6\" stroke=\"\(c)\" stroke-width=\"2\"\(s == .dashed ? " stroke-dasharray=\"6 4\"" : "")/>"
+                out += Markup("<line x1=\"0\" y1=\"6\" x2=\"28\" y2=\"6\" stroke=\"\(c)\" stroke-width=\"2\"\(s == .dashed ? Markup(" stroke-dasharray=\"6 4\"") : .empty)/>")
             }
-            if s == .points || s == .lineAndPoints { out += "<circle cx=\"14\" cy=\"6\" r=\"3\" fill=\"\(c)\"/>" }
-            return out + "</svg>"
+            if s == .points || s == .lineAndPoints { out += Markup("<circle cx=\"14\" cy=\"6\" r=\"3\" fill=\"\(c)\"/>") }
+            return out + Markup("</svg>")
         }
     }
 
-    static func html(_ items: [LegendEntry]) -> String {
-        guard !items.isEmpty else { return "" }
+    static func html(_ items: [LegendEntry]) -> Markup {
+        guard !items.isEmpty else { return .empty }
         let lis = items.map { item in
-            "<li>\(item.swatch)\(Renderer.inlineMath(item.name))\(item.note.map { " <span class=\"note\">(\(Renderer.inlineMath($0)))</span>" } ?? "")</li>"
+            Markup("<li>\(item.swatch)\(Renderer.inlineMath(item.name))\(item.note.map { Markup(" <span class=\"note\">(\(Renderer.inlineMath($0)))</span>") } ?? .empty)</li>")
         }
-        return "<ul class=\"legend\">" + lis.joined() + "</ul>"
+        return Markup("<ul class=\"legend\">\(lis.joined())</ul>")
     }
 }
 

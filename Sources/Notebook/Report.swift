@@ -86,11 +86,11 @@ public enum Publisher {
         }
         let report = Report(page: page, provenance: provenance)
         let json = try report.json()
-        let html = Data(Renderer.page(page, provenance: provenance).utf8)
+        let html = Data(Renderer.page(page, provenance: provenance).html.utf8)
         try withFolderLock(folder) {
             try recover(folder)
             let others = reports(in: folder).filter { $0.chapter != page.slug }
-            let index = Data(Renderer.index(ordered(others + [report]), front: front).utf8)
+            let index = Data(Renderer.index(ordered(others + [report]), front: front).html.utf8)
             try commit([("\(page.slug).json", json), ("\(page.slug).html", html), ("index.html", index)], in: folder)
         }
     }
@@ -98,14 +98,14 @@ public enum Publisher {
     /// Writes one page as a single self-contained HTML file at `url` (atomically, or through
     /// to a device or FIFO); no JSON, no index, nothing else in its folder.
     public static func writePage(_ page: Page, provenance: Provenance, to url: URL) throws {
-        try AtomicFile.write(Renderer.page(page, provenance: provenance), to: url)
+        try AtomicFile.write(Renderer.page(page, provenance: provenance).html, to: url)
     }
 
     /// Rebuilds `index.html` from the reports in `folder` (finishing an interrupted publish first).
     public static func writeIndex(in folder: URL, front: BookFront = .untitled) throws {
         try withFolderLock(folder) {
             try recover(folder)
-            try commit([("index.html", Data(Renderer.index(ordered(reports(in: folder)), front: front).utf8))], in: folder)
+            try commit([("index.html", Data(Renderer.index(ordered(reports(in: folder)), front: front).html.utf8))], in: folder)
         }
     }
 

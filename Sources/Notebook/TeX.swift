@@ -9,19 +9,23 @@
 /// symbols in `symbols`. Anything unknown is shown literally (escaped), never dropped silently.
 public enum TeX {
     /// `<math display="block">` for an equation on its own line.
-    public static func block(_ source: String) -> String {
-        "<math display=\"block\">\(convert(source))</math>"
+    public static func block(_ source: String) -> Markup {
+        Markup("<math display=\"block\">\(convert(source))</math>")
     }
 
     /// `<math>` for inline mathematics inside prose.
-    public static func inline(_ source: String) -> String {
-        "<math>\(convert(source))</math>"
+    public static func inline(_ source: String) -> Markup {
+        Markup("<math>\(convert(source))</math>")
     }
 
     /// The MathML (without the enclosing `<math>`) of `source`, wrapped in one `<mrow>`.
-    public static func convert(_ source: String) -> String {
+    ///
+    /// The parser below writes MathML as strings: every piece of the source it puts into the
+    /// markup is escaped (`HTML.escape`) or is one of its own tables' symbols, so its result is
+    /// markup of ours, and this is the one place it becomes `Markup`.
+    public static func convert(_ source: String) -> Markup {
         var parser = Parser(Array(source))
-        return "<mrow>" + parser.parseSequence(until: nil) + "</mrow>"
+        return Markup(unescaped: "<mrow>" + parser.parseSequence(until: nil) + "</mrow>")
     }
 
     static let greek: [String: String] = [
@@ -311,7 +315,7 @@ extension TeX {
     }
 
     /// `<math displaystyle="true">` for a cell of a displayed equation laid out by the page.
-    static func display(_ source: String) -> String {
-        "<math displaystyle=\"true\">\(convert(source))</math>"
+    static func display(_ source: String) -> Markup {
+        Markup("<math displaystyle=\"true\">\(convert(source))</math>")
     }
 }

@@ -33,7 +33,7 @@ struct CrossReferenceTests {
         #expect(page.tables.map(\.number) == [1])
         #expect(page.citedLabels == ["fig:second", "tbl:numbers", "fig:first"])
         #expect(page.unresolvedReferences.isEmpty)
-        let html = Renderer.page(page, provenance: Self.provenance)
+        let html = Renderer.page(page, provenance: Self.provenance).html
         #expect(html.contains("<a class=\"xref\" href=\"#figure-3\">Figure 3</a> shows"))
         #expect(html.contains("<a class=\"xref\" href=\"#table-1\">Table 1</a> lists"))
         #expect(html.contains("<a class=\"xref\" href=\"#figure-1\">Figure 1</a> is flat"))
@@ -47,7 +47,7 @@ struct CrossReferenceTests {
         let page = Self.page()
         page.attachCode { _ in CodeExcerpt(path: "Chapters/03-x/main.swift", firstLine: 1,
                                           text: "func section() { page.prose(\"As @fig:second shows\") }") }
-        let html = Renderer.page(page, provenance: Self.provenance)
+        let html = Renderer.page(page, provenance: Self.provenance).html
         #expect(html.contains("@fig:second"))
         #expect(html.components(separatedBy: "href=\"#figure-3\"").count - 1 == 1)
     }
@@ -57,7 +57,7 @@ struct CrossReferenceTests {
         let page = Self.page()
         page.prose("See @fig:nowhere and @tbl:second (a figure's label, not a table's).")
         #expect(page.unresolvedReferences == ["fig:nowhere", "tbl:second"])
-        let html = Renderer.page(page, provenance: Self.provenance)
+        let html = Renderer.page(page, provenance: Self.provenance).html
         #expect(html.components(separatedBy: "<span class=\"xref missing\">").count - 1 == 2)
     }
 
@@ -98,7 +98,7 @@ struct CrossReferenceTests {
         page.section("Later")
         page.prose("verl in a new section: linked.")
         #expect(page.citedWorks.map(\.key) == ["paper", "verl", "gao"])
-        let html = Renderer.page(page, provenance: Self.provenance)
+        let html = Renderer.page(page, provenance: Self.provenance).html
         #expect(html.contains("As in <a class=\"cite\" href=\"#ref-verl\">verl</a>, and as <a class=\"cite\" href=\"#ref-gao\">Gao et al.</a> found"))
         #expect(html.contains("overlap"))
         #expect(!html.contains("o<a class=\"cite\""))
@@ -117,10 +117,10 @@ struct CrossReferenceTests {
         let page = Self.page()
         page.previous = PageLink(href: "02-b.html", label: "Chapter 2: b")
         page.next = PageLink(href: "04-d.html", label: "Chapter 4: d")
-        let html = Renderer.page(page, provenance: Self.provenance)
+        let html = Renderer.page(page, provenance: Self.provenance).html
         #expect(html.contains("<a rel=\"prev\" href=\"02-b.html\">← Chapter 2: b</a>"))
         #expect(html.contains("<a rel=\"next\" href=\"04-d.html\">Chapter 4: d →</a>"))
-        #expect(!Renderer.page(Self.page(), provenance: Self.provenance).contains("class=\"pager\""))
+        #expect(!Renderer.page(Self.page(), provenance: Self.provenance).html.contains("class=\"pager\""))
     }
 }
 
@@ -131,12 +131,12 @@ struct BookFrontTests {
         let front = BookFront(title: "A $\\beta$ book", lede: "A companion to The Work, checked.",
                               work: (title: "The Work", url: "https://example.org/work"), argument: "Because $x = 1$.",
                               paths: [(reader: "A reader", chapters: [2, 1])])
-        let html = Renderer.index([], front: front)
+        let html = Renderer.index([], front: front).html
         #expect(html.contains("<title>A β book</title>"))
         #expect(html.contains("A companion to <a href=\"https://example.org/work\">The Work</a>, checked."))
         #expect(html.contains("<h2>The argument</h2><p>Because <span class=\"imath\">"))
         #expect(html.contains("<li>A reader: 2 → 1</li>"))
-        let bare = Renderer.index([])
+        let bare = Renderer.index([]).html
         #expect(bare.contains("<title>Reports</title>") && !bare.contains("The argument") && !bare.contains("class=\"paths\""))
     }
 }
@@ -149,13 +149,13 @@ struct DotStrip: Figure {
     var xTitle: String { "value $x$" }
     var yTitle: String { "" }
     var legend: [LegendEntry] { [LegendEntry(name: "values", style: .series(0, .points))] }
-    func drawing(in frame: PlotFrame) -> String {
+    func drawing(in frame: PlotFrame) -> Markup {
         let lo = values.min() ?? 0, hi = values.max() ?? 1
         let dots = values.map { v in
             let x = frame.left + (hi > lo ? (v - lo) / (hi - lo) : 0.5) * frame.plotWidth
-            return "<circle cx=\"\(x)\" cy=\"\(frame.top + frame.plotHeight / 2)\" r=\"3\"/>"
+            return Markup.emptyElement("circle", ["cx": "\(x)", "cy": "\(frame.top + frame.plotHeight / 2)", "r": "3"])
         }
-        return frame.open(title: title, description: description) + dots.joined() + "</svg>"
+        return frame.svg(title: title, description: description, dots.joined())
     }
     func record(label: String?, caption: String) -> FigureRecord {
         FigureRecord(label: label, caption: caption, kind: "line", xLabel: xTitle, yLabel: yTitle, categories: nil,
@@ -170,7 +170,7 @@ struct FigureProtocolTests {
         let page = Page(slug: "03-x", number: 3, title: "Three", summary: "s")
         page.prose("@fig:dots shows three values.")
         page.plot(DotStrip(values: [1, 2, 4]), caption: "Three dots", label: "dots")
-        let html = Renderer.page(page, provenance: CrossReferenceTests.provenance)
+        let html = Renderer.page(page, provenance: CrossReferenceTests.provenance).html
         #expect(html.contains("<div class=\"plot-wide\"><svg class=\"plot\" viewBox=\"0 0 640 340\""))
         #expect(html.contains("<div class=\"plot-narrow\"><svg class=\"plot\" viewBox=\"0 0 340 260\""))
         #expect(html.components(separatedBy: "<circle cx=").count - 1 == 6 + 1, "three dots in each drawing, one in the legend")

@@ -51,7 +51,7 @@ struct NotebookTests {
         page.samples(evil, [evil])
         let provenance = Provenance(commit: evil, dirty: true, commandLine: evil, seed: 1, parameters: [evil: evil],
                                     swiftVersion: evil, gslVersion: evil, openblas: evil, cores: 2, date: evil, elapsedSeconds: 1)
-        let html = Renderer.page(page, provenance: provenance)
+        let html = Renderer.page(page, provenance: provenance).html
         #expect(!html.contains("<script>"))
         #expect(!html.contains("<b>x</b>"))
         #expect(!html.contains("<!-- comment -->"))
@@ -61,7 +61,7 @@ struct NotebookTests {
             .replacingOccurrences(of: "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">", with: "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>")
             .replacingOccurrences(of: "<meta name=\"color-scheme\" content=\"light dark\">", with: "<meta name=\"color-scheme\" content=\"light dark\"/>")
         #expect(isWellFormedXML(body))
-        let index = Renderer.index([Report(page: page, provenance: provenance)])
+        let index = Renderer.index([Report(page: page, provenance: provenance)]).html
         #expect(!index.contains("<script>"))
     }
 
@@ -74,25 +74,25 @@ struct NotebookTests {
         "x'' + \\unknown{y} < 3.5",
     ])
     func tex(source: String) {
-        let m = TeX.block(source)
+        let m = TeX.block(source).html
         #expect(isWellFormedXML(m))
         #expect(m.hasPrefix("<math display=\"block\">"))
     }
 
     @Test("TeX structures map to the MathML elements a reader expects")
     func texStructure() {
-        #expect(TeX.convert("\\frac{a}{b}").contains("<mfrac><mrow><mi>a</mi></mrow><mrow><mi>b</mi></mrow></mfrac>"))
-        #expect(TeX.convert("x_i^2").contains("<msubsup><mi>x</mi><mrow><mi>i</mi></mrow><mrow><mn>2</mn></mrow></msubsup>"))
-        #expect(TeX.convert("\\sum_{x}").contains("<munder>"))
-        #expect(TeX.convert("\\beta").contains("β"))
-        #expect(TeX.convert("\\mathbb{E}").contains("𝔼"))
-        #expect(TeX.convert("\\left( x \\right)").contains("stretchy=\"true\""))
-        #expect(TeX.convert("\\foo").contains("<mtext>\\foo</mtext>"))   // unknown commands are shown, not dropped
-        #expect(TeX.convert("\\dfrac{a}{b}") == TeX.convert("\\frac{a}{b}"))
+        #expect(TeX.convert("\\frac{a}{b}").html.contains("<mfrac><mrow><mi>a</mi></mrow><mrow><mi>b</mi></mrow></mfrac>"))
+        #expect(TeX.convert("x_i^2").html.contains("<msubsup><mi>x</mi><mrow><mi>i</mi></mrow><mrow><mn>2</mn></mrow></msubsup>"))
+        #expect(TeX.convert("\\sum_{x}").html.contains("<munder>"))
+        #expect(TeX.convert("\\beta").html.contains("β"))
+        #expect(TeX.convert("\\mathbb{E}").html.contains("𝔼"))
+        #expect(TeX.convert("\\left( x \\right)").html.contains("stretchy=\"true\""))
+        #expect(TeX.convert("\\foo").html.contains("<mtext>\\foo</mtext>"))   // unknown commands are shown, not dropped
+        #expect(TeX.convert("\\dfrac{a}{b}").html == TeX.convert("\\frac{a}{b}").html)
         // A formula written over several source lines (a raw multi-line string) reads as on one line.
-        #expect(TeX.convert("a = b\n  + \\frac{c}{d}") == TeX.convert("a = b + \\frac{c}{d}"))
-        #expect(TeX.convert("\\tfrac{1}{2}").contains("<mstyle displaystyle=\"false\"><mfrac><mrow><mn>1</mn></mrow><mrow><mn>2</mn></mrow></mfrac></mstyle>"))
-        #expect(TeX.convert("\\binom{n}{k}").contains("<mo>(</mo><mfrac linethickness=\"0\"><mrow><mi>n</mi></mrow><mrow><mi>k</mi></mrow></mfrac><mo>)</mo>"))
+        #expect(TeX.convert("a = b\n  + \\frac{c}{d}").html == TeX.convert("a = b + \\frac{c}{d}").html)
+        #expect(TeX.convert("\\tfrac{1}{2}").html.contains("<mstyle displaystyle=\"false\"><mfrac><mrow><mn>1</mn></mrow><mrow><mn>2</mn></mrow></mfrac></mstyle>"))
+        #expect(TeX.convert("\\binom{n}{k}").html.contains("<mo>(</mo><mfrac linethickness=\"0\"><mrow><mi>n</mi></mrow><mrow><mi>k</mi></mrow></mfrac><mo>)</mo>"))
     }
 
     @Test("axis ticks are round numbers printed without binary noise")
@@ -174,10 +174,10 @@ struct NotebookTests {
     func pageOutsideTheBook() {
         let prov = Provenance(commit: "c", dirty: false, commandLine: "x", seed: 3, parameters: [:], swiftVersion: "s",
                               gslVersion: "g", openblas: "o", cores: 2, date: "d", elapsedSeconds: 0.5)
-        let outside = Renderer.page(Page(slug: "tool", number: 0, title: "A tool's report", summary: "s"), provenance: prov)
+        let outside = Renderer.page(Page(slug: "tool", number: 0, title: "A tool's report", summary: "s"), provenance: prov).html
         #expect(!outside.contains("Chapter 0") && !outside.contains("href=\"index.html\""))
         #expect(outside.contains("<title>\(HTML.escape("A tool's report"))</title>"), "the title carries no chapter number")
-        let chapter = Renderer.page(Page(slug: "07-x", number: 7, title: "Seven", summary: "s"), provenance: prov)
+        let chapter = Renderer.page(Page(slug: "07-x", number: 7, title: "Seven", summary: "s"), provenance: prov).html
         #expect(chapter.contains("Chapter 7") && chapter.contains("href=\"index.html\""))
     }
 
@@ -214,14 +214,14 @@ struct CheckTableTests {
             Check(claim: "two", aLabel: "a", bLabel: "b", a: 2, b: 2, tolerance: 1e-12, because: shared),
             Check(claim: "three", aLabel: "a", bLabel: "b", a: 3, b: 3, tolerance: 1e-9, because: "its own reason"),
         ]
-        let html = Renderer.checkTable(checks)
+        let html = Renderer.checkTable(checks).html
         #expect(html.components(separatedBy: shared).count - 1 == 1, "the shared reason appears once")
         #expect(html.contains("<details class=\"tolerances\">"))
         #expect(html.contains("its own reason"))
         #expect(html.components(separatedBy: "reason under the table").count - 1 == 2)
-        let single = Renderer.checkTable([checks[2]])
+        let single = Renderer.checkTable([checks[2]]).html
         #expect(!single.contains("<details"), "a one-row table keeps its reason on the row")
-        let every = Renderer.checkTable(Array(checks.prefix(2)))
+        let every = Renderer.checkTable(Array(checks.prefix(2))).html
         #expect(every.contains("the same on every row"))
     }
 
@@ -244,7 +244,7 @@ struct CheckTableTests {
         let page = Self.sweepPage([0.25, 0.75, 0.5])
         #expect(page.checks.map(\.sweep) == ["the identity on each shape", "the identity on each shape",
                                               "the identity on each shape", nil])
-        let html = Renderer.checkTable(page.checks)
+        let html = Renderer.checkTable(page.checks).html
         #expect(html.contains("all 3 hold"))
         #expect(html.contains("nearest to failing: case 1"), "case 1 has the largest |a − b| / tolerance")
         #expect(html.contains("<details><summary>The 3 cases"), "a sweep that holds is folded")
@@ -261,7 +261,7 @@ struct CheckTableTests {
     func sweepFailingOpen() {
         let page = Self.sweepPage([0.25, 3, 0.5, 1.5])
         #expect(page.failedCount == 2)
-        let html = Renderer.checkTable(page.checks)
+        let html = Renderer.checkTable(page.checks).html
         #expect(html.contains("2 of 4 fail"))
         #expect(html.contains("nearest to failing: case 1"), "the worst failing case is the one shown")
         #expect(html.contains("<details open><summary>The 4 cases of this sweep (2 failing)"))
@@ -275,7 +275,7 @@ struct CheckTableTests {
                    rows: [["PPO", "0", "4.5", "0"]], caption: "c")
         let html = Renderer.page(page, provenance: Provenance(commit: "c", dirty: false, commandLine: "x", seed: 1,
                                                               parameters: [:], swiftVersion: "6", gslVersion: "2",
-                                                              openblas: "o", cores: 2, date: "d", elapsedSeconds: 1))
+                                                              openblas: "o", cores: 2, date: "d", elapsedSeconds: 1)).html
         let table = String(html[html.range(of: "<table class=\"data cards\">")!.lowerBound...])
         #expect(table.components(separatedBy: "<span class=\"cell-label\" aria-hidden=\"true\"><span class=\"imath\"><math").count - 1 == 2,
                 "the two formula headers label their cells as MathML")
@@ -284,7 +284,7 @@ struct CheckTableTests {
 
     @Test("a sweep of one case is an ordinary row")
     func sweepOfOne() {
-        let html = Renderer.checkTable(Self.sweepPage([0.5]).checks)
+        let html = Renderer.checkTable(Self.sweepPage([0.5]).checks).html
         #expect(!html.contains("sweep"), "nothing to fold")
     }
 }

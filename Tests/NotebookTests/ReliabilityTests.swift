@@ -147,7 +147,7 @@ struct ReliabilityTests {
     func subnormalPlot() {
         let plot = LinePlot(title: "t", description: "d", xLabel: "x", yLabel: "y", yScale: .log10,
                             series: [Series("s", x: [0, 1, 2], y: [1, exp(-744.4), 1e-300], style: .points)])
-        let svg = plot.svg()
+        let svg = plot.svg().html
         #expect(!svg.contains("NaN") && !svg.contains("inf"))
     }
 
@@ -192,8 +192,8 @@ struct ReliabilityTests {
         // index still temporaries named by the journal.
         let (new, p2) = Self.page("01-a", number: 1, seed: 2)
         let json = try Report(page: new, provenance: p2).json()
-        let html = Data(Renderer.page(new, provenance: p2).utf8)
-        let index = Data(Renderer.index([Report(page: new, provenance: p2)]).utf8)
+        let html = Data(Renderer.page(new, provenance: p2).html.utf8)
+        let index = Data(Renderer.index([Report(page: new, provenance: p2)]).html.utf8)
         try json.write(to: dir.appendingPathComponent("01-a.json"))
         try html.write(to: dir.appendingPathComponent(".01-a.html.999999.1.tmp"))
         try index.write(to: dir.appendingPathComponent(".index.html.999999.2.tmp"))
@@ -299,9 +299,9 @@ struct ReliabilityTests {
 
     @Test("an unpaired $ in prose is kept as text")
     func unpairedDollar() {
-        #expect(Renderer.inlineMath("costs $5") == "costs $5")
-        #expect(Renderer.inlineMath("$x$ costs $5").hasSuffix(" costs $5"))
-        #expect(!Renderer.inlineMath("$x$ and $y$").contains("$"))
+        #expect(Renderer.inlineMath("costs $5").html == "costs $5")
+        #expect(Renderer.inlineMath("$x$ costs $5").html.hasSuffix(" costs $5"))
+        #expect(!Renderer.inlineMath("$x$ and $y$").html.contains("$"))
     }
 }
 

@@ -63,7 +63,7 @@ struct SwiftCodeTests {
         page.attachCode { sources.excerpt(at: $0) }
         #expect(page.code.count == 2)
         #expect(page.code[0].firstLine == 3 && page.code[0].text.hasPrefix("/// Doubles."))
-        let html = Renderer.render(page.blocks[2])   // after heading "one" and its prose
+        let html = Renderer.render(page.blocks[2]).html   // after heading "one" and its prose
         #expect(html.contains("class=\"code\"") && html.contains("Chapters/00-t/main.swift:3-13"))
         #expect(html.contains("<span class=\"kw\">func</span>"))
         #expect(page.blocks.contains { if case .codeReference = $0 { return true } else { return false } })

@@ -91,7 +91,7 @@ struct DerivationTests {
                         caption: "The lines of eq. 11")
         #expect(page.checks.isEmpty)
         #expect(page.derivations.count == 1 && page.derivations[0].lines.count == 2)
-        let html = Renderer.page(page, provenance: Provenance(commit: "c", dirty: false, commandLine: "x", seed: 3, parameters: [:], swiftVersion: "s", gslVersion: "g", openblas: "o", cores: 2, date: "d", elapsedSeconds: 0.5))
+        let html = Renderer.page(page, provenance: Provenance(commit: "c", dirty: false, commandLine: "x", seed: 3, parameters: [:], swiftVersion: "s", gslVersion: "g", openblas: "o", cores: 2, date: "d", elapsedSeconds: 0.5)).html
         #expect(html.contains("class=\"data derivation") && html.contains("<math"))
     }
 }
