@@ -23,12 +23,16 @@ enum CrossReference {
     /// Replaces each citation in the text of rendered HTML (not in code, where the source is
     /// shown as written) by a link to its figure or table.
     static func resolve(_ html: Markup, _ numbers: [String: (kind: String, number: Int)]) -> Markup {
-        eachText(html, skipping: ["pre", "code", "style"]) { text, _ in
-            text.replacing(pattern) { match in
+        html.rewritingText(skipping: ["pre", "code", "style"]) { text, _ in
+            text.replacingRuns { s, i in
+                guard s[i] == "@", let match = s[i...].prefixMatch(of: pattern) else { return nil }
                 let key = "\(match.output.1):\(match.output.2)"
                 let kind = match.output.1 == "fig" ? "Figure" : "Table"
-                guard let n = numbers[key] else { return Markup.element("span", ["class": "xref missing"], Markup(text: "\(kind) ?")).html }
-                return Markup.element("a", ["class": "xref", "href": "#\(n.kind.lowercased())-\(n.number)"], Markup(text: "\(n.kind) \(n.number)")).html
+                guard let n = numbers[key] else {
+                    return (match.range.upperBound, Markup.element("span", ["class": "xref missing"], Markup(text: "\(kind) ?")))
+                }
+                return (match.range.upperBound,
+                        Markup.element("a", ["class": "xref", "href": "#\(n.kind.lowercased())-\(n.number)"], Markup(text: "\(n.kind) \(n.number)")))
             }
         }
     }
@@ -42,40 +46,10 @@ enum CrossReference {
             .sorted { $0.text.html.count > $1.text.html.count }
         guard !mentions.isEmpty else { return html }
         var linked = Set<String>()
-        return eachText(html, skipping: ["math", "pre", "code", "svg", "a", "h1", "h2", "h3", "summary", "title", "style"]) { text, tag in
+        return html.rewritingText(skipping: ["math", "pre", "code", "svg", "a", "h1", "h2", "h3", "summary", "title", "style"]) { text, tag in
             if tag == "h2" { linked.removeAll() }
             return text.isEmpty ? text : link(text, mentions, &linked)
         }
-    }
-
-    /// Rewrites the text between the tags of `html` with `transform`, except inside the elements
-    /// named in `skipping`; `transform` also hears of each tag's name as it passes (with empty text).
-    ///
-    /// The text `transform` receives is markup (escaped text as it stands between two tags), and
-    /// it returns markup: its own elements built by `Markup.element`, the rest copied. This is
-    /// why the file may make `Markup(unescaped:)`: it cuts rendered markup at its tags and joins
-    /// the pieces again.
-    static func eachText(_ html: Markup, skipping skipped: Set<String>, _ transform: (String, String?) -> String) -> Markup {
-        var out = "", depth = 0
-        var rest = Substring(html.html)
-        while !rest.isEmpty {
-            if rest.first == "<", let close = rest.firstIndex(of: ">") {
-                let tag = rest[...close]
-                let name = tag.dropFirst(tag.hasPrefix("</") ? 2 : 1).prefix { $0.isLetter || $0.isNumber }.lowercased()
-                _ = transform("", name)
-                if skipped.contains(name) && !tag.hasSuffix("/>") {
-                    depth = max(depth + (tag.hasPrefix("</") ? -1 : 1), 0)
-                }
-                out += tag
-                rest = rest[rest.index(after: close)...]
-                continue
-            }
-            let end = rest.firstIndex(of: "<") ?? rest.endIndex
-            let text = String(rest[..<end])
-            out += depth == 0 ? transform(text, nil) : text
-            rest = rest[end...]
-        }
-        return Markup(unescaped: out)
     }
 
     /// Whether `text` names `mention` as a whole word (not "verl" in "overlap").
@@ -97,21 +71,15 @@ enum CrossReference {
         return !(isWordChar(mention.first) && isWordChar(before)) && !(isWordChar(mention.last) && isWordChar(after < text.endIndex ? text[after] : nil))
     }
 
-    static func link(_ text: String, _ mentions: [(text: Markup, key: String)], _ linked: inout Set<String>) -> String {
-        var out = "", i = text.startIndex
-        scan: while i < text.endIndex {
-            for m in mentions where text[i...].hasPrefix(m.text.html) {
-                let after = text.index(i, offsetBy: m.text.html.count)
-                if isWhole(text, i, m.text.html) {
-                    out += linked.insert(m.key).inserted ? Markup.element("a", ["class": "cite", "href": "#ref-\(m.key)"], m.text).html : m.text.html
-                    i = after
-                    continue scan
-                }
+    /// The text (markup between two tags) with the first mention of each work linked, as a whole word.
+    static func link(_ text: Markup, _ mentions: [(text: Markup, key: String)], _ linked: inout Set<String>) -> Markup {
+        text.replacingRuns { s, i in
+            for m in mentions where s[i...].hasPrefix(m.text.html) && isWhole(s, i, m.text.html) {
+                let after = s.index(i, offsetBy: m.text.html.count)
+                return (after, linked.insert(m.key).inserted ? Markup.element("a", ["class": "cite", "href": "#ref-\(m.key)"], m.text) : m.text)
             }
-            out.append(text[i])
-            i = text.index(after: i)
+            return nil
         }
-        return out
     }
 
     /// The reference list at the end of a page.

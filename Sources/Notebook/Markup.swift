@@ -8,11 +8,12 @@
 /// - inside this module only, from a string literal of our own markup (`Markup("<p>\(x)</p>")`,
 ///   where every interpolated `String` is escaped and every interpolated `Markup` is joined as
 ///   it is), or from markup made by another program of ours (`Markup(unescaped:)`: the MathML
-///   of `TeX`, the stylesheet, the rewriting of rendered text in `CrossReference`).
+///   of `TeX`'s parser, the stylesheet, and here the pieces of markup that `rewritingText` and
+///   `replacingRuns` cut and join again).
 ///
-/// The last way is used only in `Markup.swift`, `Renderer.swift`, `TeX.swift` (the MathML
-/// emitters), `Plot.swift` (SVG), `SwiftCode.swift` (highlighting) and `CrossReference.swift`
-/// (which rewrites the text between the tags of rendered markup); a test holds the module to it.
+/// The last way is used only in `Markup.swift`, `Renderer.swift` (which also highlights Swift
+/// code, `SwiftCode`'s tokens), `TeX.swift` (the MathML emitters) and `Plot.swift` (SVG); a
+/// test (`MarkupTests`) holds the module to it.
 public struct Markup: Sendable, Hashable, CustomStringConvertible {
     /// The markup as HTML source.
     public let html: String
@@ -85,6 +86,53 @@ public struct Markup: Sendable, Hashable, CustomStringConvertible {
             mutating func appendInterpolation(_ text: Substring) { html += HTML.escape(String(text)) }
             mutating func appendInterpolation<N: BinaryInteger>(_ n: N) { html += String(n) }
         }
+    }
+}
+
+extension Markup {
+    /// Rewrites the text between the tags with `transform`, except inside the elements named in
+    /// `skipping`; `transform` also hears of each tag's name as it passes (with empty text). Each
+    /// run of text is given as markup (escaped text, as it stands between two tags) and `transform`
+    /// returns its markup: the tags are kept as they are.
+    func rewritingText(skipping skipped: Set<String>, _ transform: (Markup, String?) -> Markup) -> Markup {
+        var out = "", depth = 0
+        var rest = Substring(html)
+        while !rest.isEmpty {
+            if rest.first == "<", let close = rest.firstIndex(of: ">") {
+                let tag = rest[...close]
+                let name = tag.dropFirst(tag.hasPrefix("</") ? 2 : 1).prefix { $0.isLetter || $0.isNumber }.lowercased()
+                _ = transform(.empty, name)
+                if skipped.contains(name) && !tag.hasSuffix("/>") {
+                    depth = max(depth + (tag.hasPrefix("</") ? -1 : 1), 0)
+                }
+                out += tag
+                rest = rest[rest.index(after: close)...]
+                continue
+            }
+            let end = rest.firstIndex(of: "<") ?? rest.endIndex
+            let text = String(rest[..<end])
+            out += depth == 0 ? transform(Markup(unescaped: text), nil).html : text
+            rest = rest[end...]
+        }
+        return Markup(unescaped: out)
+    }
+
+    /// Scans the markup character by character: where `run` finds a run beginning at an index,
+    /// the run is replaced by the markup `run` gives and the scan goes on after it; every other
+    /// character is kept. Only markup goes in, so no text can arrive unescaped.
+    func replacingRuns(_ run: (_ html: String, _ at: String.Index) -> (end: String.Index, with: Markup)?) -> Markup {
+        var out = "", i = html.startIndex
+        while i < html.endIndex {
+            if let r = run(html, i) {
+                precondition(r.end > i, "Markup.replacingRuns: an empty run")
+                out += r.with.html
+                i = r.end
+                continue
+            }
+            out.append(html[i])
+            i = html.index(after: i)
+        }
+        return Markup(unescaped: out)
     }
 }
 
