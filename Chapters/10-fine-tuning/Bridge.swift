@@ -106,14 +106,16 @@ struct Bridge {
         page.record("bridge_kl_end", klPost.last!)
         let steps = evaluations.map { Double($0.step) }
         page.plot(LinePlot(title: "The bridge: exact quantities during sampled training",
-                           description: #"$J_{KLRL}$, $J_{KLRL} + \beta \, \mathrm{KL}$ to the posterior, and $\beta \log Z$, computed exactly."#,
+                           description: #"$J_{KLRL}$, $J_{KLRL} + \beta \, \mathrm{KL}$ to the posterior, and "#
+                               + #"$\beta \log Z$, computed exactly."#,
                            xLabel: "fine-tuning step", yLabel: "nats",
                            series: [Series(#"$J_{KLRL}(\pi_\theta)$"#, x: steps, y: evaluations.map(\.objective),
                                            style: .lineAndPoints),
                                     Series(#"$J_{KLRL} + \beta \, \mathrm{KL}(\pi_\theta \| \pi^*)$"#, x: steps,
                                            y: evaluations.map { $0.objective + beta * $0.klToPosterior },
                                            style: .lineAndPoints),
-                                    Series(#"$\beta \, \mathrm{KL}(\pi_\theta \| \pi^*)$"#, x: steps, y: klPost.map { beta * $0 }, style: .dashed)],
+                                    Series(#"$\beta \, \mathrm{KL}(\pi_\theta \| \pi^*)$"#, x: steps,
+                                           y: klPost.map { beta * $0 }, style: .dashed)],
                            references: [ReferenceLine(.horizontal, at: beta * logZ, label: "β log Z")]),
                   caption: #"""
                     On the enumerable space the sum $J_{\mathrm{KLRL}} + \beta\,\mathrm{KL}(\pi_\theta \| \pi^*)$ sits

@@ -76,7 +76,8 @@ enum Checks {
     static func constraintRises(id: String, prior: Estimate, end: Estimate) -> Check {
         let se = (pow(prior.standardError, 2) + pow(end.standardError, 2)).squareRoot()
         return Check.exceeds(id: id, claim: "DPG raises the rate of texts that satisfy $b$ above the prior's",
-                             reference: "§6", aLabel: "$P_\\theta(b)$ at the end", bLabel: "$\\hat{Z}_b = P_{\\pi_0}(b)$",
+                             reference: "§6", aLabel: "$P_\\theta(b)$ at the end",
+                             bLabel: "$\\hat{Z}_b = P_{\\pi_0}(b)$",
                              a: end.value, b: prior.value, margin: z * se,
                              because: "5.3 binomial standard errors of the difference: it misses a rise smaller "
                                  + "than \(fmt(z * se))")
@@ -93,7 +94,8 @@ enum Checks {
                   at: "evaluation \(k)")
         }
         let largest = elbos.map { z * (pow($0.standardError, 2) + pow(logZError, 2)).squareRoot() }.max() ?? .nan
-        return w.check(id: id, claim: "$\\beta = \(fmt(beta))$: the ELBO stays below $\\log Z(\\beta)$ at every evaluation",
+        return w.check(id: id,
+                       claim: "$\\beta = \(fmt(beta))$: the ELBO stays below $\\log Z(\\beta)$ at every evaluation",
                        aLabel: "$\\widehat{\\mathrm{ELBO}}$", bLabel: "$\\log \\hat{Z}(\\beta)$",
                        because: "5.3 standard errors of the ELBO's mean and of $\\log \\hat{Z}$ (binomial): it misses "
                            + "an excess smaller than \(fmt(largest)) nats")

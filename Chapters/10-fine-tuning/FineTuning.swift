@@ -116,6 +116,7 @@ struct FineTuning: ParsableCommand {
                 ("learning-rate-decay", "\(settings.finalLearningRateFraction)"),
                 ("model", "\(pretrain.nLayer) layers, \(pretrain.nEmbd) wide, \(pretrain.steps) pretraining steps"),
             ]) { page, seeds in
+                let top = page.mark()
                 let prior: Checkpoint
                 do { prior = try PretrainCache.pretrainedModel(settings: pretrain, showProgress: true) } catch {
                     throw InputError("cannot pretrain the prior: \(error)")
@@ -129,6 +130,7 @@ struct FineTuning: ParsableCommand {
                 state = store
                 try study.run(state: store)
                 try Bridge(page: page, seeds: seeds, quick: quick).run()
+                page.insert(at: top) { Opening.write(page, betas: study.betas) }
             }
         } catch let failed as ChecksFailed {
             state?.discard()   // the report is written, failing checks and all: the state has served

@@ -43,14 +43,17 @@ extension Study {
     /// Each evaluation's arrival, in order.
     func arrivals(_ method: Method, _ r: Results) -> [Arrival] {
         let c = r[method]
-        return c.measurements.indices.compactMap { arrival(method, c.measurements[$0], forwardTerms: c.forwardTerms[$0], r) }
+        return c.measurements.indices.compactMap {
+            arrival(method, c.measurements[$0], forwardTerms: c.forwardTerms[$0], r)
+        }
     }
 
     /// The target of a method, in words for the page.
     func targetName(_ method: Method) -> String {
         switch method {
         case .reinforce: return "none"
-        case .klReinforce(let b): return "$\\pi^*_\\beta$ at $\\beta = \(fmt(b))$, in $\\mathrm{KL}(\\pi_\\theta \\| \\pi^*_\\beta)$"
+        case .klReinforce(let b):
+            return "$\\pi^*_\\beta$ at $\\beta = \(fmt(b))$, in $\\mathrm{KL}(\\pi_\\theta \\| \\pi^*_\\beta)$"
         case .dpg: return "$\\pi^*_b$, in $\\mathrm{KL}(\\pi^*_b \\| \\pi_\\theta)$"
         }
     }
@@ -76,7 +79,8 @@ extension Study {
     func overview(_ r: Results) {
         page.section("Training: what each method does to the prior")
         let decay = settings.finalLearningRateFraction
-        let schedule = decay == 1 ? "" : ", decayed along a half cosine to \(fmt(decay * settings.learningRate)) at the last step"
+        let schedule = decay == 1 ? ""
+            : ", decayed along a half cosine to \(fmt(decay * settings.learningRate)) at the last step"
         page.prose(#"""
             Every method starts from the prior and sees the same number of samples (\#(settings.steps) steps of
             \#(settings.batchSize)), with AdamW at learning rate \#(fmt(settings.learningRate))\#(schedule). Plain
@@ -103,7 +107,8 @@ extension Study {
                            yIncludesZero: true),
                   caption: "Entropy per token. Collapse shows as a fall toward 0.")
         page.plot(LinePlot(title: "KL to the prior along training",
-                           description: #"Exact stepwise $\mathrm{KL}(\pi_\theta \| \pi_0)$ summed along fresh samples."#,
+                           description: #"Exact stepwise $\mathrm{KL}(\pi_\theta \| \pi_0)$ summed along fresh "#
+                               + "samples.",
                            xLabel: "fine-tuning step", yLabel: #"$\mathrm{KL}(\pi_\theta \| \pi_0)$ (nats)"#,
                            series: series(\.klStepwise.value),
                            yIncludesZero: true),
@@ -143,15 +148,16 @@ extension Study {
             $\log Z(\beta)$ is the distance to the posterior (eqs. 7 and 14):
             """#)
         page.equation(#"""
-            \mathrm{KL}(\pi_\theta \| \pi^*_\beta) = \mathbb{E}_{x \sim \pi_\theta}\left[\log \frac{\pi_\theta(x)}{\pi_0(x)}
-            - \frac{b(x)}{\beta}\right] + \log Z(\beta)
+            \mathrm{KL}(\pi_\theta \| \pi^*_\beta) = \mathbb{E}_{x \sim \pi_\theta}\left[\log
+            \frac{\pi_\theta(x)}{\pi_0(x)} - \frac{b(x)}{\beta}\right] + \log Z(\beta)
             """#, number: "7")
         page.prose(#"""
             Both terms are estimated without weights: the expectation by the mean over fresh samples of the policy
             of $\ell(x) - b(x)/\beta$, with $\ell = \log \pi_\theta(x) - \log \pi_0(x)$ computed exactly for each
             sample (chapter 9's $k_1$, unbiased), and $\log Z(\beta)$ from $\hat{Z}_b$. The mean is unbiased and its
-            variance vanishes at $\pi^*_\beta$, where $\ell - b/\beta = -\log Z$ for every text; the only bias is that of
-            $\log \hat{Z}$ (Jensen, about $-\mathrm{se}^2/2$ = \#(fmt(-pow(logEvidenceError(r.count, beta: b), 2) / 2))
+            variance vanishes at $\pi^*_\beta$, where $\ell - b/\beta = -\log Z$ for every text; the only bias is that
+            of $\log \hat{Z}$ (Jensen, about $-\mathrm{se}^2/2$ =
+            \#(fmt(-pow(logEvidenceError(r.count, beta: b), 2) / 2))
             nats here). The prior's own distance is exact given $Z_b$: $\mathrm{KL}(\pi_0 \| \pi^*_\beta) = \log Z
             - Z_b/\beta$.
             """#)
@@ -164,7 +170,8 @@ extension Study {
                            target.klFromPrior, note: "how far the posterior is from the prior"),
             DerivationLine(#"D_0 = \mathrm{KL}(\pi_0 \| \pi^*_\beta) = \log Z(\beta) - \hat{Z}_b/\beta"#,
                            target.priorDistance,
-                           note: "over $Z_b$'s 97.5% interval: \(fmt(start.priorDistance.low)) to \(fmt(start.priorDistance.high))"),
+                           note: "over $Z_b$'s 97.5% interval: \(fmt(start.priorDistance.low)) to "
+                               + fmt(start.priorDistance.high)),
             DerivationLine(#"D_0 \text{ from the prior's own samples, by eq. 7}"#, start.distance.value,
                            note: "standard error \(fmt(start.distance.standardError)), not 0: the step-0 policy is "
                                + "the prior, sampled"),
@@ -172,7 +179,9 @@ extension Study {
                            note: "95% interval \(fmt(end.distance.low)) to \(fmt(end.distance.high)), "
                                + "\(r[method].measurements.last!.samples) samples"),
         ], caption: "The target at $\\beta = \(fmt(b))$ and the distances, from $\\hat{Z}_b$ and the policy's samples")
-        let elbos = curve.measurements.map { Estimate.mean(zip($0.rewards, $0.logRatios).map { ($0 > 0 ? 1 : 0) / b - $1 }) }
+        let elbos = curve.measurements.map {
+            Estimate.mean(zip($0.rewards, $0.logRatios).map { ($0 > 0 ? 1 : 0) / b - $1 })
+        }
         page.check(Checks.evidenceBoundAtScale(id: "\(name).evidence-bound", beta: b, elbos: elbos,
                                                logZ: target.logEvidence, logZError: logEvidenceError(r.count, beta: b)))
         page.check(Checks.entropyKept(id: "\(name).entropy-kept", beta: b, policy: curve.measurements.last!.entropy,
@@ -226,13 +235,16 @@ extension Study {
                          "\(fmt(end.distance.low)) to \(fmt(end.distance.high))", fmt(end.ratio), fmt(end.ratioUpper)])
         }
         let ends = regularised.map { (method: $0, arrival: arrivals($0, r).last!) }
-        let arrived = ends.filter { $0.arrival.ratio <= Checks.arrivalFraction && $0.arrival.ratioUpper < Checks.arrivalUpperFraction }
+        let arrived = ends.filter {
+            $0.arrival.ratio <= Checks.arrivalFraction && $0.arrival.ratioUpper < Checks.arrivalUpperFraction
+        }
         let verdict: String
         if arrived.count == ends.count {
             verdict = "Every regularised method arrives on this run (shown, not checked: other seeds have not been "
                 + "held to it)."
         } else if arrived.isEmpty {
-            verdict = "No method arrives on this budget: the closest ends at \(fmt(ends.map(\.arrival.ratio).min()!)) of "
+            let closest = fmt(ends.map(\.arrival.ratio).min()!)
+            verdict = "No method arrives on this budget: the closest ends at \(closest) of "
                 + "the prior's distance. This is weaker than the goal; the fractions are shown, not checked, because "
                 + "as checks they would fail."
         } else {
@@ -285,14 +297,15 @@ extension Study {
         let grid = (0...20).map { maxRoot * Double($0) / 20 }
         let path = (0...60).map { BinaryPosterior(zb: r.count.value, beta: 0.05 * pow(400, Double($0) / 60)) }
             .filter { $0.klFromPrior.squareRoot() <= maxRoot }
-        series.append(Series(#"$\sigma_0 \sqrt{2 \, \mathrm{KL}}$ (chapter 8)"#, x: grid, y: grid.map { sigma * 2.0.squareRoot() * $0 },
-                             style: .dashed))
+        series.append(Series(#"$\sigma_0 \sqrt{2 \, \mathrm{KL}}$ (chapter 8)"#, x: grid,
+                             y: grid.map { sigma * 2.0.squareRoot() * $0 }, style: .dashed))
         series.append(Series(#"posterior path $\pi^*_\beta$"#, x: path.map { $0.klFromPrior.squareRoot() },
                              y: path.map { $0.mass - r.count.value }, style: .dashed))
         page.plot(LinePlot(title: "Gain in P(b) against the square root of KL",
                            description: "Gain in P(b) over the prior against sqrt(KL) for the regularised methods, "
                                + "with the small-KL prediction and the posterior path.",
-                           xLabel: #"$\sqrt{\mathrm{KL}(\pi_\theta \| \pi_0)}$"#, yLabel: #"$P_\theta(b) - Z_b$"#, series: series, yIncludesZero: true),
+                           xLabel: #"$\sqrt{\mathrm{KL}(\pi_\theta \| \pi_0)}$"#, yLabel: #"$P_\theta(b) - Z_b$"#,
+                           series: series, yIncludesZero: true),
                   caption: "Gain in $P_\\theta(b)$ against $\\sqrt{\\mathrm{KL}}$. Dashed: the first-order law of "
                       + "chapter 8 and the exact posterior path from $\\hat{Z}_b$.", label: "gain-against-root-kl")
     }
@@ -313,17 +326,18 @@ extension Study {
         page.prose(#"""
             For every policy $\mathbb{E}_\pi[b] - \beta\,\mathrm{KL}(\pi \| \pi_0) \le \beta \log Z(\beta)$, with
             equality only at $\pi^*_\beta$ (eq. 7): no policy as close to the prior as $\pi^*_\beta$ satisfies $b$ more
-            often. The posterior path $\beta \mapsto (\mathrm{KL}(\pi^*_\beta \| \pi_0), \pi^*_\beta(b))$ is therefore the
-            frontier, and for a binary $b$ it is a closed form in $Z_b$ (the derivation lines of the KL-RL sections),
-            drawn here at $\hat{Z}_b$ and at the ends of its 95% Wilson interval. Its $\beta \to 0$ end is DPG's
-            target $\pi^*_b$, at $(-\log Z_b, 1)$. Each regularised run is plotted along training; one that reached its
-            posterior sits on the path at its own $\beta$ (the marked points).\#(plainRL)
+            often. The posterior path $\beta \mapsto (\mathrm{KL}(\pi^*_\beta \| \pi_0), \pi^*_\beta(b))$ is therefore
+            the frontier, and for a binary $b$ it is a closed form in $Z_b$ (the derivation lines of the KL-RL
+            sections), drawn here at $\hat{Z}_b$ and at the ends of its 95% Wilson interval. Its $\beta \to 0$ end is
+            DPG's target $\pi^*_b$, at $(-\log Z_b, 1)$. Each regularised run is plotted along training; one that
+            reached its posterior sits on the path at its own $\beta$ (the marked points).\#(plainRL)
             """#)
         func path(_ z: Double) -> [BinaryPosterior] {
             grid.map { BinaryPosterior(zb: z, beta: $0) }.filter { $0.klFromPrior <= limit }
         }
         var series: [Series] = []
-        for (z, label) in [(zb, #"posterior path at $\hat{Z}_b$"#), (range.lowerBound, "at the low end of $Z_b$'s 95% interval"),
+        for (z, label) in [(zb, #"posterior path at $\hat{Z}_b$"#),
+                           (range.lowerBound, "at the low end of $Z_b$'s 95% interval"),
                            (range.upperBound, "at the high end of $Z_b$'s 95% interval")] {
             let p = path(z)
             series.append(Series(label, x: p.map(\.klFromPrior), y: p.map(\.mass), style: .dashed))
@@ -334,12 +348,14 @@ extension Study {
                                  style: .lineAndPoints))
         }
         let marks = betas.map { BinaryPosterior(zb: zb, beta: $0) }
-        series.append(Series(#"$\pi^*_\beta$ at the runs' $\beta$"#, x: marks.map(\.klFromPrior), y: marks.map(\.mass), style: .points))
+        series.append(Series(#"$\pi^*_\beta$ at the runs' $\beta$"#, x: marks.map(\.klFromPrior), y: marks.map(\.mass),
+                             style: .points))
         series.append(Series(#"$\pi^*_b$ (DPG's target)"#, x: [-Foundation.log(zb)], y: [1], style: .points))
         page.plot(LinePlot(title: "P(b) against KL: the posterior path and the runs",
                            description: "The posterior path over beta in closed form from the estimate of Z_b, with "
                                + "each regularised run's KL to the prior and P(b) along training.",
-                           xLabel: #"$\mathrm{KL}(\pi \| \pi_0)$ (nats)"#, yLabel: "$P(b)$", series: series, yIncludesZero: true),
+                           xLabel: #"$\mathrm{KL}(\pi \| \pi_0)$ (nats)"#, yLabel: "$P(b)$", series: series,
+                           yIncludesZero: true),
                   caption: "The frontier (dashed, with the ends of $Z_b$'s interval) and the runs. Points above the "
                       + "dashed lines would contradict eq. 7.", label: "frontier")
         for m in regularised {
@@ -359,14 +375,15 @@ extension Study {
         page.section("DPG and KL-RL on the same target")
         page.prose(#"""
             §6 of the paper compares GDC (DPG) with KL-regularised RL. DPG targets $\pi^*_b$; KL-RL at
-            $\beta = \#(fmt(small))$ targets $\pi^*_\beta$, which puts \#(fmt(near.mass)) of its mass on texts that satisfy
-            $b$ and is \#(fmt(BinaryPosterior(zb: r.count.value, beta: small).klFromPrior)) nats from the prior against
-            \#(fmt(-Foundation.log(r.count.value))) for $\pi^*_b$: nearly the same distribution. @tbl:like-for-like measures both
-            runs against $\pi^*_b$ in both directions where a direction is finite: the forward
-            $\mathrm{KL}(\pi^*_b \| \pi_\theta)$ on the exact posterior samples (95% intervals with $Z_b$'s), and the
-            reverse divergence to the nearly identical $\pi^*_\beta$ (the reverse divergence to $\pi^*_b$ itself is
-            infinite while $P_\theta(b) < 1$). Forward KL punishes a policy that misses texts of $\pi^*_b$, reverse KL one
-            that puts mass where the target has little: the double dissociation of chapter 7, here measured.
+            $\beta = \#(fmt(small))$ targets $\pi^*_\beta$, which puts \#(fmt(near.mass)) of its mass on texts that
+            satisfy $b$ and is \#(fmt(BinaryPosterior(zb: r.count.value, beta: small).klFromPrior)) nats from the
+            prior against \#(fmt(-Foundation.log(r.count.value))) for $\pi^*_b$: nearly the same distribution.
+            @tbl:like-for-like measures both runs against $\pi^*_b$ in both directions where a direction is finite:
+            the forward $\mathrm{KL}(\pi^*_b \| \pi_\theta)$ on the exact posterior samples (95% intervals with
+            $Z_b$'s), and the reverse divergence to the nearly identical $\pi^*_\beta$ (the reverse divergence to
+            $\pi^*_b$ itself is infinite while $P_\theta(b) < 1$). Forward KL punishes a policy that misses texts of
+            $\pi^*_b$, reverse KL one that puts mass where the target has little: the double dissociation of chapter
+            7, here measured.
             """#)
         var rows: [[String]] = []
         for m in [Method.dpg, kl] where methods.contains(m) {
@@ -383,13 +400,16 @@ extension Study {
             page.record("like_for_like_forward_\(m.id)", forward.distance.value)
             page.record("like_for_like_reverse_\(m.id)", reverse.distance.value)
         }
-        rows.append(["target", "0", "\(fmt(BinaryPosterior(zb: r.count.value, beta: small).priorDistance)) at π0, 0 at π*_β",
-                     fmt(near.mass) + " (π*_β), 1 (π*_b)", "", "", fmt(near.klFromPrior)])
+        let priorDistance = fmt(BinaryPosterior(zb: r.count.value, beta: small).priorDistance)
+        rows.append(["target", "0", "\(priorDistance) at $\\pi_0$, 0 at $\\pi^*_\\beta$",
+                     fmt(near.mass) + " ($\\pi^*_\\beta$), 1 ($\\pi^*_b$)", "", "", fmt(near.klFromPrior)])
         page.table(headers: ["policy", "$\\mathrm{KL}(\\pi^*_b \\| \\pi_\\theta)$ [95%]",
                              "$\\mathrm{KL}(\\pi_\\theta \\| \\pi^*_\\beta)$, $\\beta = \(fmt(small))$ [95%]",
-                             "$P_\\theta(b)$ ± 95%", "entropy / token", "distinct-4", "$\\mathrm{KL}(\\pi_\\theta \\| \\pi_0)$"],
-                   rows: rows, caption: "DPG and KL-RL at $\\beta = \(fmt(small))$ at the end of training, against the same "
-                       + "target", label: "like-for-like")
+                             "$P_\\theta(b)$ ± 95%", "entropy / token", "distinct-4",
+                             "$\\mathrm{KL}(\\pi_\\theta \\| \\pi_0)$"],
+                   rows: rows,
+                   caption: "DPG and KL-RL at $\\beta = \(fmt(small))$ at the end of training, against the same target",
+                   label: "like-for-like")
     }
 
     func tableSection(_ r: Results) {

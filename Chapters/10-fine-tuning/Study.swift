@@ -119,7 +119,8 @@ struct Study {
         let zb = count.value
         let wilson = count.wilson(z: 1.959963984540054)
         guard count.successes > 1 else {
-            throw InputError("fewer than two samples of the prior contain “\(target.word)”: choose a more frequent --word")
+            throw InputError("fewer than two samples of the prior contain “\(target.word)”: "
+                                 + "choose a more frequent --word")
         }
         page.prose(#"""
             The preference is the word “\#(target.word)”: $b(x) = 1$ when the text contains it as a whole word. Its
@@ -150,7 +151,8 @@ struct Study {
         let posteriorPriorLogProbs = accepted.map { fresh[$0].logProb }
         let logZb = Foundation.log(zb)
         guard posteriorSequences.count > 1 else {
-            throw InputError("fewer than two filtered prior samples contain “\(target.word)”: choose a more frequent --word")
+            throw InputError("fewer than two filtered prior samples contain “\(target.word)”: "
+                                 + "choose a more frequent --word")
         }
 
         // Fine-tuning.

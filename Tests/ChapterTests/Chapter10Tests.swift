@@ -1,4 +1,6 @@
+import BookKit
 import Foundation
+import Notebook
 import Testing
 
 @Suite("Chapter 10: fine-tuning the tiny LM")
@@ -11,18 +13,45 @@ struct Chapter10Tests {
     /// The report of one uninterrupted `--quick --seed 3` run, made by whichever test asks first
     /// (its expectations are recorded there) and shared with the other: the quick chapter takes
     /// a minute or two.
-    static let uninterrupted: Data? = {
+    static let uninterrupted: Data? = page?.json
+
+    /// The page and JSON twin of that run.
+    static let page: (json: Data, html: String)? = {
         guard let folder = try? ChapterRunner.temporaryFolder() else { return nil }
         defer { try? FileManager.default.removeItem(at: folder) }
         guard (try? expectChapterPasses("fine-tuning", slug: "10-fine-tuning", arguments: arguments, in: folder)) != nil else { return nil }
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent(".cache").path),
                 "a run that finishes leaves no fine-tuning state behind")
-        return try? Data(contentsOf: folder.appendingPathComponent("10-fine-tuning.json"))
+        guard let json = try? Data(contentsOf: folder.appendingPathComponent("10-fine-tuning.json")),
+              let html = try? String(contentsOf: folder.appendingPathComponent("10-fine-tuning.html"), encoding: .utf8)
+        else { return nil }
+        return (json, html)
     }()
 
     @Test("passes every check with --quick (pretrains a small prior on first use, then takes it from the cache)")
     func passes() throws {
         _ = try #require(Self.uninterrupted)
+    }
+
+    @Test("the page opens with its findings, and their numbers are the JSON's")
+    func findingsFirst() throws {
+        let (json, html) = try #require(Self.page)
+        let report = try Report.decoder().decode(Report.self, from: json)
+        let section = try expectFindingsFirst(html: html, report: report)
+        let f = { (key: String) in NumberFormat.format(report.values[key]!) }
+        let text = plainText(section)
+        #expect(text.contains("nats from π0 at the end") && text.contains("\(f("rl_kl_end")) nats"))
+        #expect(text.contains("Plain RL collapses the prior"), "every check holds on this run: the holding wording")
+        #expect(text.contains("from \(f("dpg_forward_kl_start")) to \(f("dpg_forward_kl_end")) nats"))
+        #expect(text.contains("goes from \(f("bridge_kl_start")) to \(f("bridge_kl_end")) nats"))
+        #expect(text.contains("On the enumerable bridge the same code does arrive"))
+        // The arrival sentence agrees with the arrival table's fractions.
+        let ratios = report.values.filter { $0.key.hasPrefix("arrival_ratio_") && !$0.key.contains("upper") }
+        #expect(ratios.count == 3)
+        let arrivedAll = ratios.allSatisfy { $0.value <= 0.3 && report.values[$0.key.replacingOccurrences(
+            of: "arrival_ratio_", with: "arrival_ratio_upper_")]! < 0.4 }
+        #expect(text.contains("Every regularised method ends within 30%") == arrivedAll)
+        #expect(section.contains("href=\"#figure-") || arrivedAll, "the arrival figure is cited by number")
     }
 
     @Test("stopped in the middle of a method, a run resumes from its saved state to the report of an uninterrupted run")

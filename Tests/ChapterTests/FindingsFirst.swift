@@ -16,6 +16,13 @@ func expectFindingsFirst(_ product: String, slug: String, arguments: [String], s
     #expect(result.status == status, "\(product) \(arguments): \(result.stderr)", sourceLocation: sourceLocation)
     let report = try ChapterRunner.report(in: folder, slug: slug)
     let html = try String(contentsOf: folder.appendingPathComponent("\(slug).html"), encoding: .utf8)
+    return (report, try expectFindingsFirst(html: html, report: report, sourceLocation: sourceLocation))
+}
+
+/// The same for a page already written: its HTML and its JSON twin. Returns the findings section.
+@discardableResult
+func expectFindingsFirst(html: String, report: Report,
+                         sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
     let start = try #require(html.range(of: "<h2 id=\"section-1\">"), sourceLocation: sourceLocation)
     let end = html.range(of: "<h2 id=\"section-2\">")?.lowerBound ?? html.endIndex
     var section = String(html[start.lowerBound..<end])
@@ -36,7 +43,7 @@ func expectFindingsFirst(_ product: String, slug: String, arguments: [String], s
     }
     #expect(section.contains("@fig:") == false && section.contains("Figure ?") == false && section.contains("Table ?") == false,
             "the findings cite only what exists", sourceLocation: sourceLocation)
-    return (report, section)
+    return section
 }
 
 /// The text of some HTML with its tags removed (MathML numbers read as their digits).

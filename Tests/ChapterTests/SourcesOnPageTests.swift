@@ -114,15 +114,12 @@ struct SourcesOnPageTests {
     }
 
     /// Issue 21: a chapter's source reads as the page it writes, so no line is wider than 120
-    /// characters (counted as Unicode scalars, not bytes: π and ‖ are one each). Chapter 10 is left
-    /// out for now because its engineer is rewriting it; the coordinator drops the exclusion when
-    /// that work lands.
+    /// characters (counted as Unicode scalars, not bytes: π and ‖ are one each).
     @Test("no chapter source line is longer than 120 characters")
     func lineLength() throws {
-        let excluded: Set<String> = ["10-fine-tuning"]
         let chapters = Self.packageRoot.appendingPathComponent("Chapters")
         let folders = try FileManager.default.contentsOfDirectory(atPath: chapters.path)
-            .filter { $0.first?.isNumber == true && !excluded.contains($0) }.sorted()
+            .filter { $0.first?.isNumber == true }.sorted()
         #expect(!folders.isEmpty)
         for folder in folders {
             let names = try FileManager.default.contentsOfDirectory(atPath: chapters.appendingPathComponent(folder).path)
