@@ -38,9 +38,17 @@ struct ExactResults {
             ? "every run removed at least 70% of the prior's distance to its trainer's exact fixed point and ended "
                 + "nearer that point than the other kind's"
             : "not every run ended near its trainer's exact fixed point (a check fails)"
-        let scale = Findings.held(page, prefixes: ["scale."])
+        let entropy = Findings.held(page, AtScale.trainers.map { "scale.\($0.id).entropy-kept" })
             ? "every trainer kept more than half the prior's entropy per token"
             : "not every trainer kept half the prior's entropy per token (a check fails)"
+        // Whether a trainer with k1 in the reward ends nearer π*_β than the prior at scale: shown, not checked.
+        let nearer = #"""
+            of the \#(AtScale.trainers.filter(\.followsReverseKL).count) trainers with $k_1$ in the reward, \#
+            \#(t("scale_k1_nearer_count")) ended measurably nearer $\pi^*_\beta$ than the prior and \#
+            \#(t("scale_k1_farther_count")) measurably farther (chapter 10's estimate, no \#
+            importance weight: the largest ends \#(t("scale_k1_largest_kl_to_posterior")) nats from it, against \#
+            the prior's \#(t("scale_prior_distance")))
+            """#
         page.prose(#"""
             Iterated exactly on the bridge's \#(t("bridge_sequences")) token sequences at \#
             $\beta = \#(t("beta"))$, the trainers with $k_1$ in the reward (PPO, RLOO, and GRPO with the penalty \#
@@ -49,8 +57,9 @@ struct ExactResults {
             (\#(t("exact_grpo-k3-unscaled_kl_to_posterior")) without the standard-deviation scaling), with \#
             expected reward \#(t("exact_grpo-k3_reward")) against the posterior's \#(t("posterior_reward")) \#
             (@tbl:fixed-points). Run with samples on the bridge's transformer, \#(sampled) (@fig:sampled-runs); \#
-            at scale on chapter 10's prior, \#(t("scale_steps")) steps at $\beta = \#(t("scale_beta"))$, \#
-            \#(scale), and the distances to $\pi^*_\beta$ there are estimates, shown, not checked \#
+            at scale on chapter 10's prior and target, \#(t("scale_steps")) steps at \#
+            $\beta = \#(t("scale_beta"))$, \#(entropy); \#(nearer), and GRPO with the $k_3$ loss ended \#
+            \#(t("scale_grpo-k3_kl_to_posterior_end")) nats from it: these distances are shown, not checked \#
             (@tbl:findings).
             """#)
         Findings.table(page, [
@@ -68,6 +77,16 @@ struct ExactResults {
                          "sampled_largest_kl_to_fixed_point"),
             Findings.Row("at scale: steps of each trainer", "scale_steps"),
             Findings.Row(#"at scale: $\beta$"#, "scale_beta"),
+            Findings.Row(#"at scale: the prior's $\mathrm{KL}(\pi_0 \| \pi^*_\beta)$, exact given $\hat{Z}_b$"#,
+                         "scale_prior_distance"),
+            Findings.Row(#"at scale, $k_1$ in the reward: largest estimated $\mathrm{KL}(\pi_T \| \pi^*_\beta)$"#,
+                         "scale_k1_largest_kl_to_posterior"),
+            Findings.Row(#"at scale, $k_1$ in the reward: trainers measurably nearer $\pi^*_\beta$ than the prior"#,
+                         "scale_k1_nearer_count"),
+            Findings.Row(#"at scale, $k_1$ in the reward: trainers measurably farther from it than the prior"#,
+                         "scale_k1_farther_count"),
+            Findings.Row(#"at scale, GRPO with the $k_3$ loss: estimated $\mathrm{KL}(\pi_T \| \pi^*_\beta)$"#,
+                         "scale_grpo-k3_kl_to_posterior_end"),
         ], caption: "The run's headline numbers, as recorded in the JSON twin")
         var rows: [[String]] = []
         for c in TrainerCase.all {

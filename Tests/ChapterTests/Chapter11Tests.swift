@@ -41,6 +41,10 @@ struct Chapter11Tests {
         #expect(text.contains("Iterated exactly on the bridge's \(f("bridge_sequences")) token sequences"))
         #expect(text.contains("it ends \(f("exact_grpo-k3_kl_to_posterior")) nats from"))
         #expect(text.contains("with expected reward \(f("exact_grpo-k3_reward")) against the posterior's"))
+        // At scale: chapter 10's estimate of KL(π_T ‖ π*_β) against the prior's exact distance, shown.
+        #expect(text.contains("the largest ends \(f("scale_k1_largest_kl_to_posterior")) nats from it, against the "
+                                  + "prior's \(f("scale_prior_distance"))"))
+        #expect(text.contains("\(f("scale_k1_nearer_count")) ended measurably nearer"))
         // Every check holds on this run, so every sentence is in its holding wording (a check id that
         // no longer exists would turn one into its failing wording).
         for holding in ["none ends more than", "stops where its own fixed-point equation predicts",
