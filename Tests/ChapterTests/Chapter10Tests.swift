@@ -16,7 +16,7 @@ struct Chapter10Tests {
     static let uninterrupted: Data? = page?.json
 
     /// The page and JSON twin of that run.
-    static let page: (json: Data, html: String)? = {
+    static let page: (json: Data, html: String, folder: String)? = {
         guard let folder = try? ChapterRunner.temporaryFolder() else { return nil }
         defer { try? FileManager.default.removeItem(at: folder) }
         guard (try? expectChapterPasses("fine-tuning", slug: "10-fine-tuning", arguments: arguments, in: folder)) != nil else { return nil }
@@ -25,7 +25,7 @@ struct Chapter10Tests {
         guard let json = try? Data(contentsOf: folder.appendingPathComponent("10-fine-tuning.json")),
               let html = try? String(contentsOf: folder.appendingPathComponent("10-fine-tuning.html"), encoding: .utf8)
         else { return nil }
-        return (json, html)
+        return (json, html, folder.path)
     }()
 
     @Test("passes every check with --quick (pretrains a small prior on first use, then takes it from the cache)")
@@ -35,7 +35,7 @@ struct Chapter10Tests {
 
     @Test("the page opens with its findings, and their numbers are the JSON's")
     func findingsFirst() throws {
-        let (json, html) = try #require(Self.page)
+        let (json, html, _) = try #require(Self.page)
         let report = try Report.decoder().decode(Report.self, from: json)
         let section = try expectFindingsFirst(html: html, report: report)
         let f = { (key: String) in NumberFormat.format(report.values[key]!) }
@@ -52,6 +52,14 @@ struct Chapter10Tests {
             of: "arrival_ratio_", with: "arrival_ratio_upper_")]! < 0.4 }
         #expect(text.contains("Every regularised method ends within 30%") == arrivedAll)
         #expect(section.contains("href=\"#figure-") || arrivedAll, "the arrival figure is cited by number")
+    }
+
+    @Test("every section shows its code, the hash matches, the page links its JSON; figures, tables, works and neighbours linked")
+    func codeBesideOutput() throws {
+        let (json, html, folder) = try #require(Self.page)
+        try SourcesOnPageTests.expectCodeBesideOutput(product: product, slug: slug, arguments: Self.arguments,
+                                                      folder: folder, report: Report.decoder().decode(Report.self, from: json),
+                                                      html: html)
     }
 
     @Test("stopped in the middle of a method, a run resumes from its saved state to the report of an uninterrupted run")

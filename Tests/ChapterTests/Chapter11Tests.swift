@@ -7,12 +7,31 @@ struct Chapter11Tests {
     let product = "trainers"
     let slug = "11-trainers"
 
+    static let arguments = ["--quick", "--seed", "3"]
+
+    /// The page, JSON twin and output folder of one `--quick --seed 3` run, shared by the tests
+    /// below (the quick chapter takes minutes).
+    static let page: (report: Report, html: String, folder: String)? = {
+        guard let folder = try? ChapterRunner.temporaryFolder() else { return nil }
+        defer { try? FileManager.default.removeItem(at: folder) }
+        guard (try? expectChapterPasses("trainers", slug: "11-trainers", arguments: arguments, in: folder)) != nil,
+              let report = try? ChapterRunner.report(in: folder, slug: "11-trainers"),
+              let html = try? String(contentsOf: folder.appendingPathComponent("11-trainers.html"), encoding: .utf8)
+        else { return nil }
+        return (report, html, folder.path)
+    }()
+
     @Test("passes every check with --quick", arguments: [3, 17])
     func passes(seed: Int) throws {
-        let folder = try ChapterRunner.temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        try expectChapterPasses(product, slug: slug, arguments: ["--quick", "--seed", "\(seed)"], in: folder)
-        let report = try ChapterRunner.report(in: folder, slug: slug)
+        let report: Report
+        if seed == 3 {
+            report = try #require(Self.page).report
+        } else {
+            let folder = try ChapterRunner.temporaryFolder()
+            defer { try? FileManager.default.removeItem(at: folder) }
+            try expectChapterPasses(product, slug: slug, arguments: ["--quick", "--seed", "\(seed)"], in: folder)
+            report = try ChapterRunner.report(in: folder, slug: slug)
+        }
         // The trainers with k1 in the reward stop at π*_β; GRPO with the k3 loss does not.
         for id in ["ppo", "rloo", "grpo-k1"] { #expect((report.values["exact_\(id)_kl_to_posterior"] ?? 1) < 1e-9, "\(id)") }
         #expect((report.values["exact_grpo-k3_kl_to_posterior"] ?? 0) > 1e-3)
@@ -33,9 +52,18 @@ struct Chapter11Tests {
         for option in ["--seed", "--quick", "--output", "--beta", "--scale-beta", "--steps"] { #expect(result.stdout.contains(option)) }
     }
 
+    @Test("every section shows its code, the hash matches, the page links its JSON; figures, tables, works and neighbours linked")
+    func codeBesideOutput() throws {
+        let page = try #require(Self.page)
+        try SourcesOnPageTests.expectCodeBesideOutput(product: product, slug: slug, arguments: Self.arguments,
+                                                      folder: page.folder, report: page.report, html: page.html)
+    }
+
     @Test("the page opens with its findings, and their numbers are the JSON's")
     func findingsFirst() throws {
-        let (report, section) = try expectFindingsFirst(product, slug: slug, arguments: ["--quick", "--seed", "3"])
+        let page = try #require(Self.page)
+        let report = page.report
+        let section = try expectFindingsFirst(html: page.html, report: report)
         let f = { (key: String) in NumberFormat.format(report.values[key]!) }
         let text = plainText(section)
         #expect(text.contains("Iterated exactly on the bridge's \(f("bridge_sequences")) token sequences"))
