@@ -37,6 +37,8 @@ struct AtScale {
         let trainer: TrainerCase
         let steps: [Int]
         let measurements: [PolicyMeasurement]
+        /// Wall-clock time, for the progress line only: the JSON holds no timings, so two runs of a
+        /// seed write the same values.
         let seconds: Double
     }
 
@@ -198,7 +200,6 @@ struct AtScale {
             page.record("scale_\(t.id)_kl_to_posterior_end", last.distance.value)
             page.record("scale_\(t.id)_kl_to_posterior_low", last.distance.low)
             page.record("scale_\(t.id)_kl_to_posterior_high", last.distance.high)
-            page.record("scale_\(t.id)_seconds", curve.seconds)
         }
         rows.append(["prior $\\pi_0$", "—", "—",
                      "\(fmt(prior.constraint.value)) ± \(fmt(1.96 * prior.constraint.standardError))", "0",
