@@ -213,23 +213,29 @@ struct AtScale {
             return xs.isEmpty ? "none" : xs.joined(separator: "; ")
         }
         let k1 = verdicts.filter(\.trainer.followsReverseKL)
-        page.record("scale_k1_nearer_count", Double(k1.filter { $0.gain.verdict == "nearer" }.count))
+        let nearerK1 = k1.filter { $0.gain.verdict == "nearer" }.count
+        page.record("scale_k1_nearer_count", Double(nearerK1))
         page.record("scale_k1_farther_count", Double(k1.filter { $0.gain.verdict == "farther" }.count))
-        let summary = k1.allSatisfy { $0.gain.verdict == "nearer" }
+        let summary = nearerK1 == k1.count
             ? "Every trainer with $k_1$ in the reward ends measurably nearer $\\pi^*_\\beta$ than the prior on "
                 + "this run."
-            : "Not every trainer with $k_1$ in the reward ends measurably nearer $\\pi^*_\\beta$ than the prior on "
-                + "this run, although each one's exact fixed point on the bridge is $\\pi^*_\\beta$."
+            : (nearerK1 == 0 ? "None of the trainers" : "Not every trainer")
+                + " with $k_1$ in the reward ends measurably nearer $\\pi^*_\\beta$ than the prior on this run, "
+                + "although each one's exact fixed point on the bridge is $\\pi^*_\\beta$."
+        let entropies = curves.map { $0.measurements.last!.entropyPerToken }
         page.prose(#"""
             At the end of training, by the 95% margin of $D_0 - D_T$, the run ends nearer $\pi^*_\beta$ than the
             prior for: \#(named("nearer")); farther for: \#(named("farther")); not measurably apart for:
             \#(named("not measurably apart")). \#(summary) In expectation $D_0 - D_T$ is the gain of the evidence
             lower bound, $(P_\theta(b) - Z_b)/\beta - \mathrm{KL}(\pi_\theta \| \pi_0)$: a run ends farther than the
             prior when it spends more KL to the prior than $1/\beta$ times its gain in $P_\theta(b)$ pays for, which
-            the table's columns show. A finite run with a noisy gradient and a fixed learning rate is not at its fixed
-            point, whatever that point is, and the bridge shows where each would stop. These verdicts are shown, not
-            checked: in the \#(quick ? "" : "--quick ")runs of seeds 3 and 17 the trainers with $k_1$ in the reward
-            end farther from $\pi^*_\beta$ than the prior, so a check that they end nearer would fail there.
+            the table's columns show. The trainers' entropy per token ends between \#(fmt(entropies.min()!)) and
+            \#(fmt(entropies.max()!)), against the prior's \#(fmt(prior.entropyPerToken)). A finite run with a
+            noisy gradient and a fixed learning rate is not at its fixed point, whatever that point is, and the
+            bridge shows where each would stop. These verdicts are shown, not checked: in the
+            \#(quick ? "" : "quick ")runs of seeds 3 and 17 none of the trainers with $k_1$ in the reward ends
+            measurably nearer $\pi^*_\beta$ than the prior (most end measurably farther), so a check that they end
+            nearer would fail there.
             """#)
         page.table(headers: ["trainer and KL setting", "approximates $\\pi^*_\\beta$ (exact, bridge)",
                              "its fixed point's $\\mathrm{KL}(\\cdot \\| \\pi^*_\\beta)$ on the bridge",
