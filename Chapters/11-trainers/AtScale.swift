@@ -28,6 +28,8 @@ struct AtScale {
         let trainer: TrainerCase
         let steps: [Int]
         let measurements: [PolicyMeasurement]
+        /// Wall-clock time, for the progress line only: the JSON holds no timings, so two runs of a
+        /// seed write the same values.
         let seconds: Double
     }
 
@@ -105,7 +107,6 @@ struct AtScale {
             page.record("scale_\(t.id)_reward", end.reward.value)
             page.record("scale_\(t.id)_kl_to_prior", end.klStepwise.value)
             page.record("scale_\(t.id)_kl_to_posterior_estimate", estimate)
-            page.record("scale_\(t.id)_seconds", curve.seconds)
         }
         var falls: [String] = [], rises: [String] = [], flat: [String] = []
         for curve in curves {
