@@ -95,7 +95,9 @@ enum Renderer {
             let labels = headers.map { Markup("<span class=\"cell-label\" aria-hidden=\"true\">\(inlineMath($0)): </span>") }
             let body = rows.map { row in
                 let cells = row.enumerated().map { k, cell in
-                    Markup("<td>\(cards && k < labels.count ? labels[k] : .empty)\(inlineMath(cell))</td>")
+                    // A cell that is one number keeps its digits together on a phone.
+                    let open = isNumber(cell) ? Markup("<td class=\"number\">") : Markup("<td>")
+                    return Markup("\(open)\(cards && k < labels.count ? labels[k] : .empty)\(inlineMath(cell))</td>")
                 }
                 return Markup("<tr>\(cells.joined())</tr>")
             }.joined()
@@ -280,6 +282,14 @@ enum Renderer {
 
     /// A number for a page cell: 6 significant digits unless asked otherwise (the JSON keeps all 17).
     /// Plain text: it is escaped where it is put on the page.
+    /// Whether a table cell is one number as `NumberFormat` prints it (digits, a sign, a point,
+    /// "×10" and superscript digits): such a cell is not broken across lines.
+    static func isNumber(_ cell: String) -> Bool {
+        let allowed = Set("0123456789.−-+×⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+        return cell.first.map { $0.isNumber || $0 == "−" || $0 == "-" } == true
+            && cell.contains(where: \.isNumber) && cell.allSatisfy(allowed.contains)
+    }
+
     static func number(_ x: Double, significant: Int = 6) -> String {
         NumberFormat.format(x, significant: significant)
     }

@@ -33,9 +33,9 @@ extension GPT {
         while start < sequences.count {
             let chunk = Array(sequences[start..<min(start + batchSize, sequences.count)])
             start += chunk.count
-            policy.score(chunk)
+            _ = policy.score(chunk)
             let p = policy.lastProbabilities
-            reference.score(chunk)
+            _ = reference.score(chunk)
             let q = reference.lastProbabilities
             let T = chunk.map { $0.count - 1 }.max()!
             for (b, seq) in chunk.enumerated() {

@@ -95,6 +95,20 @@ struct NotebookTests {
         #expect(TeX.convert("\\binom{n}{k}").html.contains("<mo>(</mo><mfrac linethickness=\"0\"><mrow><mi>n</mi></mrow><mrow><mi>k</mi></mrow></mfrac><mo>)</mo>"))
     }
 
+    @Test("a table cell that is one number is marked so a phone keeps its digits together; text is not")
+    func numberCells() {
+        for cell in ["1000", "0.00118734", "9.57771×10⁻¹⁰", "−4.5", "-3", "1.2×10⁷"] {
+            #expect(Renderer.isNumber(cell), "\(cell)")
+        }
+        for cell in ["", "x", "4.701 at π0", "1 (π*_b)", "kl_to_posterior_end", "×10", "3.1 ± 0.2", "$Z$"] {
+            #expect(!Renderer.isNumber(cell), "\(cell)")
+        }
+        let page = Page(slug: "01-t", number: 1, title: "t", summary: "s")
+        page.table(headers: ["a", "b"], rows: [["pi", "0.25"]], caption: "c")
+        let html = Renderer.page(page, provenance: CrossReferenceTests.provenance).html
+        #expect(html.contains("<td class=\"number\">0.25</td>") && html.contains("<td>pi</td>"))
+    }
+
     @Test("axis ticks are round numbers printed without binary noise")
     func ticks() {
         // Steps of 0.1 accumulate binary noise (0.1 + 0.2 = 0.30000000000000004) unless cleaned.
