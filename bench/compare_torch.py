@@ -4,6 +4,12 @@ config runs ours, PyTorch, ours again, and takes the mean of our two runs.
 
   python bench/compare_torch.py [--configs base] [--threads 2] [--budget 6]
       [--tinylm .build/release/tinylm] [--torch-script ../shared/bench/tinygpt_torch.py]
+      [--peak-gflops G]
+
+--peak-gflops is this machine's fp32 FMA peak on --threads cores, measured (for instance by
+shared/bench/peak_fma.c on a CPU with AVX-512, or any register-only FMA loop); with it the
+script also prints our training MFU. Without it no MFU is printed: a peak from another
+machine would make the figure meaningless.
 
 Needs the PyTorch environment of shared/bench/README.md and a release build of tinylm.
 """
@@ -12,9 +18,6 @@ import json
 import os
 import subprocess
 import sys
-
-PEAK = 234e9  # fp32 FMA peak of two cores (shared/bench/README.md)
-
 
 def ours(binary, config, threads, budget):
     env = dict(os.environ, TINYLM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
@@ -46,6 +49,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--budget", type=float, default=6)
     ap.add_argument("--tinylm", default=os.path.join(here, "..", ".build", "release", "tinylm"))
+    ap.add_argument("--peak-gflops", type=float, default=None,
+                    help="this machine's measured fp32 peak on --threads cores, for the MFU line")
     ap.add_argument("--torch-script", default=os.path.join(here, "..", "..", "shared", "bench", "tinygpt_torch.py"))
     a = ap.parse_args()
     keys = ["train_tokens_per_s", "sample_tokens_per_s", "rl_steps_per_s"]
@@ -58,8 +63,9 @@ def main():
         for k in keys:
             o = (o1[k] + o2[k]) / 2
             print(f"{c:7s} {k:20s} {o:12.1f} {t[k]:12.1f} {o / t[k]:7.2f}")
-        mfu = (o1[keys[0]] + o2[keys[0]]) / 2 * flops_per_token(c) / (PEAK * a.threads / 2)
-        print(f"{c:7s} {'train MFU (ours)':20s} {mfu * 100:11.1f}%")
+        if a.peak_gflops:
+            mfu = (o1[keys[0]] + o2[keys[0]]) / 2 * flops_per_token(c) / (a.peak_gflops * 1e9)
+            print(f"{c:7s} {'train MFU (ours)':20s} {mfu * 100:11.1f}%  of the given {a.peak_gflops:g} GFLOP/s")
         sys.stdout.flush()
 
 
