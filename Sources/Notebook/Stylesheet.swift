@@ -91,7 +91,7 @@ enum Stylesheet {
     body{font-size:16px;padding:1rem .75rem}h1{font-size:1.5rem}
     .equation{display:block}.eqno{display:block;text-align:right}
     table.derivation math{font-size:.95em}table.cards td.line{overflow-x:auto;max-width:100%}
-    table.data td{overflow-wrap:anywhere}table.data td.number{overflow-wrap:normal;white-space:nowrap}
+    table.data td{overflow-wrap:anywhere}table.data td.number{overflow-wrap:normal;white-space:nowrap}table.data td.number .cell-label{white-space:normal}
     .plot-wide{display:none}.plot-narrow{display:block}svg.plot .tick{font-size:11.5px}
     .scroll:has(>table.checks),.scroll:has(>table.cards){overflow:visible}
     table.checks,table.checks tbody,table.checks tr,table.checks td,table.cards,table.cards tbody,table.cards tr,table.cards td{display:block;width:auto}
