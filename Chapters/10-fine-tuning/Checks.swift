@@ -178,6 +178,13 @@ enum Checks {
     /// when KL(π_T ‖ π*) ≤ 0.3 KL(π0 ‖ π*), a threshold fixed before the run.
     static let arrivalFraction = 0.3
 
+    /// Whether a method's run arrived at its target: its distance at the end at most
+    /// `arrivalFraction` of the prior's, with the 95% upper bound of that fraction below
+    /// `arrivalUpperFraction` (shown, not checked: the arrival section and the opening both ask this).
+    static func arrived(ratio: Double, upper: Double) -> Bool {
+        ratio <= arrivalFraction && upper < arrivalUpperFraction
+    }
+
     /// Sampled KL-regularised training arrives near π*: the exact KL(π_T ‖ π*) at the end is at
     /// most `arrivalFraction` of the prior's.
     static func arrival(start: Double, end: Double) -> Check {

@@ -56,7 +56,7 @@ enum Opening {
         let ends = ratios.filter(has).map { (page.values[$0]!, page.values[$0.replacingOccurrences(
             of: "arrival_ratio_", with: "arrival_ratio_upper_")]!) }
         if !ends.isEmpty {
-            let arrived = ends.filter { $0.0 <= Checks.arrivalFraction && $0.1 < Checks.arrivalUpperFraction }
+            let arrived = ends.filter { Checks.arrived(ratio: $0.0, upper: $0.1) }
             parts.append(arrived.count == ends.count
                 ? "Every regularised method ends within 30% of its prior's distance to its target (shown, not checked)."
                 : "\(arrived.isEmpty ? "None" : "Only \(arrived.count) of \(ends.count)") of the regularised methods "

@@ -235,9 +235,7 @@ extension Study {
                          "\(fmt(end.distance.low)) to \(fmt(end.distance.high))", fmt(end.ratio), fmt(end.ratioUpper)])
         }
         let ends = regularised.map { (method: $0, arrival: arrivals($0, r).last!) }
-        let arrived = ends.filter {
-            $0.arrival.ratio <= Checks.arrivalFraction && $0.arrival.ratioUpper < Checks.arrivalUpperFraction
-        }
+        let arrived = ends.filter { Checks.arrived(ratio: $0.arrival.ratio, upper: $0.arrival.ratioUpper) }
         let verdict: String
         if arrived.count == ends.count {
             verdict = "Every regularised method arrives on this run (shown, not checked: other seeds have not been "
