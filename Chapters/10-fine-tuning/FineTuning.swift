@@ -22,9 +22,9 @@ import TinyLM
 struct FineTuning: ParsableCommand {
     static let chapter = Chapter(
         slug: "10-fine-tuning", number: 10, title: "The same story on a transformer",
-        summary: "A tiny GPT pretrained on fortune cookies: plain RL collapses it; KL-regularised RL and DPG move "
-            + "it toward the Bayesian posteriors of a binary preference, whose distances are measured with stated "
-            + "errors; on an enumerable space every identity is exact.")
+        summary: "A tiny GPT pretrained on fortune cookies, fine-tuned by plain RL, KL-regularised RL and DPG: "
+            + "whether plain RL collapses it, and how near the others bring it to the Bayesian posteriors of a binary "
+            + "preference, measured with stated errors; on an enumerable space every identity is exact.")
 
     static let configuration = CommandConfiguration(
         commandName: chapter.command,
@@ -71,6 +71,13 @@ struct FineTuning: ParsableCommand {
             + "(0 < f <= 1; 1 keeps the rate constant; default 1, or 0.1 with --quick)."))
     var learningRateDecay: Double?
 
+    @Option(help: ArgumentHelp(
+        "How KL-regularised RL estimates the gradient of its penalty: sequence-k1 (the whole log-ratio of each sample "
+            + "in its reward, eq. 4) or prefix-exact (chapter 9's exact per-prefix KL, its gradient at every position "
+            + "plus a reward-to-go of the KL still to come). Both are unbiased.",
+        valueName: "estimator"))
+    var klGradient: PenaltyGradient = .sequenceK1
+
     @Option(help: ArgumentHelp("Testing aid: stop (exit 3) once this many fine-tuning steps in total are done, after "
                                + "saving the state.", visibility: .hidden))
     var stopAfterSteps: Int?
@@ -106,6 +113,7 @@ struct FineTuning: ParsableCommand {
         settings.steps = steps ?? 150
         settings.learningRate = learningRate ?? (quick ? 2e-4 : 3e-5)
         settings.finalLearningRateFraction = learningRateDecay ?? (quick ? 0.1 : 1)
+        settings.klGradient = klGradient
         let pretrain = PretrainSettings.fineTuningPrior(quick: quick)
         // The fine-tuning state of an interrupted run: discarded once the report is written.
         var state: FineTuneStateStore?
@@ -114,6 +122,7 @@ struct FineTuning: ParsableCommand {
                 ("word", target.word), ("steps", "\(settings.steps)"), ("batch-size", "\(batchSize)"),
                 ("beta", "\(beta)"), ("learning-rate", "\(settings.learningRate)"),
                 ("learning-rate-decay", "\(settings.finalLearningRateFraction)"),
+                ("kl-gradient", klGradient.rawValue),
                 ("model", "\(pretrain.nLayer) layers, \(pretrain.nEmbd) wide, \(pretrain.steps) pretraining steps"),
             ]) { page, seeds in
                 let top = page.mark()
@@ -139,3 +148,5 @@ struct FineTuning: ParsableCommand {
         state?.discard()
     }
 }
+
+extension PenaltyGradient: ExpressibleByArgument {}

@@ -119,7 +119,11 @@ extension Study {
     func reinforceSection(_ r: Results) {
         let rl = r[.reinforce]
         let end = rl.measurements.last!, mid = rl.measurements[rl.measurements.count / 2]
-        page.section("Plain RL collapses")
+        let entropy = Checks.entropyCollapses(id: "rl.entropy-halved", policy: end.entropy, prior: r.prior.entropy)
+        let diversity = Checks.diversityFalls(id: "rl.diversity-falls", policyTexts: end.texts,
+                                              priorTexts: r.prior.texts, rng: seeds.generator("rl-diversity-bootstrap"))
+        page.section(entropy.passed && diversity.passed ? "Plain RL collapses"
+                         : "Plain RL: the collapse falls short of its thresholds")
         page.prose(#"""
             Collapse is judged against the prior's own measurements, on \#(evalSamples) fresh samples of each, with
             standard errors: the entropy per token must fall below half the prior's, and the diversity of the
@@ -128,9 +132,8 @@ extension Study {
             \#(fmt(end.klStepwise.standardError))), against \#(fmt(-Foundation.log(r.count.value))) nats
             for the constrained posterior $\pi^*_b$, which already satisfies the constraint everywhere.
             """#)
-        page.check(Checks.entropyCollapses(id: "rl.entropy-halved", policy: end.entropy, prior: r.prior.entropy))
-        page.check(Checks.diversityFalls(id: "rl.diversity-falls", policyTexts: end.texts, priorTexts: r.prior.texts,
-                                         rng: seeds.generator("rl-diversity-bootstrap")))
+        page.check(entropy)
+        page.check(diversity)
         page.record("rl_kl_mid", mid.klStepwise.value)
         page.record("rl_kl_end", end.klStepwise.value)
     }
@@ -144,8 +147,9 @@ extension Study {
         page.prose(#"""
             KL-regularised RL maximises $\mathbb{E}_{\pi_\theta}[b] - \beta\,\mathrm{KL}(\pi_\theta \| \pi_0)$ by
             REINFORCE on the shaped reward $b(x) - \beta \log \frac{\pi_\theta(x)}{\pi_0(x)}$ of eq. 4, with a
-            leave-one-out baseline. Divided by $\beta$ the objective is an evidence lower bound, and the gap to
-            $\log Z(\beta)$ is the distance to the posterior (eqs. 7 and 14):
+            leave-one-out baseline\#(settings.klGradient == .prefixExact ? prefixExactNote : ""). Divided by $\beta$ the
+            objective is an evidence lower bound, and the gap to $\log Z(\beta)$ is the distance to the posterior
+            (eqs. 7 and 14):
             """#)
         page.equation(#"""
             \mathrm{KL}(\pi_\theta \| \pi^*_\beta) = \mathbb{E}_{x \sim \pi_\theta}\left[\log
@@ -191,6 +195,16 @@ extension Study {
         page.record("prior_distance_beta_\(b)", target.priorDistance)
         page.record("arrival_ratio_beta_\(b)", end.ratio)
         page.record("arrival_ratio_upper_beta_\(b)", end.ratioUpper)
+    }
+
+    /// What `--kl-gradient prefix-exact` changes, in words.
+    var prefixExactNote: String {
+        #"""
+        ; in this run (--kl-gradient prefix-exact) the penalty's gradient is not taken from the sampled log-ratio
+        but from chapter 9's exact per-prefix KL: at each position the gradient of the exact next-token KL, plus the
+        token's score times the exact KL of the positions after it, less the same sum of the other samples (both
+        unbiased; this one without the noise of the sampled log-ratios)
+        """#.split(whereSeparator: \.isNewline).joined(separator: " ")
     }
 
     func dpgSection(_ r: Results) {
@@ -271,6 +285,49 @@ extension Study {
                              "$D_T / D_0$", "95% upper bound"],
                    rows: rows, caption: "Where each method ends, against the prior's distance to the same target",
                    label: "arrival-table")
+        splitSection(r, regularised)
+    }
+
+    /// The end distance split by the chain rule of KL over the two classes b = 1 and b = 0: the part
+    /// that the rate of the word alone accounts for, and the rest, within the classes.
+    func splitSection(_ r: Results, _ regularised: [Method]) {
+        var rows: [[String]] = []
+        var within: [(method: Method, share: Double)] = []
+        for m in regularised {
+            let end = arrivals(m, r).last!
+            let p = r[m].measurements.last!.constraint.value
+            let w: Double
+            if case .klReinforce(let b) = m { w = BinaryPosterior(zb: r.count.value, beta: b).mass } else { w = 1 }
+            // KL-RL: kl(p ‖ w) of the reverse direction; DPG: kl(1 ‖ p) = −log p of the forward one.
+            let between: Double
+            if case .dpg = m { between = -Foundation.log(p) } else { between = Statistics.binaryKL(p, w) }
+            rows.append(["\(m)", fmt(end.distance.value), fmt(p), fmt(w), fmt(between), fmt(end.distance.value - between)])
+            within.append((m, (end.distance.value - between) / end.distance.value))
+            page.record("distance_within_classes_\(m.id)", end.distance.value - between)
+        }
+        let mostlyWithin = within.filter { $0.share > 0.5 }.map { "\($0.method)" }
+        let verdict = mostlyWithin.count == within.count
+            ? "For every method most of the distance left lies within the classes: the policies put the word in "
+                + "their texts more nearly as often as the target does than they write the texts the target would."
+            : mostlyWithin.isEmpty
+                ? "For every method most of the distance left is the rate of the word itself: the policies have not "
+                    + "yet moved enough probability onto texts that satisfy $b$."
+                : "Most of the distance left lies within the classes for \(mostlyWithin.joined(separator: " and ")); "
+                    + "for the others it is the rate of the word itself."
+        page.prose(#"""
+            Where the distance left lies. By the chain rule of KL over the two classes $b = 1$ and $b = 0$, with
+            $p = P_\theta(b)$ and $w$ the target's own rate ($\pi^*_\beta(b)$, or 1 for $\pi^*_b$),
+            $\mathrm{KL}(\pi_\theta \| \pi^*_\beta) = \mathrm{kl}(p \| w) + p\,\mathrm{KL}(\pi_\theta(\cdot|b) \|
+            \pi_0(\cdot|b)) + (1 - p)\,\mathrm{KL}(\pi_\theta(\cdot|\neg b) \| \pi_0(\cdot|\neg b))$, because
+            within each class the target is the prior's own conditional; for DPG's forward direction the first term
+            is $-\log p$. The first term is exact given the estimate of $p$ (the same final samples); the rest, within
+            the classes, is the estimated distance minus it, with the distance's sampling error (so a small negative
+            value is noise). \#(verdict)
+            """#)
+        page.table(headers: ["method", "$D_T$ (end)", "$P_\\theta(b)$ at the end", "target's $P(b)$",
+                             "between the classes", "within the classes"],
+                   rows: rows, caption: "The end distance split into the rate of the word and the rest",
+                   label: "distance-split")
     }
 
     func squareRootSection(_ r: Results) {

@@ -61,6 +61,8 @@ struct Study {
     /// under an equal key. Bump `format` when the code changes what a step or an evaluation does.
     struct StateKey: Codable {
         var format = "fine-tuning-state/3"
+        /// How KL-RL estimates its penalty's gradient (absent from states saved before the option).
+        var klGradient: String?
         let seed: UInt64
         let quick: Bool
         let word: String
@@ -76,7 +78,8 @@ struct Study {
 
     /// Where this run's fine-tuning state is kept, under its key.
     var stateStore: FineTuneStateStore {
-        let key = StateKey(seed: seeds.seed, quick: quick, word: target.word, steps: settings.steps,
+        let key = StateKey(klGradient: settings.klGradient == .sequenceK1 ? nil : settings.klGradient.rawValue,
+                           seed: seeds.seed, quick: quick, word: target.word, steps: settings.steps,
                            batchSize: settings.batchSize, learningRate: settings.learningRate,
                            finalLearningRateFraction: settings.finalLearningRateFraction,
                            gradClip: settings.gradClip, betas: betas, methods: methods.map(\.id),
@@ -114,7 +117,8 @@ struct Study {
                          ("context", "\(model.config.blockSize) characters"),
                          ("vocabulary", "\(prior.tokenizer.count) symbols"), ("target word", "“\(target.word)”")])
         let est = PriorEstimates.estimate(prior: model, tokenizer: prior.tokenizer, preference: target, beta: betas[0],
-                                          count: priorSamples, rng: seeds.generator("prior-estimates"))
+                                          count: priorSamples, rng: seeds.generator("prior-estimates"),
+                                          progress: "prior samples for Z_b")
         let count = est.constraintCount
         let zb = count.value
         let wilson = count.wilson(z: 1.959963984540054)
@@ -141,8 +145,9 @@ struct Study {
         for b in betas { page.record("log_Z_beta_\(b)", BinaryPosterior(zb: zb, beta: b).logEvidence) }
 
         // Filtering: rejection sampling from π0 is an exact sampler of π*_b; its acceptance rate is Z_b.
+        let filtering = ProgressReporter(total: priorSamples, label: "prior samples for filtering")
         let fresh = model.sample(count: priorSamples, start: prior.tokenizer.bos, end: prior.tokenizer.eos,
-                                 rng: seeds.generator("filtering"))
+                                 rng: seeds.generator("filtering")) { filtering.update($0, status: "") }
         let freshTexts = fresh.map { prior.tokenizer.decode($0.tokens) }
         let accepted = fresh.indices.filter { target.constraint(freshTexts[$0]) > 0 }
         let acceptance = Double(accepted.count) / Double(priorSamples)

@@ -51,7 +51,8 @@ struct AtScale {
         let target = TargetWord(quick ? "the" : "love")   // chapter 10's word
         // Chapter 10's stream and sample size: the same count of texts that satisfy b, so the same Ẑ_b.
         let est = PriorEstimates.estimate(prior: prior.model, tokenizer: prior.tokenizer, preference: target,
-                                          beta: beta, count: priorSamples, rng: seeds.generator("prior-estimates"))
+                                          beta: beta, count: priorSamples, rng: seeds.generator("prior-estimates"),
+                                          progress: "prior samples for Z_b")
         let count = est.constraintCount
         guard count.successes > 1, count.successes < count.trials else {
             throw InputError("the prior's samples give no usable count of texts containing “\(target.word)”")

@@ -51,6 +51,12 @@ public struct FineTuneSettings: Sendable {
     /// The rate decays along a half cosine from `learningRate` at step 1 to
     /// `learningRate * finalLearningRateFraction` at the last step (1: constant).
     public var finalLearningRateFraction = 1.0
+    /// How KL-regularised REINFORCE estimates the gradient of its penalty β KL(π_θ ‖ π0).
+    public var klGradient = PenaltyGradient.sequenceK1
+    /// With `PenaltyGradient.prefixExact` and the target word's b as the reward: a token whose prefix
+    /// already settles b = 1 (`TargetWord.settledLength`) gets no credit for it, its baseline being
+    /// b itself, a function of the prefix alone, so the estimate stays unbiased.
+    public var settledBaseline = false
     public init() {}
 
     /// The learning rate of step s (1...steps): lr (f + (1 − f)(1 + cos(π (s − 1)/(steps − 1)))/2).
@@ -60,6 +66,20 @@ public struct FineTuneSettings: Sendable {
         let f = finalLearningRateFraction
         return learningRate * (f + (1 - f) * 0.5 * (1 + cos(Double.pi * progress)))
     }
+}
+
+/// How KL-regularised REINFORCE estimates ∇KL(π_θ ‖ π0) from a batch of policy samples. Both
+/// are unbiased (chapter 9 computes their expectations exactly); they differ in variance.
+public enum PenaltyGradient: String, Sendable, Codable, CaseIterable {
+    /// k1 in the reward: each sample's whole log π_θ(x)/π0(x) multiplies its score ∇log π_θ(x)
+    /// (eq. 4's shaped reward, as in Ziegler et al.).
+    case sequenceK1 = "sequence-k1"
+    /// The exact per-prefix KL in a reward-to-go form: at each position t, the gradient of the
+    /// exact next-token KL there (a sum over the vocabulary, no sampling), plus the token's score
+    /// times the exact KL of the positions after it, less the same sum of the other samples
+    /// (leave-one-out). The noise of the sampled log-ratios is gone, and a token's score is
+    /// weighted only by the KL it can still change.
+    case prefixExact = "prefix-exact"
 }
 
 /// What one step saw.
@@ -121,6 +141,14 @@ public final class FineTuner {
         case .klReinforce(let beta):
             // The binary preference is the reward (the bridge passes its own).
             let reward = customReward == nil ? b : r
+            if settings.klGradient == .prefixExact {
+                let settled = customReward == nil && settings.settledBaseline
+                    ? sequences.map { seq in
+                        preference.settledLength(seq.dropFirst().map { Character(tokenizer.symbol($0)) })
+                    } : nil
+                prefixExactBackward(sequences, reward: reward, beta: beta, settled: settled)
+                return finish(r: r, b: b, logRatio: logRatio)
+            }
             let shaped = (0..<B).map { reward[$0] - beta * logRatio[$0] }
             weights = FineTuner.leaveOneOut(shaped).map { -$0 / Double(B) }
         case .dpg:
@@ -131,11 +159,57 @@ public final class FineTuner {
             weights = FineTuner.leaveOneOut(ratios).map { -$0 / Double(B) }
         }
         policy.backward(sequenceWeights: weights)
+        return finish(r: r, b: b, logRatio: logRatio)
+    }
+
+    /// Clips the accumulated gradient, takes the AdamW step and records it.
+    func finish(r: [Double], b: [Double], logRatio: [Double]) -> StepRecord {
+        let B = Double(r.count)
         clipGradientNorm(policy, maxNorm: settings.gradClip)
         optimizer.update(policy, learningRate: Float(settings.learningRate(atStep: step + 1)))
         step += 1
-        return StepRecord(step: step, meanReward: r.reduce(0, +) / Double(B), meanConstraint: b.reduce(0, +) / Double(B),
-                          meanLogRatio: logRatio.reduce(0, +) / Double(B))
+        return StepRecord(step: step, meanReward: r.reduce(0, +) / B, meanConstraint: b.reduce(0, +) / B,
+                          meanLogRatio: logRatio.reduce(0, +) / B)
+    }
+
+    /// The backward pass of KL-regularised REINFORCE with `PenaltyGradient.prefixExact`, after
+    /// `policy.score(sequences)`: the gradient of −(1/B) Σ_i Σ_t A_it log π_θ(x_i,t+1 | x_i,≤t)
+    /// + (β/B) Σ_i Σ_t kl_it, where kl_it is the exact next-token KL at sample i's position t and
+    ///
+    ///     A_it = (r_i − mean_{j≠i} r_j) − β (G_it − mean_{j≠i} G_jt),   G_it = Σ_{s>t} kl_is
+    ///
+    /// (G_jt = 0 past the end of sample j). The baselines are the other samples' values, which do
+    /// not depend on sample i, so the estimate of ∇(E[r] − β KL(π_θ ‖ π0)) stays unbiased.
+    ///
+    /// With `settled` (for each sample, the number of characters after which its prefix settles
+    /// b = 1), the reward's baseline at positions t ≥ that number is 1, so their reward advantage is 0.
+    func prefixExactBackward(_ sequences: [[Int32]], reward: [Double], beta: Double, settled: [Int?]? = nil) {
+        let B = sequences.count
+        let divergence = policy.prefixDivergence(against: prior, sequences: sequences)
+        let T = sequences.map { $0.count - 1 }.max()!
+        var toGo = [[Double]](repeating: [Double](repeating: 0, count: T), count: B)
+        var toGoTotal = [Double](repeating: 0, count: T)
+        for i in 0..<B {
+            var rest = 0.0
+            for t in stride(from: divergence.kl[i].count - 1, through: 0, by: -1) {
+                toGo[i][t] = rest
+                toGoTotal[t] += rest
+                rest += divergence.kl[i][t]
+            }
+        }
+        let rewardAdvantage = FineTuner.leaveOneOut(reward)
+        let others = Double(B - 1)
+        var dLogProbs = [Float](repeating: 0, count: B * T)
+        for i in 0..<B {
+            for t in 0..<divergence.kl[i].count {
+                let klAdvantage = toGo[i][t] - (toGoTotal[t] - toGo[i][t]) / others
+                // position t predicts character t + 1 from the first t characters
+                let open = settled?[i].map { t < $0 } ?? true
+                dLogProbs[i * T + t] = Float(-((open ? rewardAdvantage[i] : 0) - beta * klAdvantage) / Double(B))
+            }
+        }
+        let scale = Float(beta / Double(B))
+        policy.backward(dLogProbs: dLogProbs, dLogits: divergence.dLogits.map { $0 * scale })
     }
 
     /// The policy with the optimiser's moments and step and the tuner's step, to continue from

@@ -113,14 +113,18 @@ public struct PriorEstimates: Sendable {
         }
     }
 
+    /// Draws `count` prior samples (64 at a time) and estimates the partitions from them. With a
+    /// `progress` label, says on standard error how far the draw is and how long it has left.
     public static func estimate(prior: GPT, tokenizer: CharTokenizer, preference: TargetWord, beta: Double,
-                                count: Int, rng: RandomGenerator) -> PriorEstimates {
+                                count: Int, rng: RandomGenerator, progress: String? = nil) -> PriorEstimates {
         var texts: [String] = []
         var start = 0
+        let reporter = progress.map { ProgressReporter(total: count, label: $0) }
         while start < count {
             let n = min(64, count - start)
             texts += prior.sample(count: n, start: tokenizer.bos, end: tokenizer.eos, rng: rng).map { tokenizer.decode($0.tokens) }
             start += n
+            reporter?.update(start, status: "")
         }
         let r = texts.map { preference.reward($0) }
         let b = texts.map { preference.constraint($0) }

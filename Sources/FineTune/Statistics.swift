@@ -26,6 +26,13 @@ public struct Estimate: Sendable, Codable, CustomStringConvertible {
 
 public enum Statistics {
     /// log((1/n) Σ exp(a_i)), stably.
+    /// kl(p ‖ w) = p log(p/w) + (1 − p) log((1 − p)/(1 − w)), the KL between two Bernoulli
+    /// distributions (0 log 0 = 0; infinite when p puts mass where w has none).
+    public static func binaryKL(_ p: Double, _ w: Double) -> Double {
+        func term(_ a: Double, _ b: Double) -> Double { a == 0 ? 0 : b == 0 ? .infinity : a * log(a / b) }
+        return term(p, w) + term(1 - p, 1 - w)
+    }
+
     public static func logMeanExp(_ a: [Double]) -> Double {
         let m = a.max() ?? -.infinity
         guard m.isFinite else { return m }

@@ -3,29 +3,37 @@ extension GPT {
     /// to each scored log-probability: accumulates d objective / d parameters into `gradients`.
     ///
     /// dLogProbs (B,T): e.g. -1/n at every scored position for the mean cross-entropy loss over
-    /// n targets. Call `zeroGradients()` first unless accumulating on purpose.
-    public func backward(dLogProbs: [Float]) {
-        Parallel.withOwnThreads { backwardPass(dLogProbs: dLogProbs) }
+    /// n targets. dLogits (B,T,V), when given, is the gradient of a further term of the objective
+    /// with respect to the logits themselves (for example an exact per-prefix KL, from
+    /// `prefixDivergence(against:sequences:)`), added before the logits' own backward pass.
+    /// Call `zeroGradients()` first unless accumulating on purpose.
+    public func backward(dLogProbs: [Float], dLogits: [Float]? = nil) {
+        Parallel.withOwnThreads { backwardPass(dLogProbs: dLogProbs, dLogits: dLogits) }
     }
 
     /// The backward pass proper, shard by shard as the forward pass ran (`Parallel.shards`).
     /// The first shard accumulates into `gradients`; each other shard into a buffer of its own
     /// (zeroed by the shard itself, on its own core), added to `gradients` afterwards in shard
     /// order: element by element g + p1 + p2 + ..., split across the cores by elements.
-    func backwardPass(dLogProbs: [Float]) {
+    func backwardPass(dLogProbs: [Float], dLogits: [Float]? = nil) {
         guard let acts else { preconditionFailure("backward needs a forward pass first") }
         let B = acts.B, T = acts.T
         precondition(dLogProbs.count == B * T, "backward: dLogProbs must be (B,T) of the last forward")
+        precondition(dLogits.map { $0.count == B * T * config.vocabSize } ?? true,
+                     "backward: dLogits must be (B,T,V) of the last forward")
         let g = gradientScratch()
         let shards = Parallel.shards(B: B)
         while shardGradients.count < shards.count - 1 { shardGradients.append(FloatBuffer(count: layout.count)) }
         let buffers = Array(shardGradients.prefix(shards.count - 1))
         let extra = buffers.map { ModelPointers($0, layout) }
+        let extraLogits = dLogits ?? []
         dLogProbs.withUnsafeBufferPointer { dlp in
-            Parallel.forShards(shards) { i, rows in
-                if i > 0 { buffers[i - 1].zero() }
-                backwardRows(acts, g, dLogProbs: dlp.baseAddress!, rows: rows, T: T,
-                             into: i == 0 ? grads : extra[i - 1])
+            extraLogits.withUnsafeBufferPointer { dl in
+                Parallel.forShards(shards) { i, rows in
+                    if i > 0 { buffers[i - 1].zero() }
+                    backwardRows(acts, g, dLogProbs: dlp.baseAddress!, dLogits: dLogits == nil ? nil : dl.baseAddress!,
+                                 rows: rows, T: T, into: i == 0 ? grads : extra[i - 1])
+                }
             }
         }
         addShardGradients(buffers)
@@ -45,12 +53,16 @@ extension GPT {
 
     /// The backward pass of batch rows `rows` only, on their slices of the activations and of
     /// the gradient scratch, accumulating into `dm`: the forward pass in reverse, block by block.
-    func backwardRows(_ acts: Activations, _ g: GradientScratch, dLogProbs: UnsafePointer<Float>, rows: Range<Int>, T: Int,
-                      into dm: ModelPointers) {
+    func backwardRows(_ acts: Activations, _ g: GradientScratch, dLogProbs: UnsafePointer<Float>,
+                      dLogits: UnsafePointer<Float>? = nil, rows: Range<Int>, T: Int, into dm: ModelPointers) {
         let s = ShardActivations(acts, rows: rows, T: T, config: config)
         let C = config.nEmbd, V = config.vocabSize, N = s.N, o = rows.lowerBound * T
         let dlogits = g.zeroed(g.dlogits, from: o, count: N, width: V), dlnf = g.zeroed(g.dlnf, from: o, count: N, width: C)
         Kernels.logProbBackward(dlogits: dlogits, dlogprobs: dLogProbs + o, probs: s.probs, targets: s.targets, N: N, V: V)
+        if let dLogits {
+            let extra = dLogits + o * V
+            for i in 0..<(N * V) { dlogits[i] += extra[i] }
+        }
         // logits = lnf wte^T (tied lm_head): wte receives this gradient and the encoder's
         Kernels.matmulBackward(dinp: dlnf, dweight: dm.wte, dbias: nil, dout: dlogits, inp: s.lnf, weight: params.wte,
                                N: N, C: C, OC: V)

@@ -77,3 +77,58 @@ extension Checkpoint {
         return model.logProbs(of: encoded)
     }
 }
+
+/// The exact next-token KL of a policy from a reference at every prefix of a scored batch, with
+/// its gradient with respect to the policy's logits (see `GPT.prefixDivergence`).
+public struct PrefixDivergence: Sendable {
+    /// kl[i][t] = KL(p_θ(·|x_≤t) ‖ p_ref(·|x_≤t)) at the t-th predicted position of sequence i
+    /// (count: its length − 1), in nats, accumulated in Double.
+    public let kl: [[Double]]
+    /// log p_ref(x_i): the reference's log-probability of each whole sequence.
+    public let referenceLogProbs: [Double]
+    /// d kl[i][t] / d logit_v = p_v (log p_v − log q_v − kl[i][t]) at each scored position, in
+    /// the (B,T,V) layout of the policy's last forward pass, 0 at padding: `backward(dLogProbs:
+    /// dLogits:)` takes it, scaled by the objective's coefficient.
+    public let dLogits: [Float]
+}
+
+extension GPT {
+    /// After `score(sequences)` on this model (its activations kept for the backward pass): runs
+    /// `reference` on the same sequences and returns, at every predicted position, the exact KL
+    /// of this model's next-token distribution from the reference's and that KL's gradient with
+    /// respect to this model's logits. Summed over positions, its mean over samples of the policy
+    /// is KL(π_θ ‖ π_ref) (the chain rule, as in `stepwiseDivergence`); the gradient of that
+    /// sequence KL is E[Σ_t ∇ kl_t + Σ_t ∇ log p_θ(x_t+1|x_≤t) Σ_{s>t} kl_s], whose first term
+    /// `dLogits` gives and whose second the caller weights by the KL still to come.
+    public func prefixDivergence(against reference: GPT, sequences: [[Int32]]) -> PrefixDivergence {
+        precondition(reference.config.vocabSize == config.vocabSize, "prefixDivergence: vocabularies differ")
+        precondition(reference !== self, "prefixDivergence: the reference must be another model (its pass would "
+                         + "replace this one's activations)")
+        guard let acts, acts.B == sequences.count, acts.T == sequences.map({ $0.count - 1 }).max() else {
+            preconditionFailure("prefixDivergence: score(sequences) on this model first")
+        }
+        let p = lastProbabilities
+        let referenceLogProbs = reference.score(sequences).logProbs
+        let q = reference.lastProbabilities
+        let V = config.vocabSize, T = acts.T
+        var dLogits = [Float](repeating: 0, count: p.count)
+        var kl: [[Double]] = []
+        var logRatio = [Double](repeating: 0, count: V)
+        for (b, seq) in sequences.enumerated() {
+            var row: [Double] = []
+            for t in 0..<(seq.count - 1) {
+                let base = (b * T + t) * V
+                var k = 0.0
+                for v in 0..<V {
+                    let pv = Double(p[base + v])
+                    logRatio[v] = pv > 0 ? log(pv) - log(max(Double(q[base + v]), .leastNormalMagnitude)) : 0
+                    k += pv * logRatio[v]
+                }
+                for v in 0..<V { dLogits[base + v] = Float(Double(p[base + v]) * (logRatio[v] - k)) }
+                row.append(k)
+            }
+            kl.append(row)
+        }
+        return PrefixDivergence(kl: kl, referenceLogProbs: referenceLogProbs, dLogits: dLogits)
+    }
+}

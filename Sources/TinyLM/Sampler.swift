@@ -23,10 +23,11 @@ extension GPT {
     ///
     /// Each draw uses one uniform from `rng` by inversion of the cumulative distribution in
     /// Double, so a seed fixes the samples. Rows that have ended are still computed (they keep
-    /// feeding `end`) but take no further draws.
+    /// feeding `end`) but take no further draws. `progress`, when given, is told how many
+    /// sequences are done after each chunk of `sampleChunk` (for a `ProgressReporter`).
     public func sample(
         count: Int, start: Int32, end: Int32?, temperature: Double = 1,
-        maxTokens: Int? = nil, rng: RandomGenerator
+        maxTokens: Int? = nil, rng: RandomGenerator, progress: ((Int) -> Void)? = nil
     ) -> [Sample] {
         precondition(count >= 1, "sample needs count >= 1")
         // at most `sampleChunk` rows at a time, so that the KV cache stays small
@@ -35,6 +36,7 @@ extension GPT {
         while out.count < count {
             out += sampleRows(min(Self.sampleChunk, count - out.count), start: start, end: end,
                               temperature: temperature, maxTokens: maxTokens, rng: rng)
+            progress?(out.count)
         }
         return out
     }

@@ -69,6 +69,98 @@ struct FineTuningAPITests {
         #expect(d.steps == x.map { $0.count - 1 })
     }
 
+    /// The logits gradient of the exact per-prefix KL against central differences of the same
+    /// sum in the Double reference model, the sequences held fixed.
+    @Test func prefixKLLogitGradientMatchesFiniteDifferences() {
+        let config = GPTConfig(vocabSize: 7, blockSize: 6, nLayer: 2, nHead: 2, nEmbd: 8)
+        let policy = microModel(seed: 56, config: config), reference = microModel(seed: 57, config: config)
+        let seqs: [[Int32]] = [[0, 3, 1], [0, 2, 2, 5, 4, 1], [0, 6, 1, 1, 3]]
+        policy.score(seqs)
+        let d = policy.prefixDivergence(against: reference, sequences: seqs)
+        #expect(d.kl.map(\.count) == seqs.map { $0.count - 1 })
+        #expect(zip(d.referenceLogProbs, reference.logProbs(of: seqs)).allSatisfy { abs($0 - $1) <= 1e-9 })
+        policy.zeroGradients()
+        policy.backward(dLogProbs: [Float](repeating: 0, count: 3 * 5), dLogits: d.dLogits)
+        let analytic = policy.gradients.array
+        let q = ReferenceGPT(config: config, theta: reference.parameters.array.map(Double.init))
+        let softmax = { (row: [Double]) -> [Double] in
+            let m = row.max()!, e = row.map { exp($0 - m) }, z = e.reduce(0, +)
+            return e.map { $0 / z }
+        }
+        let qRows = seqs.map { q.logits(Array($0.dropLast())).map(softmax) }
+        var ref = ReferenceGPT(config: config, theta: policy.parameters.array.map(Double.init))
+        let objective = { (theta: [Double]) -> Double in
+            ref.theta = theta
+            var total = 0.0
+            for (i, seq) in seqs.enumerated() {
+                for (t, row) in ref.logits(Array(seq.dropLast())).enumerated() {
+                    let p = softmax(row)
+                    for v in p.indices { total += p[v] * (log(p[v]) - log(qRows[i][t][v])) }
+                }
+            }
+            return total
+        }
+        // the reference model's sum agrees with the per-prefix values before any perturbation
+        let sum = d.kl.joined().reduce(0, +)
+        #expect(abs(objective(ref.theta) - sum) <= 1e-5 * (sum + 1), "KL sum \(sum) vs reference")
+        let rng = RandomGeneratorForTests(seed: 58)
+        var worst = 0.0
+        let scale = (analytic.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(analytic.count)).squareRoot()
+        #expect(scale > 0)
+        for _ in 0..<60 {
+            let i = rng.int(below: analytic.count)
+            let fd = finiteDifference(objective, at: ref.theta, coordinate: i)
+            worst = max(worst, abs(Double(analytic[i]) - fd) / (abs(fd) + scale))
+        }
+        // Float32 through the whole model, as in ModelGradientTests
+        #expect(worst <= 1e-3, "worst relative error \(worst)")
+    }
+
+    /// On the tiny model's every path, the expectation of the per-prefix estimator of
+    /// ∇KL(π_θ ‖ π_ref), Σ_t ∇kl_t + Σ_t ∇log p_θ(x_t+1|x_≤t) Σ_{s>t} kl_s, equals the
+    /// sequence-level gradient Σ_x π_θ(x) log(π_θ(x)/π_ref(x)) ∇log π_θ(x), an independent
+    /// computation; each term alone is not the gradient.
+    @Test func prefixKLEstimatorIsUnbiasedOnEveryPath() {
+        let policy = microModel(seed: 59, config: tiny), reference = microModel(seed: 60, config: tiny)
+        let x = leaves
+        let lp = policy.logProbs(of: x), lq = reference.logProbs(of: x)
+        let weight = lp.map { exp($0) }
+        #expect(abs(weight.reduce(0, +) - 1) <= 1e-5, "the leaves are every path")
+        func gradient(direct: Bool, toGo: Bool) -> [Double] {
+            policy.zeroGradients()
+            policy.score(x)
+            let d = policy.prefixDivergence(against: reference, sequences: x)
+            let T = x.map { $0.count - 1 }.max()!, V = tiny.vocabSize
+            var dLogProbs = [Float](repeating: 0, count: x.count * T)
+            var dLogits = [Float](repeating: 0, count: x.count * T * V)
+            for i in x.indices {
+                var rest = 0.0
+                for t in stride(from: d.kl[i].count - 1, through: 0, by: -1) {
+                    if toGo { dLogProbs[i * T + t] = Float(weight[i] * rest) }
+                    rest += d.kl[i][t]
+                    if direct {
+                        for v in 0..<V { dLogits[(i * T + t) * V + v] = Float(weight[i]) * d.dLogits[(i * T + t) * V + v] }
+                    }
+                }
+            }
+            policy.backward(dLogProbs: dLogProbs, dLogits: dLogits)
+            return policy.gradients.array.map(Double.init)
+        }
+        let estimator = gradient(direct: true, toGo: true)
+        policy.zeroGradients()
+        policy.score(x)
+        policy.backward(sequenceWeights: x.indices.map { weight[$0] * (lp[$0] - lq[$0]) })
+        let exact = policy.gradients.array.map(Double.init)
+        let scale = (exact.reduce(0) { $0 + $1 * $1 } / Double(exact.count)).squareRoot()
+        #expect(scale > 1e-4, "the models differ enough for a gradient")
+        let error = { (g: [Double]) in zip(g, exact).map { abs($0 - $1) }.max()! / scale }
+        // Float32 passes over every path: 1e-3 of the gradient's scale
+        #expect(error(estimator) <= 1e-3, "estimator vs sequence gradient: \(error(estimator))")
+        // counterexamples: either term alone misses by far more than that
+        #expect(error(gradient(direct: true, toGo: false)) > 0.05)
+        #expect(error(gradient(direct: false, toGo: true)) > 0.05)
+    }
+
     @Test func checkpointDocumentHelpers() throws {
         let tok = CharTokenizer(texts: ["ab"])
         let model = microModel(seed: 55, config: GPTConfig(vocabSize: tok.count, blockSize: 6, nLayer: 1, nHead: 2, nEmbd: 8))
