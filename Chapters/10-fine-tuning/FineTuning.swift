@@ -67,6 +67,12 @@ struct FineTuning: ParsableCommand {
     var learningRate: Double?
 
     @Option(help: ArgumentHelp(
+        "Learning rate of plain RL, 0 < lr <= 0.1 (default 1e-4, or the --learning-rate with --quick: at 3e-5 plain RL "
+            + "reaches its collapse thresholds between steps 150 and 200, and its maximiser is the point mass whatever "
+            + "the rate)."))
+    var rlLearningRate: Double?
+
+    @Option(help: ArgumentHelp(
         "The learning rate at the last step as a fraction of --learning-rate, reached along a half cosine "
             + "(0 < f <= 1; 1 keeps the rate constant; default 1, or 0.1 with --quick)."))
     var learningRateDecay: Double?
@@ -97,6 +103,9 @@ struct FineTuning: ParsableCommand {
         if let lr = learningRate, !(lr.isFinite && lr > 0 && lr <= 0.1) {
             throw ValidationError("--learning-rate must be in (0, 0.1] (got \(lr))")
         }
+        if let lr = rlLearningRate, !(lr.isFinite && lr > 0 && lr <= 0.1) {
+            throw ValidationError("--rl-learning-rate must be in (0, 0.1] (got \(lr))")
+        }
         if let f = learningRateDecay, !(f.isFinite && f > 0 && f <= 1) {
             throw ValidationError("--learning-rate-decay must be in (0, 1] (got \(f))")
         }
@@ -112,6 +121,7 @@ struct FineTuning: ParsableCommand {
         settings.batchSize = batchSize
         settings.steps = steps ?? 150
         settings.learningRate = learningRate ?? (quick ? 2e-4 : 3e-5)
+        settings.reinforceLearningRate = rlLearningRate ?? (quick ? settings.learningRate : 1e-4)
         settings.finalLearningRateFraction = learningRateDecay ?? (quick ? 0.1 : 1)
         settings.klGradient = klGradient
         let pretrain = PretrainSettings.fineTuningPrior(quick: quick)
@@ -121,6 +131,7 @@ struct FineTuning: ParsableCommand {
             try Self.chapter.run(options: common, parameters: [
                 ("word", target.word), ("steps", "\(settings.steps)"), ("batch-size", "\(batchSize)"),
                 ("beta", "\(beta)"), ("learning-rate", "\(settings.learningRate)"),
+                ("rl-learning-rate", "\(settings.reinforceLearningRate!)"),
                 ("learning-rate-decay", "\(settings.finalLearningRateFraction)"),
                 ("kl-gradient", klGradient.rawValue),
                 ("model", "\(pretrain.nLayer) layers, \(pretrain.nEmbd) wide, \(pretrain.steps) pretraining steps"),

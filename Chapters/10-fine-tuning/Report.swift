@@ -81,10 +81,15 @@ extension Study {
         let decay = settings.finalLearningRateFraction
         let schedule = decay == 1 ? ""
             : ", decayed along a half cosine to \(fmt(decay * settings.learningRate)) at the last step"
+        let rlRate = settings.reinforceLearningRate ?? settings.learningRate
+        let rlNote = rlRate == settings.learningRate ? ""
+            : " (plain RL at \(fmt(rlRate)): what it converges to, the point mass of eq. 2, does not depend on the "
+                + "rate, and the larger rate lets it get there within the budget; the option --rl-learning-rate "
+                + "\(fmt(settings.learningRate)) shows how far it gets at the others' rate)"
         page.prose(#"""
             Every method starts from the prior and sees the same number of samples (\#(settings.steps) steps of
-            \#(settings.batchSize)), with AdamW at learning rate \#(fmt(settings.learningRate))\#(schedule). Plain
-            REINFORCE maximises $\mathbb{E}[r]$ alone, with $r(x)$ the number of occurrences of the word (at most
+            \#(settings.batchSize)), with AdamW at learning rate \#(fmt(settings.learningRate))\#(schedule)\#(rlNote).
+            Plain REINFORCE maximises $\mathbb{E}[r]$ alone, with $r(x)$ the number of occurrences of the word (at most
             4); KL-regularised REINFORCE maximises $\mathbb{E}[b] - \beta\,\mathrm{KL}(\pi_\theta \| \pi_0)$ through
             the shaped reward of eq. 4; DPG minimises the forward divergence $\mathrm{KL}(\pi^*_b \| \pi_\theta)$ with
             importance weights $\pi^*_b(x)/\pi_\theta(x)$. Each point below is measured on \#(evalSamples) fresh
@@ -301,7 +306,8 @@ extension Study {
             // KL-RL: kl(p ‖ w) of the reverse direction; DPG: kl(1 ‖ p) = −log p of the forward one.
             let between: Double
             if case .dpg = m { between = -Foundation.log(p) } else { between = Statistics.binaryKL(p, w) }
-            rows.append(["\(m)", fmt(end.distance.value), fmt(p), fmt(w), fmt(between), fmt(end.distance.value - between)])
+            rows.append(["\(m)", fmt(end.distance.value), fmt(p), fmt(w), fmt(between),
+                         fmt(end.distance.value - between)])
             within.append((m, (end.distance.value - between) / end.distance.value))
             page.record("distance_within_classes_\(m.id)", end.distance.value - between)
         }

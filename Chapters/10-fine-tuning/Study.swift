@@ -63,6 +63,8 @@ struct Study {
         var format = "fine-tuning-state/3"
         /// How KL-RL estimates its penalty's gradient (absent from states saved before the option).
         var klGradient: String?
+        /// Plain RL's learning rate (absent from states saved before it had its own).
+        var reinforceLearningRate: Double?
         let seed: UInt64
         let quick: Bool
         let word: String
@@ -79,6 +81,7 @@ struct Study {
     /// Where this run's fine-tuning state is kept, under its key.
     var stateStore: FineTuneStateStore {
         let key = StateKey(klGradient: settings.klGradient == .sequenceK1 ? nil : settings.klGradient.rawValue,
+                           reinforceLearningRate: settings.reinforceLearningRate,
                            seed: seeds.seed, quick: quick, word: target.word, steps: settings.steps,
                            batchSize: settings.batchSize, learningRate: settings.learningRate,
                            finalLearningRateFraction: settings.finalLearningRateFraction,

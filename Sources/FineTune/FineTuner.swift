@@ -47,6 +47,8 @@ public struct FineTuneSettings: Sendable {
     public var batchSize = 32
     public var steps = 200
     public var learningRate = 1e-4
+    /// Plain REINFORCE's own rate, when it differs (nil: `learningRate`), on the same schedule.
+    public var reinforceLearningRate: Double?
     public var gradClip = 1.0
     /// The rate decays along a half cosine from `learningRate` at step 1 to
     /// `learningRate * finalLearningRateFraction` at the last step (1: constant).
@@ -60,11 +62,19 @@ public struct FineTuneSettings: Sendable {
     public init() {}
 
     /// The learning rate of step s (1...steps): lr (f + (1 − f)(1 + cos(π (s − 1)/(steps − 1)))/2).
-    public func learningRate(atStep s: Int) -> Double {
-        guard finalLearningRateFraction != 1, steps > 1 else { return learningRate }
+    public func learningRate(atStep s: Int) -> Double { learningRate(atStep: s, from: learningRate) }
+
+    /// The rate of step s of `method`: plain REINFORCE starts from `reinforceLearningRate` when set.
+    public func learningRate(atStep s: Int, for method: Method) -> Double {
+        method == .reinforce ? learningRate(atStep: s, from: reinforceLearningRate ?? learningRate)
+            : learningRate(atStep: s)
+    }
+
+    func learningRate(atStep s: Int, from rate: Double) -> Double {
+        guard finalLearningRateFraction != 1, steps > 1 else { return rate }
         let progress = Double(min(max(s, 1), steps) - 1) / Double(steps - 1)
         let f = finalLearningRateFraction
-        return learningRate * (f + (1 - f) * 0.5 * (1 + cos(Double.pi * progress)))
+        return rate * (f + (1 - f) * 0.5 * (1 + cos(Double.pi * progress)))
     }
 }
 
@@ -166,7 +176,7 @@ public final class FineTuner {
     func finish(r: [Double], b: [Double], logRatio: [Double]) -> StepRecord {
         let B = Double(r.count)
         clipGradientNorm(policy, maxNorm: settings.gradClip)
-        optimizer.update(policy, learningRate: Float(settings.learningRate(atStep: step + 1)))
+        optimizer.update(policy, learningRate: Float(settings.learningRate(atStep: step + 1, for: method)))
         step += 1
         return StepRecord(step: step, meanReward: r.reduce(0, +) / B, meanConstraint: b.reduce(0, +) / B,
                           meanLogRatio: logRatio.reduce(0, +) / B)

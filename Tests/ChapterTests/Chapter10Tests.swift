@@ -108,6 +108,7 @@ struct Chapter10Tests {
         (["--batch-size", "2"], "--batch-size"), (["--beta", "0"], "--beta"), (["--beta", "nan"], "--beta"), (["--beta", "1e308"], "--beta"),
         (["--learning-rate", "1"], "--learning-rate"), (["--stop-after-steps", "0"], "--stop-after-steps"),
         (["--learning-rate-decay", "0"], "--learning-rate-decay"), (["--learning-rate-decay", "1.5"], "--learning-rate-decay"),
+        (["--rl-learning-rate", "0"], "--rl-learning-rate"), (["--kl-gradient", "k2"], "--kl-gradient"),
     ])
     func badInput(arguments: [String], mentioning: String) throws {
         try expectUsageError(product, arguments: arguments, mentioning: mentioning)
@@ -118,7 +119,7 @@ struct Chapter10Tests {
         let result = try ChapterRunner.run(product, ["--help"])
         #expect(result.status == 0)
         for option in ["--seed", "--quick", "--output", "--word", "--steps", "--batch-size", "--beta", "--learning-rate",
-                       "--learning-rate-decay"] {
+                       "--learning-rate-decay", "--rl-learning-rate", "--kl-gradient"] {
             #expect(result.stdout.contains(option))
         }
         #expect(!result.stdout.contains("--stop-after-steps"), "the testing aid stays hidden")
