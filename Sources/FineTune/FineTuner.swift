@@ -55,10 +55,6 @@ public struct FineTuneSettings: Sendable {
     public var finalLearningRateFraction = 1.0
     /// How KL-regularised REINFORCE estimates the gradient of its penalty β KL(π_θ ‖ π0).
     public var klGradient = PenaltyGradient.sequenceK1
-    /// With `PenaltyGradient.prefixExact` and the target word's b as the reward: a token whose prefix
-    /// already settles b = 1 (`TargetWord.settledLength`) gets no credit for it, its baseline being
-    /// b itself, a function of the prefix alone, so the estimate stays unbiased.
-    public var settledBaseline = false
     public init() {}
 
     /// The learning rate of step s (1...steps): lr (f + (1 − f)(1 + cos(π (s − 1)/(steps − 1)))/2).
@@ -152,11 +148,7 @@ public final class FineTuner {
             // The binary preference is the reward (the bridge passes its own).
             let reward = customReward == nil ? b : r
             if settings.klGradient == .prefixExact {
-                let settled = customReward == nil && settings.settledBaseline
-                    ? sequences.map { seq in
-                        preference.settledLength(seq.dropFirst().map { Character(tokenizer.symbol($0)) })
-                    } : nil
-                prefixExactBackward(sequences, reward: reward, beta: beta, settled: settled)
+                prefixExactBackward(sequences, reward: reward, beta: beta)
                 return finish(r: r, b: b, logRatio: logRatio)
             }
             let shaped = (0..<B).map { reward[$0] - beta * logRatio[$0] }
@@ -190,10 +182,7 @@ public final class FineTuner {
     ///
     /// (G_jt = 0 past the end of sample j). The baselines are the other samples' values, which do
     /// not depend on sample i, so the estimate of ∇(E[r] − β KL(π_θ ‖ π0)) stays unbiased.
-    ///
-    /// With `settled` (for each sample, the number of characters after which its prefix settles
-    /// b = 1), the reward's baseline at positions t ≥ that number is 1, so their reward advantage is 0.
-    func prefixExactBackward(_ sequences: [[Int32]], reward: [Double], beta: Double, settled: [Int?]? = nil) {
+    func prefixExactBackward(_ sequences: [[Int32]], reward: [Double], beta: Double) {
         let B = sequences.count
         let divergence = policy.prefixDivergence(against: prior, sequences: sequences)
         let T = sequences.map { $0.count - 1 }.max()!
@@ -213,9 +202,7 @@ public final class FineTuner {
         for i in 0..<B {
             for t in 0..<divergence.kl[i].count {
                 let klAdvantage = toGo[i][t] - (toGoTotal[t] - toGo[i][t]) / others
-                // position t predicts character t + 1 from the first t characters
-                let open = settled?[i].map { t < $0 } ?? true
-                dLogProbs[i * T + t] = Float(-((open ? rewardAdvantage[i] : 0) - beta * klAdvantage) / Double(B))
+                dLogProbs[i * T + t] = Float(-(rewardAdvantage[i] - beta * klAdvantage) / Double(B))
             }
         }
         let scale = Float(beta / Double(B))

@@ -32,20 +32,6 @@ public struct TargetWord: Sendable, Equatable {
         return n
     }
 
-    /// The length of the shortest prefix of `characters` after which every continuation contains
-    /// the word: the first whole-word occurrence and the non-letter that closes it. nil when no
-    /// occurrence is closed inside the characters (one that ends them is still open: "lovely").
-    /// From that point on, b(x) = 1 is settled by the prefix alone.
-    public func settledLength(_ characters: [Character]) -> Int? {
-        let t = characters.map { $0.lowercased().first ?? $0 }
-        let n = letters.count
-        guard t.count > n else { return nil }
-        for i in 0...(t.count - n - 1) where Array(t[i..<(i + n)]) == letters {
-            if (i == 0 || !t[i - 1].isLetter) && !t[i + n].isLetter { return i + n + 1 }
-        }
-        return nil
-    }
-
     /// The constraint b(x) = 1 when the text contains the word, else 0.
     public func constraint(_ text: String) -> Double { occurrences(in: text) > 0 ? 1 : 0 }
 

@@ -72,12 +72,6 @@ public struct CharTokenizer: Sendable, Equatable {
     /// True when every character of `text` has a token.
     public func covers(_ text: String) -> Bool { text.unicodeScalars.allSatisfy { idByScalar[$0] != nil } }
 
-    /// The character of one token, position for position with a sequence: U+0000 for the start
-    /// and end tokens (so that a text's characters keep their token indices).
-    public func symbol(_ id: Int32) -> Unicode.Scalar {
-        id == bos || id == eos ? "\u{0}" : vocab[Int(id)].unicodeScalars.first ?? "\u{0}"
-    }
-
     /// The text of a token sequence: characters only, BOS and EOS dropped.
     public func decode<S: Sequence>(_ ids: S) -> String where S.Element == Int32 {
         var s = String.UnicodeScalarView()

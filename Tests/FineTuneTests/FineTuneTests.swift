@@ -17,35 +17,6 @@ struct FineTuneTests {
         #expect(w.reward(text, cap: 1) == Double(min(expected, 1)))
     }
 
-    /// settledLength against the constraint itself, on every string of up to 6 characters over
-    /// an alphabet that spells the word, breaks it and extends it: from the settled length on,
-    /// every continuation contains the word; one character earlier, some continuation does not.
-    @Test("a prefix settles b = 1 exactly when every continuation contains the word")
-    func settledLength() {
-        let w = TargetWord("love")
-        let alphabet: [Character] = ["l", "o", "v", "e", " ", "L"]
-        let continuations = ["", "y", "ly", " ", "s!", "x love"]
-        var strings: [[Character]] = [[]], settled = 0
-        for _ in 0..<6 { strings += strings.filter { $0.count == strings.last!.count }.flatMap { s in alphabet.map { s + [$0] } } }
-        for s in strings {
-            guard let k = w.settledLength(s) else {
-                // no occurrence closed inside: an end letter can always break one still open
-                #expect(w.constraint(String(s) + "y") == 0, "\(String(s)) + y")
-                continue
-            }
-            settled += 1
-            #expect(k <= s.count)
-            for c in continuations { #expect(w.constraint(String(s[..<k]) + c) == 1, "\(String(s[..<k]))\(c)") }
-            #expect(w.settledLength(Array(s[..<(k - 1)])) == nil)
-            #expect(w.constraint(String(s[..<(k - 1)]) + "y") == 0, "one character earlier \(String(s[..<(k - 1)]))")
-        }
-        // settled exactly when a final letter cannot break the word: the constraint's own answer
-        let unbreakable = strings.filter { w.constraint(String($0) + "y") == 1 }.count
-        #expect(settled == unbreakable && settled > 0 && settled < strings.count, "\(settled) vs \(unbreakable)")
-        #expect(w.settledLength(Array("I love you")) == 7 && w.settledLength(Array("lovely")) == nil)
-        #expect(w.settledLength(Array("glove love")) == nil && w.settledLength(Array("glove love.")) == 11)
-    }
-
     @Test("the Bernoulli KL against the KL of two-outcome distributions")
     func binaryKL() {
         for (p, w) in [(0.3, 0.9), (0.983, 0.52), (0.5, 0.5), (1, 0.25), (0, 0.7)] {
