@@ -95,11 +95,13 @@ struct AtScale {
         encoder.outputFormatting = [.sortedKeys]
         let json: Data
         do { json = try encoder.encode(key) } catch { throw InputError("cannot encode the state key: \(error)") }
-        return TrainersStateStore(cache: stateCache, names: .init(folder: "trainers", state: "trainers-at-scale",
-                                                                  run: "trainer", runs: "trainers"),
-                                  key: String(decoding: json, as: UTF8.self), runs: trainers.map(\.id),
-                                  steps: settings.steps)
+        return TrainersStateStore(cache: stateCache, names: Self.stateNames, key: String(decoding: json, as: UTF8.self),
+                                  runs: trainers.map(\.id), steps: settings.steps)
     }
+
+    /// The state's folder in the cache, and its words in messages.
+    static let stateNames = TrainersStateStore.Names(folder: "trainers", state: "trainers-at-scale", run: "trainer",
+                                                     runs: "trainers")
 
     func run() throws {
         let settingsPrior = PretrainSettings.fineTuningPrior(quick: quick)
