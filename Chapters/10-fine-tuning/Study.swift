@@ -195,14 +195,7 @@ struct Study {
         let restored = state.load(warn: warn)
         if let restored { log("resuming fine-tuning from \(state.folder.path): \(restored.position(of: state))") }
         var curves = restored?.finished ?? []
-        var saving = true
-        func save(_ current: (curve: TrainingCurve, tuner: FineTuner)?) {
-            guard saving else { return }
-            do { try state.save(finished: curves, current: current) } catch {
-                warn("cannot save the fine-tuning state in \(state.folder.path) (\(error)); continuing without it")
-                saving = false
-            }
-        }
+        var saver = StateSaver(store: state, warn: warn)
         let every = max(1, settings.steps / evaluations)
         let start = Date()
         var progress: ProgressReporter?   // from the first step this run takes (after a resume)
@@ -236,11 +229,10 @@ struct Study {
                 progress?.update(total, status: method.id)
                 let stop = stopAfter.map { total >= $0 } ?? false
                 if s == settings.steps { curves.append(curve) }
-                if evaluated || stop { save(s == settings.steps ? nil : (curve, tuner)) }
+                if evaluated || stop { saver.save(finished: curves, current: s == settings.steps ? nil : (curve, tuner)) }
                 if stop {
                     throw StoppedEarly("fine-tuning: stopped after \(total) fine-tuning steps as --stop-after-steps "
-                                       + "asked; " + (saving ? "run again to resume from \(state.folder.path)"
-                                                            : "its state could not be saved"))
+                                       + "asked; " + saver.howToContinue)
                 }
             }
             (progress?.note ?? log)("  fine-tuned \(method.id) in \(Int(Date().timeIntervalSince(start))) s")

@@ -6,6 +6,9 @@ import GSL
 import Notebook
 import TinyLM
 
+/// The saved state of the trainers at scale: one `AtScale.Curve` a trainer.
+typealias TrainersStateStore = TrainingStateStore<AtScale.Curve>
+
 /// The trainers at scale: chapter 10's pretrained prior and binary target, each trainer through
 /// `PolicyTrainer` on the same budget, its distance to π*_β estimated as chapter 10 estimates it
 /// (`Arrival.reverse`, no importance weight).
@@ -17,6 +20,13 @@ struct AtScale {
     let exact: ExactResults
     let steps: Int
     let learningRate: Double
+    /// The output folder's hidden cache, where an interrupted run keeps its training state.
+    let stateCache: URL
+    /// Stop (exit 3) once this many steps in total are done, after saving: a testing aid.
+    let stopAfter: Int?
+    /// Told the state's store as soon as it is known, so that the caller deletes the state once the
+    /// report is written.
+    let storeMade: (TrainersStateStore) -> Void
     var batchSize: Int { quick ? 32 : 64 }
     var evalSamples: Int { 256 }
     /// The last evaluation, on which the check rests, takes more samples (chapter 10's).
@@ -33,13 +43,62 @@ struct AtScale {
         return (1...steps).filter { $0 % every == 0 || $0 == steps }
     }
 
-    struct Curve {
-        let trainer: TrainerCase
-        let steps: [Int]
-        let measurements: [PolicyMeasurement]
-        /// Wall-clock time, for the progress line only: the JSON holds no timings, so two runs of a
-        /// seed write the same values.
-        let seconds: Double
+    /// One trainer's run: its measurements at step 0 (the prior's) and at each evaluated step.
+    struct Curve: SavedCurve {
+        let trainerID: String
+        private(set) var steps: [Int] = [0]
+        private(set) var measurements: [PolicyMeasurement]
+
+        init(trainer: TrainerCase, prior: PolicyMeasurement) { trainerID = trainer.id; measurements = [prior] }
+
+        /// Found by id among the trainers at scale (a saved state's curves are checked against them).
+        var trainer: TrainerCase { AtScale.trainers.first { $0.id == trainerID }! }
+        var runID: String { trainerID }
+        var lastStep: Int? { steps.last }
+
+        mutating func append(step: Int, _ m: PolicyMeasurement) { steps.append(step); measurements.append(m) }
+
+        func inconsistency(run id: String, through last: Int, limit: Int) -> String? {
+            guard trainerID == id else { return "it records \(trainerID) where \(id) was expected" }
+            guard measurements.count == steps.count else {
+                return "\(id) has \(steps.count) steps and \(measurements.count) measurements"
+            }
+            return TrainingCurve.stepsInconsistency(steps.map(Double.init), of: id, through: last, limit: limit)
+        }
+    }
+
+    /// Everything that determines what the trainers at scale measure: a saved state is resumed
+    /// only under an equal key. Bump `format` when the code changes what a step or an evaluation does.
+    struct StateKey: Codable {
+        var format = "trainers-at-scale-state/1"
+        let seed: UInt64
+        let quick: Bool
+        let word: String
+        let steps, batchSize: Int
+        let beta, learningRate, gradClip: Double
+        /// The trainers' ids, in the order they run.
+        let trainers: [String]
+        let priorSamples, evalSamples, finalEvalSamples, evaluations: Int
+        /// The prior: its pretraining settings' key and a hash of its weights.
+        let prior, priorWeights: String
+    }
+
+    /// Where this run's state is kept, under its key.
+    func stateStore(settings: FineTuneSettings, word: String, priorKey: String, prior: Checkpoint) throws
+        -> TrainersStateStore {
+        let key = StateKey(seed: seeds.seed, quick: quick, word: word, steps: settings.steps,
+                           batchSize: settings.batchSize, beta: beta, learningRate: settings.learningRate,
+                           gradClip: settings.gradClip, trainers: trainers.map(\.id), priorSamples: priorSamples,
+                           evalSamples: evalSamples, finalEvalSamples: finalEvalSamples, evaluations: evaluations,
+                           prior: priorKey, priorWeights: prior.model.parameters.digest)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let json: Data
+        do { json = try encoder.encode(key) } catch { throw InputError("cannot encode the state key: \(error)") }
+        return TrainersStateStore(cache: stateCache, names: .init(folder: "trainers", state: "trainers-at-scale",
+                                                                  run: "trainer", runs: "trainers"),
+                                  key: String(decoding: json, as: UTF8.self), runs: trainers.map(\.id),
+                                  steps: settings.steps)
     }
 
     func run() throws {
@@ -63,30 +122,66 @@ struct AtScale {
                                                rng: seeds.generator("eval-prior"))
         var settings = FineTuneSettings()
         settings.batchSize = batchSize; settings.steps = steps; settings.learningRate = learningRate
-        var curves: [Curve] = []
+        let store = try stateStore(settings: settings, word: target.word, priorKey: settingsPrior.key, prior: prior)
+        storeMade(store)
+        let curves = try train(store: store, settings: settings, prior: prior, target: target, priorM: priorM)
+        report(curves, count: count, prior: priorM)
+    }
+
+    /// Trains each trainer in turn, measuring it after each of `evaluatedSteps`. The state is saved
+    /// at each evaluation (and where `stopAfter` stops), and a saved state is continued: step s of
+    /// a trainer samples from its own stream "scale-train-<id>-<s>" and `PolicyTrainer` carries
+    /// nothing else from step to step but its policy, optimiser and step, which the state holds,
+    /// so a resumed run takes exactly the steps of an uninterrupted one.
+    func train(store: TrainersStateStore, settings: FineTuneSettings, prior: Checkpoint, target: TargetWord,
+               priorM: PolicyMeasurement) throws -> [Curve] {
+        let restored = store.load(warn: warn)
+        if let restored { log("resuming the trainers at scale from \(store.folder.path): \(restored.position(of: store))") }
+        var curves = restored?.finished ?? []
+        var saver = StateSaver(store: store, warn: warn)
         let evaluated = Set(evaluatedSteps)
-        let progress = ProgressReporter(total: trainers.count * steps, label: "trainers at scale")
-        for (index, t) in trainers.enumerated() {
+        var progress: ProgressReporter?   // from the first step this run takes (after a resume)
+        for (index, t) in trainers.enumerated() where index >= curves.count {
             let start = Date()
             let trainer = PolicyTrainer(recipe: t.recipe, beta: beta, prior: prior, settings: settings,
                                         reward: { target.constraint($0) })
-            var ss: [Int] = [0], ms = [priorM]
-            for s in 1...steps {
-                trainer.trainStep(rng: seeds.generator("scale-train-\(t.id)-\(s)"))
-                progress.update(index * steps + s, status: t.id)
-                guard evaluated.contains(s) else { continue }
-                ss.append(s)
-                ms.append(PolicyMeasurement.measure(policy: trainer.policy, prior: prior.model,
-                                                    tokenizer: prior.tokenizer, preference: target, beta: beta,
-                                                    count: s == steps ? finalEvalSamples : evalSamples,
-                                                    rng: seeds.generator("scale-eval-\(t.id)-\(s)")))
+            var curve = Curve(trainer: t, prior: priorM)
+            if let current = restored?.current, index == restored?.finished.count {
+                do {
+                    try trainer.resume(from: current.checkpoint)
+                    curve = current.curve
+                } catch {
+                    warn("ignoring the saved policy of \(t.id) (\(error)); that trainer starts again")
+                }
             }
-            let seconds = Date().timeIntervalSince(start)
-            progress.note("  at scale: \(t.id) in \(Int(seconds)) s")
-            curves.append(Curve(trainer: t, steps: ss, measurements: ms, seconds: seconds))
+            while trainer.step < steps {
+                let s = trainer.step + 1, total = index * steps + s
+                if progress == nil {
+                    progress = ProgressReporter(total: trainers.count * steps, label: "trainers at scale",
+                                                startingAt: total - 1)
+                }
+                trainer.trainStep(rng: seeds.generator("scale-train-\(t.id)-\(s)"))
+                progress?.update(total, status: t.id)
+                if evaluated.contains(s) {
+                    curve.append(step: s, PolicyMeasurement.measure(
+                        policy: trainer.policy, prior: prior.model, tokenizer: prior.tokenizer, preference: target,
+                        beta: beta, count: s == steps ? finalEvalSamples : evalSamples,
+                        rng: seeds.generator("scale-eval-\(t.id)-\(s)")))
+                }
+                if s == steps { curves.append(curve) }
+                let stop = stopAfter.map { total >= $0 } ?? false
+                if evaluated.contains(s) || stop { saver.save(finished: curves, current: s == steps ? nil : (curve, trainer)) }
+                if stop {
+                    throw StoppedEarly("trainers at scale: stopped after \(total) steps as --stop-after-steps asked; "
+                                       + saver.howToContinue)
+                }
+            }
+            (progress?.note ?? log)("  at scale: \(t.id) in \(Int(Date().timeIntervalSince(start))) s")
         }
-        report(curves, count: count, prior: priorM)
+        return curves
     }
+
+    func warn(_ line: String) { log("warning: " + line.split(whereSeparator: \.isNewline).joined(separator: " ")) }
 
     /// b(x) of each sample of a measurement (its rewards are the capped occurrence counts).
     static func constraints(_ m: PolicyMeasurement) -> [Double] { m.rewards.map { $0 > 0 ? 1 : 0 } }
@@ -168,7 +263,8 @@ struct AtScale {
             two distances: $\log \hat{Z}(\beta)$ enters both and cancels, $D_0 - D_T = -\hat{Z}_b/\beta -
             \overline{(\ell - b/\beta)}$, so Jensen's bias does not enter it, and its 95% margin is the mean's
             one-sided 97.5% bound plus the move of $\hat{Z}_b/\beta$ to an end of $Z_b$'s 97.5% interval. A run
-            interrupted here starts again: this chapter does not save its fine-tuning state.
+            interrupted here continues from its last evaluation: the trainers' state is saved at every evaluation in
+            the output folder's `.cache/trainers`, and deleted once the report is written.
             """#)
         page.record("scale_log_Zb", Foundation.log(count.value))
         page.record("scale_prior_distance", posterior.priorDistance)

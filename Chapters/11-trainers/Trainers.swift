@@ -46,6 +46,10 @@ struct Trainers: ParsableCommand {
     @Option(help: "Fine-tuning steps of each trainer at scale (10 to 100000; default 100, or 50 with --quick).")
     var steps: Int?
 
+    @Option(help: ArgumentHelp("Testing aid: stop (exit 3) once this many steps of the trainers at scale in total are "
+                               + "done, after saving the state.", visibility: .hidden))
+    var stopAfterSteps: Int?
+
     static func main() { ChapterMain.main(Self.self) }
 
     func validate() throws {
@@ -55,24 +59,37 @@ struct Trainers: ParsableCommand {
         if let s = steps, !(10...100_000).contains(s) {
             throw ValidationError("--steps must be between 10 and 100000 (got \(s))")
         }
+        if let n = stopAfterSteps, n < 1 {
+            throw ValidationError("--stop-after-steps must be a positive number of steps (got \(n))")
+        }
     }
 
     func run() throws {
         let quick = common.quick
         let scaleSteps = steps ?? (quick ? 50 : 100)   // chapter 10 runs 150; PPO and RLOO take 4 epochs a batch
         let learningRate = quick ? 2e-4 : 3e-5   // chapter 10's
-        try Self.chapter.run(options: common, parameters: [
-            ("beta", "\(beta)"), ("scale-beta", "\(scaleBeta)"), ("steps", "\(scaleSteps)"),
-            ("learning-rate", "\(learningRate)"),
-        ]) { page, seeds in
-            // The findings are known only at the end of the run; they are shown first.
-            let top = page.mark()
-            let exact = try ExactBridge(page: page, seeds: seeds, quick: quick, beta: beta).run()
-            _ = try SampledBridge(page: page, seeds: seeds, quick: quick, exact: exact).run()
-            try AtScale(page: page, seeds: seeds, quick: quick, beta: scaleBeta, exact: exact, steps: scaleSteps,
-                        learningRate: learningRate).run()
-            page.insert(at: top) { exact.findings(page) }
+        let cache = URL(fileURLWithPath: common.output, isDirectory: true).appendingPathComponent(".cache", isDirectory: true)
+        // The state of an interrupted run of the trainers at scale: discarded once the report is written.
+        var state: TrainersStateStore?
+        do {
+            try Self.chapter.run(options: common, parameters: [
+                ("beta", "\(beta)"), ("scale-beta", "\(scaleBeta)"), ("steps", "\(scaleSteps)"),
+                ("learning-rate", "\(learningRate)"),
+            ]) { page, seeds in
+                // The findings are known only at the end of the run; they are shown first.
+                let top = page.mark()
+                let exact = try ExactBridge(page: page, seeds: seeds, quick: quick, beta: beta).run()
+                _ = try SampledBridge(page: page, seeds: seeds, quick: quick, exact: exact).run()
+                try AtScale(page: page, seeds: seeds, quick: quick, beta: scaleBeta, exact: exact, steps: scaleSteps,
+                            learningRate: learningRate, stateCache: cache, stopAfter: stopAfterSteps,
+                            storeMade: { state = $0 }).run()
+                page.insert(at: top) { exact.findings(page) }
+            }
+        } catch let failed as ChecksFailed {
+            state?.discard()   // the report is written, failing checks and all: the state has served
+            throw failed
         }
+        state?.discard()
     }
 }
 

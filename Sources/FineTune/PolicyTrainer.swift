@@ -142,4 +142,30 @@ public final class PolicyTrainer {
         let logRatio = (0..<B).map { i in zip(old[i], reference[i]).reduce(0) { $0 + $1.0 - $1.1 } }
         return (r.reduce(0, +) / Double(B), logRatio.reduce(0, +) / Double(B))
     }
+
+    /// The trainer's recipe and β in a checkpoint's metadata: what a checkpoint must continue.
+    var identity: [String: String] { ["recipe": String(describing: recipe), "beta": "\(beta)"] }
+
+    /// The policy with the optimiser's moments and step and the trainer's step, to continue from
+    /// with `resume(from:)`. Nothing else is carried from one step to the next: a step samples
+    /// from the generator it is given, takes π_old, the advantages and the prior's scores from
+    /// that batch, and its learning rate is constant, so it depends only on these.
+    public func checkpoint(metadata: [String: String] = [:]) -> Checkpoint {
+        var metadata = metadata.merging(identity) { $1 }
+        metadata["step"] = "\(step)"
+        return Checkpoint(model: policy, tokenizer: tokenizer, optimizer: optimizer, metadata: metadata)
+    }
+
+    /// Continues from `checkpoint()` of a trainer with the same recipe, β, prior and settings; on
+    /// a checkpoint that does not fit, throws and changes nothing.
+    public func resume(from c: Checkpoint) throws(TinyLMError) {
+        for (name, value) in identity.sorted(by: { $0.key < $1.key }) where c.extraMetadata[name] != value {
+            throw .checkpoint("it continues a trainer with \(name) \(c.extraMetadata[name] ?? "missing"), not \(value)")
+        }
+        guard let s = c.extraMetadata["step"].flatMap(Int.init), (0...settings.steps).contains(s) else {
+            throw .checkpoint("its step is missing or outside 0...\(settings.steps)")
+        }
+        try c.restore(into: policy, tokenizer: tokenizer, optimizer: optimizer)
+        step = s
+    }
 }

@@ -21,17 +21,22 @@ public struct TrainingCurve: Sendable, Codable {
         forwardTerms.append(terms)
     }
 
-    /// Why the curve cannot be the record of a run of `method` up to step `last` (at most
-    /// `limit` steps), or nil when it can: one entry an evaluation, the first at step 0, whole
-    /// steps increasing up to `last`.
-    func inconsistency(method expected: Method, through last: Int, limit: Int) -> String? {
-        guard method == expected else { return "it records \(method) where \(expected) was expected" }
+    /// Why the curve cannot be the record of its method's run up to step `last` (at most `limit`
+    /// steps), or nil when it can: one entry an evaluation, the first at step 0, whole steps
+    /// increasing up to `last`.
+    func inconsistency(through last: Int, limit: Int) -> String? {
         guard measurements.count == steps.count, forwardTerms.count == steps.count else {
             return "\(method) has \(steps.count) steps, \(measurements.count) measurements and \(forwardTerms.count) sets of forward-KL terms"
         }
+        return TrainingCurve.stepsInconsistency(steps, of: "\(method)", through: last, limit: limit)
+    }
+
+    /// Why `steps` cannot be the evaluation steps of `run` up to step `last` (at most `limit`),
+    /// or nil when they can: whole steps, the first 0, increasing up to `last`.
+    public static func stepsInconsistency(_ steps: [Double], of run: String, through last: Int, limit: Int) -> String? {
         guard steps.first == 0, steps.allSatisfy({ $0 == $0.rounded() && (0...Double(limit)).contains($0) }),
-              zip(steps, steps.dropFirst()).allSatisfy({ $0 < $1 }), let end = lastStep, end <= last
-        else { return "the evaluation steps of \(method) are not whole steps increasing from 0 to at most \(last)" }
+              zip(steps, steps.dropFirst()).allSatisfy({ $0 < $1 }), let end = steps.last.map({ Int($0) }), end <= last
+        else { return "the evaluation steps of \(run) are not whole steps increasing from 0 to at most \(last)" }
         return nil
     }
 }

@@ -70,37 +70,16 @@ struct Chapter10Tests {
         // state's own record below confirms the stop is not at an evaluation.
         let steps = 150   // the default of --steps
         let stop = steps + steps / 2 + 1
-        let stopped = try ChapterRunner.run(product, Self.arguments + ["--stop-after-steps", "\(stop)", "--output", folder.path])
-        #expect(stopped.status == 3, "exit \(stopped.status): \(stopped.stderr)")
-        #expect(stopped.stderr.contains("stopped after \(stop) fine-tuning steps"), "stderr: \(stopped.stderr)")
-        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("\(slug).json").path), "no report yet")
-        let root = folder.appendingPathComponent(".cache/fine-tuning")
-        let states = try FileManager.default.contentsOfDirectory(atPath: root.path)
-        try #require(states.count == 1, "one state folder: \(states)")
-        let state = root.appendingPathComponent(states[0])
-        let files = try FileManager.default.contentsOfDirectory(atPath: state.path).sorted()
-        #expect(files == ["policy-1-\(stop - steps).safetensors", "progress.json"], "\(files)")
-        let progress = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: state.appendingPathComponent("progress.json"))) as? [String: Any])
-        let current = try #require(progress["current"] as? [String: Any])
-        let evaluated = try #require((current["curve"] as? [String: Any])?["steps"] as? [Double])
-        #expect(current["step"] as? Int == stop - steps)
-        #expect(!evaluated.contains(Double(stop - steps)) && evaluated.count >= 2, "stopped between evaluations \(evaluated)")
-        #expect((progress["finished"] as? [Any])?.count == 1)
+        let saved = try Interruption.stop(product, slug: slug, arguments: Self.arguments, stop: stop,
+                                          stoppedLine: "stopped after \(stop) fine-tuning steps", kind: "fine-tuning",
+                                          finished: 1, step: stop - steps, in: folder)
+        #expect(!saved.evaluated.contains(Double(stop - steps)) && saved.evaluated.count >= 2,
+                "stopped between evaluations \(saved.evaluated)")
 
-        let resumed = try expectChapterPasses(product, slug: slug, arguments: Self.arguments, in: folder)
-        #expect(resumed.stderr.contains("resuming fine-tuning from \(state.path)"), "stderr: \(resumed.stderr)")
-        #expect(!resumed.stderr.contains("warning"), "stderr: \(resumed.stderr)")
-        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent(".cache").path), "the state is deleted with the report written")
-
-        let reference = try #require(Self.uninterrupted)
-        let a = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("\(slug).json"))) as? NSDictionary)
-        let b = try #require(try JSONSerialization.jsonObject(with: reference) as? NSDictionary)
-        for key in Set(a.allKeys.compactMap { $0 as? String }).union(b.allKeys.compactMap { $0 as? String }) where key != "provenance" && key != "reproduction" {   // how each run was invoked
-            #expect(a[key] as? NSObject == b[key] as? NSObject, "\(key) differs from the uninterrupted run's")
-        }
-        #expect((a["values"] as? NSDictionary)?.count ?? 0 > 0)
-        let parameters = { (d: NSDictionary) in (d["provenance"] as? NSDictionary)?["parameters"] as? NSDictionary }
-        #expect(parameters(a) == parameters(b) && parameters(a)?["steps"] as? String == "\(steps)")
+        let (resumed, uninterrupted) = try Interruption.expectResumed(
+            product, slug: slug, arguments: Self.arguments, state: saved.folder, resumeLine: "resuming fine-tuning from",
+            reference: try #require(Self.uninterrupted), in: folder)
+        #expect(resumed == uninterrupted && resumed?["steps"] as? String == "\(steps)")
     }
 
     @Test("bad input exits 2 with one line", arguments: [

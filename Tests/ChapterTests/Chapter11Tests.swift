@@ -9,16 +9,19 @@ struct Chapter11Tests {
 
     static let arguments = ["--quick", "--seed", "3"]
 
-    /// The page, JSON twin and output folder of one `--quick --seed 3` run, shared by the tests
-    /// below (the quick chapter takes minutes).
-    static let page: (report: Report, html: String, folder: String)? = {
+    /// The page, JSON twin (decoded and as written) and output folder of one uninterrupted
+    /// `--quick --seed 3` run, shared by the tests below (the quick chapter takes minutes).
+    static let page: (report: Report, json: Data, html: String, folder: String)? = {
         guard let folder = try? ChapterRunner.temporaryFolder() else { return nil }
         defer { try? FileManager.default.removeItem(at: folder) }
         guard (try? expectChapterPasses("trainers", slug: "11-trainers", arguments: arguments, in: folder)) != nil,
               let report = try? ChapterRunner.report(in: folder, slug: "11-trainers"),
+              let json = try? Data(contentsOf: folder.appendingPathComponent("11-trainers.json")),
               let html = try? String(contentsOf: folder.appendingPathComponent("11-trainers.html"), encoding: .utf8)
         else { return nil }
-        return (report, html, folder.path)
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent(".cache/trainers").path),
+                "a run that finishes leaves no training state behind")
+        return (report, json, html, folder.path)
     }()
 
     @Test("passes every check with --quick", arguments: [3, 17])
@@ -37,9 +40,30 @@ struct Chapter11Tests {
         #expect((report.values["exact_grpo-k3_kl_to_posterior"] ?? 0) > 1e-3)
     }
 
+    @Test("stopped in the middle of a trainer at scale, a run resumes from its saved state to the report of an uninterrupted run")
+    func resumes() throws {
+        let folder = try ChapterRunner.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // In the second trainer (RLOO), after its first evaluation: the quick run takes 50 steps a
+        // trainer and evaluates at steps 25 and 50; the state's own record below confirms it.
+        let steps = 50
+        let stop = steps + 31
+        let saved = try Interruption.stop(product, slug: slug, arguments: Self.arguments, stop: stop,
+                                          stoppedLine: "stopped after \(stop) steps", kind: "trainers",
+                                          finished: 1, step: stop - steps, in: folder)
+        #expect((saved.current["curve"] as? [String: Any])?["trainerID"] as? String == "rloo")
+        #expect(saved.evaluated == [0, 25], "stopped between evaluations, after one: \(saved.evaluated)")
+
+        let (resumed, uninterrupted) = try Interruption.expectResumed(
+            product, slug: slug, arguments: Self.arguments, state: saved.folder,
+            resumeLine: "resuming the trainers at scale from", reference: try #require(Self.page).json, in: folder)
+        #expect(resumed == uninterrupted && resumed?["steps"] as? String == "\(steps)")
+    }
+
     @Test("bad input exits 2 with one line", arguments: [
         (["--beta", "0"], "--beta"), (["--beta", "nan"], "--beta"), (["--beta", "100"], "--beta"),
         (["--seed", "x"], "--seed"), (["--scale-beta", "0"], "--scale-beta"), (["--steps", "5"], "--steps"),
+        (["--stop-after-steps", "0"], "--stop-after-steps"),
     ])
     func badInput(arguments: [String], mentioning: String) throws {
         try expectUsageError(product, arguments: arguments, mentioning: mentioning)
@@ -50,6 +74,7 @@ struct Chapter11Tests {
         let result = try ChapterRunner.run(product, ["--help"])
         #expect(result.status == 0)
         for option in ["--seed", "--quick", "--output", "--beta", "--scale-beta", "--steps"] { #expect(result.stdout.contains(option)) }
+        #expect(!result.stdout.contains("--stop-after-steps"), "the testing aid stays hidden")
     }
 
     @Test("every section shows its code, the hash matches, the page links its JSON; figures, tables, works and neighbours linked")

@@ -61,4 +61,70 @@ struct PolicyTrainerTests {
             #expect(abs(sums[j] / counts[j] - exact[j]) < 5.3 * 2 / counts[j].squareRoot(), "value \(j)")
         }
     }
+
+    /// A tiny prior over texts of a, b and spaces (as the state tests'), and a trainer on it.
+    static func trainer(_ recipe: TrainerRecipe, beta: Double = 0.5) -> PolicyTrainer {
+        let tokenizer = CharTokenizer(texts: ["ab ba", "a b"])
+        let config = GPTConfig(vocabSize: tokenizer.count, blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 8)
+        var settings = FineTuneSettings()
+        settings.batchSize = 16; settings.steps = 10; settings.learningRate = 1e-2
+        return PolicyTrainer(recipe: recipe, beta: beta, prior: Checkpoint(model: GPT(config: config, seed: 5), tokenizer: tokenizer),
+                             settings: settings, reward: { $0.contains("a b") ? 1 : 0 })
+    }
+
+    static let ppo = TrainerRecipe(advantage: .tokenReturnsWhitened, k3Loss: false, epochs: 4, clip: 0.2)
+    static let grpo = TrainerRecipe(advantage: .groupNormalised(group: 8, klInReward: false, scale: .group), k3Loss: true,
+                                    epochs: 1, clip: 0.2)
+
+    func train(_ t: PolicyTrainer, to step: Int) {
+        while t.step < step { t.trainStep(rng: RandomGenerator(seed: UInt64(100 + t.step))) }
+    }
+
+    @Test("a trainer resumed from its checkpoint takes the step the original takes", arguments: [ppo, grpo])
+    func resumes(recipe: TrainerRecipe) throws {
+        let original = Self.trainer(recipe)
+        train(original, to: 3)
+        let saved = original.checkpoint(metadata: ["note": "kept"])
+        #expect(saved.extraMetadata["note"] == "kept" && saved.extraMetadata["step"] == "3")
+        // Through the file, as a saved state goes.
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("policy-trainer-\(UUID().uuidString).safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try saved.save(to: url)
+        let loaded = try Checkpoint.load(url)
+        let again = Self.trainer(recipe)
+        try again.resume(from: loaded)
+        #expect(again.step == 3)
+        let atThree = original.policy.parameters.array
+        let restoredExactly = again.policy.parameters.array == atThree
+        #expect(restoredExactly)
+        // The next step uses the optimiser's moments and step: equal only if they were restored too.
+        train(again, to: 4)
+        train(original, to: 4)
+        let sameStep = again.policy.parameters.array == original.policy.parameters.array
+        let moved = original.policy.parameters.array != atThree
+        #expect(sameStep)
+        #expect(moved, "the step changed the policy, so the comparison says something")
+        // A fresh trainer given the same generators but not the optimiser state lands elsewhere.
+        let fresh = Self.trainer(recipe)
+        fresh.policy.parameters.copy(from: loaded.model.parameters)
+        fresh.trainStep(rng: RandomGenerator(seed: 103))
+        let differs = fresh.policy.parameters.array != original.policy.parameters.array
+        #expect(differs, "without the moments the step differs: the test can tell")
+    }
+
+    @Test("a trainer refuses a checkpoint of another recipe, another β or an impossible step, and is left untouched")
+    func refusesForeign() throws {
+        let ppo = Self.trainer(Self.ppo)
+        train(ppo, to: 2)
+        var late = ppo.checkpoint()
+        late.extraMetadata["step"] = "11"
+        for (candidate, checkpoint) in [(Self.trainer(Self.grpo), ppo.checkpoint()),
+                                        (Self.trainer(Self.ppo, beta: 0.25), ppo.checkpoint()),
+                                        (Self.trainer(Self.ppo), late)] {
+            let before = candidate.policy.parameters.array
+            #expect(throws: TinyLMError.self) { try candidate.resume(from: checkpoint) }
+            let untouched = candidate.policy.parameters.array == before
+            #expect(candidate.step == 0 && untouched)
+        }
+    }
 }
