@@ -53,8 +53,12 @@ struct Bridge {
                               settings: settingsFT, logConstraintPartition: 0)
         let trainRNG = seeds.generator("bridge-train")
         var evaluations: [Evaluation] = []
+        let progress = ProgressReporter(total: settingsFT.steps, label: "bridge fine-tuning")
         for s in 0...settingsFT.steps {
-            if s > 0 { _ = tunerStep(tuner, space: space, reward: reward, rng: trainRNG) }
+            if s > 0 {
+                _ = tunerStep(tuner, space: space, reward: reward, rng: trainRNG)
+                progress.update(s, status: "")
+            }
             guard s % max(1, settingsFT.steps / 10) == 0 || s == settingsFT.steps else { continue }
             let (pi, mass) = space.distribution(of: tuner.policy)
             // A seeded Monte Carlo estimate of Z by importance sampling from π_θ, against the exact sum.

@@ -322,13 +322,18 @@ extension Study {
                     + "for the others it is the rate of the word itself."
         page.prose(#"""
             Where the distance left lies. By the chain rule of KL over the two classes $b = 1$ and $b = 0$, with
-            $p = P_\theta(b)$ and $w$ the target's own rate ($\pi^*_\beta(b)$, or 1 for $\pi^*_b$),
-            $\mathrm{KL}(\pi_\theta \| \pi^*_\beta) = \mathrm{kl}(p \| w) + p\,\mathrm{KL}(\pi_\theta(\cdot|b) \|
-            \pi_0(\cdot|b)) + (1 - p)\,\mathrm{KL}(\pi_\theta(\cdot|\neg b) \| \pi_0(\cdot|\neg b))$, because
-            within each class the target is the prior's own conditional; for DPG's forward direction the first term
-            is $-\log p$. The first term is exact given the estimate of $p$ (the same final samples); the rest, within
-            the classes, is the estimated distance minus it, with the distance's sampling error (so a small negative
-            value is noise). \#(verdict)
+            $p = P_\theta(b)$ and $w$ the target's own rate ($\pi^*_\beta(b)$, or 1 for $\pi^*_b$), and because
+            within each class the target is the prior's own conditional:
+            """#)
+        page.equation(#"""
+            \mathrm{KL}(\pi_\theta \| \pi^*_\beta) = \mathrm{kl}(p \| w)
+            + p\,\mathrm{KL}\big(\pi_\theta(\cdot|b) \,\|\, \pi_0(\cdot|b)\big)
+            + (1 - p)\,\mathrm{KL}\big(\pi_\theta(\cdot|\neg b) \,\|\, \pi_0(\cdot|\neg b)\big)
+            """#)
+        page.prose(#"""
+            For DPG's forward direction the first term is $-\log p$. The first term is exact given the estimate of
+            $p$ (from the same final samples); the rest, within the classes, is the estimated distance minus it, with
+            the distance's sampling error (so a small negative value is noise). \#(verdict)
             """#)
         page.table(headers: ["method", "$D_T$ (end)", "$P_\\theta(b)$ at the end", "target's $P(b)$",
                              "between the classes", "within the classes"],

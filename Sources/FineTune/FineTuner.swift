@@ -183,30 +183,38 @@ public final class FineTuner {
     /// (G_jt = 0 past the end of sample j). The baselines are the other samples' values, which do
     /// not depend on sample i, so the estimate of ∇(E[r] − β KL(π_θ ‖ π0)) stays unbiased.
     func prefixExactBackward(_ sequences: [[Int32]], reward: [Double], beta: Double) {
-        let B = sequences.count
         let divergence = policy.prefixDivergence(against: prior, sequences: sequences)
         let T = sequences.map { $0.count - 1 }.max()!
+        let dLogProbs = FineTuner.prefixExactWeights(kl: divergence.kl, reward: reward, beta: beta, T: T)
+        let scale = Float(beta / Double(sequences.count))
+        policy.backward(dLogProbs: dLogProbs, dLogits: divergence.dLogits.map { $0 * scale })
+    }
+
+    /// The (B,T) weights of the token log-probabilities in `prefixExactBackward`:
+    /// −(A_it)/B with A_it = (r_i − mean_{j≠i} r_j) − β (G_it − mean_{j≠i} G_jt), where
+    /// G_it = Σ_{s>t} kl[i][s] and G_jt = 0 past the end of sample j; 0 at padding.
+    static func prefixExactWeights(kl: [[Double]], reward: [Double], beta: Double, T: Int) -> [Float] {
+        let B = kl.count
         var toGo = [[Double]](repeating: [Double](repeating: 0, count: T), count: B)
         var toGoTotal = [Double](repeating: 0, count: T)
         for i in 0..<B {
             var rest = 0.0
-            for t in stride(from: divergence.kl[i].count - 1, through: 0, by: -1) {
+            for t in stride(from: kl[i].count - 1, through: 0, by: -1) {
                 toGo[i][t] = rest
                 toGoTotal[t] += rest
-                rest += divergence.kl[i][t]
+                rest += kl[i][t]
             }
         }
         let rewardAdvantage = FineTuner.leaveOneOut(reward)
         let others = Double(B - 1)
-        var dLogProbs = [Float](repeating: 0, count: B * T)
+        var weights = [Float](repeating: 0, count: B * T)
         for i in 0..<B {
-            for t in 0..<divergence.kl[i].count {
+            for t in 0..<kl[i].count {
                 let klAdvantage = toGo[i][t] - (toGoTotal[t] - toGo[i][t]) / others
-                dLogProbs[i * T + t] = Float(-(rewardAdvantage[i] - beta * klAdvantage) / Double(B))
+                weights[i * T + t] = Float(-(rewardAdvantage[i] - beta * klAdvantage) / Double(B))
             }
         }
-        let scale = Float(beta / Double(B))
-        policy.backward(dLogProbs: dLogProbs, dLogits: divergence.dLogits.map { $0 * scale })
+        return weights
     }
 
     /// The policy with the optimiser's moments and step and the tuner's step, to continue from

@@ -17,6 +17,27 @@ struct FineTuneTests {
         #expect(w.reward(text, cap: 1) == Double(min(expected, 1)))
     }
 
+    @Test("the exact per-prefix penalty's token weights: reward and KL-to-come advantages, leave-one-out")
+    func prefixExactWeights() {
+        let kl: [[Double]] = [[0.1, 0.2, 0.3], [0.4, 0.5], [0.05, 0, 0.7]]
+        let reward = [1.0, 0, 1], beta = 0.5, T = 3
+        let w = FineTuner.prefixExactWeights(kl: kl, reward: reward, beta: beta, T: T)
+        // the KL still to come after position t, 0 past a sample's end
+        func toGo(_ i: Int, _ t: Int) -> Double { t + 1 < kl[i].count ? kl[i][(t + 1)...].reduce(0, +) : 0 }
+        for i in 0..<3 {
+            let others = (0..<3).filter { $0 != i }
+            for t in 0..<T {
+                guard t < kl[i].count else { #expect(w[i * T + t] == 0, "padding"); continue }
+                let a = reward[i] - others.map { reward[$0] }.reduce(0, +) / 2
+                    - beta * (toGo(i, t) - others.map { toGo($0, t) }.reduce(0, +) / 2)
+                #expect(abs(Double(w[i * T + t]) + a / 3) <= 1e-7, "sample \(i), position \(t)")
+            }
+        }
+        // identical samples: every advantage vanishes
+        let same = FineTuner.prefixExactWeights(kl: [[0.3, 0.1], [0.3, 0.1]], reward: [1, 1], beta: 2, T: 2)
+        #expect(same.allSatisfy { $0 == 0 })
+    }
+
     @Test("the Bernoulli KL against the KL of two-outcome distributions")
     func binaryKL() {
         for (p, w) in [(0.3, 0.9), (0.983, 0.52), (0.5, 0.5), (1, 0.25), (0, 0.7)] {
