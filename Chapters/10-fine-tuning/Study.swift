@@ -229,7 +229,9 @@ struct Study {
                 progress?.update(total, status: method.id)
                 let stop = stopAfter.map { total >= $0 } ?? false
                 if s == settings.steps { curves.append(curve) }
-                if evaluated || stop { saver.save(finished: curves, current: s == settings.steps ? nil : (curve, tuner)) }
+                if evaluated || stop {
+                    saver.save(finished: curves, current: s == settings.steps ? nil : (curve, tuner))
+                }
                 if stop {
                     throw StoppedEarly("fine-tuning: stopped after \(total) fine-tuning steps as --stop-after-steps "
                                        + "asked; " + saver.howToContinue)

@@ -138,7 +138,9 @@ struct AtScale {
     func train(store: TrainersStateStore, settings: FineTuneSettings, prior: Checkpoint, target: TargetWord,
                priorM: PolicyMeasurement) throws -> [Curve] {
         let restored = store.load(warn: warn)
-        if let restored { log("resuming the trainers at scale from \(store.folder.path): \(restored.position(of: store))") }
+        if let restored {
+            log("resuming the trainers at scale from \(store.folder.path): \(restored.position(of: store))")
+        }
         var curves = restored?.finished ?? []
         var saver = StateSaver(store: store, warn: warn)
         let evaluated = Set(evaluatedSteps)
@@ -172,7 +174,9 @@ struct AtScale {
                 }
                 if s == steps { curves.append(curve) }
                 let stop = stopAfter.map { total >= $0 } ?? false
-                if evaluated.contains(s) || stop { saver.save(finished: curves, current: s == steps ? nil : (curve, trainer)) }
+                if evaluated.contains(s) || stop {
+                    saver.save(finished: curves, current: s == steps ? nil : (curve, trainer))
+                }
                 if stop {
                     throw StoppedEarly("trainers at scale: stopped after \(total) steps as --stop-after-steps asked; "
                                        + saver.howToContinue)

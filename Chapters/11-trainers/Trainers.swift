@@ -68,7 +68,8 @@ struct Trainers: ParsableCommand {
         let quick = common.quick
         let scaleSteps = steps ?? (quick ? 50 : 100)   // chapter 10 runs 150; PPO and RLOO take 4 epochs a batch
         let learningRate = quick ? 2e-4 : 3e-5   // chapter 10's
-        let cache = URL(fileURLWithPath: common.output, isDirectory: true).appendingPathComponent(".cache", isDirectory: true)
+        let cache = URL(fileURLWithPath: common.output, isDirectory: true)
+            .appendingPathComponent(".cache", isDirectory: true)
         // The state of an interrupted run of the trainers at scale: discarded once the report is written.
         var state: TrainersStateStore?
         do {
