@@ -326,9 +326,9 @@ extension Study {
             within each class the target is the prior's own conditional:
             """#)
         page.equation(#"""
-            \mathrm{KL}(\pi_\theta \| \pi^*_\beta) = \mathrm{kl}(p \| w)
-            + p\,\mathrm{KL}\big(\pi_\theta(\cdot|b) \,\|\, \pi_0(\cdot|b)\big)
-            + (1 - p)\,\mathrm{KL}\big(\pi_\theta(\cdot|\neg b) \,\|\, \pi_0(\cdot|\neg b)\big)
+            \mathrm{KL}(\pi_\theta \| \pi^*_\beta) &= \mathrm{kl}(p \| w) \\
+            &+ p\,\mathrm{KL}\big(\pi_\theta(\cdot|b) \,\|\, \pi_0(\cdot|b)\big) \\
+            &+ (1 - p)\,\mathrm{KL}\big(\pi_\theta(\cdot|\neg b) \,\|\, \pi_0(\cdot|\neg b)\big)
             """#)
         page.prose(#"""
             For DPG's forward direction the first term is $-\log p$. The first term is exact given the estimate of
