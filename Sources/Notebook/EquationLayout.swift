@@ -80,7 +80,9 @@ enum EquationLayout {
     static func rows(_ tex: String, width: Double) -> [Row] {
         if tex.contains("\\\\") {
             return split(tex, on: "\\\\").map { line in
-                let cells = split(line, on: "&")
+                // TeX ignores white space, so a line that starts with its alignment point after a line
+                // break of the source has an empty left part (not an empty formula drawn at zero size).
+                let cells = split(line, on: "&").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
                 return cells.count >= 2 ? Row(left: cells[0], right: cells[1...].joined(separator: " ")) : Row(left: "", right: line)
             }
         }

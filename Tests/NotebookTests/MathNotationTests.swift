@@ -90,6 +90,11 @@ struct MathNotationTests {
         // An explicit multi-line equation is split at \\ and aligned at &.
         let explicit = EquationLayout.rows("a &= b + c \\\\ &= d", width: .infinity)
         #expect(explicit.count == 2 && explicit[0].left.trimmingCharacters(in: .whitespaces) == "a" && explicit[1].left.isEmpty)
+        // A line of the source that starts with its alignment point after a line break has an empty
+        // left part, and the grid draws no empty formula there (a browser lays it out at zero size).
+        let indented = EquationLayout.rows("a &= b \\\\\n            &+ c \\\\\n\t&+ d", width: .infinity)
+        #expect(indented.count == 3 && indented.dropFirst().allSatisfy { $0.left.isEmpty }, "\(indented)")
+        #expect(!"\(EquationLayout.grid(indented))".contains("<mrow></mrow>"))
     }
 }
 
