@@ -55,6 +55,8 @@ public struct FineTuneSettings: Sendable {
     public var finalLearningRateFraction = 1.0
     /// How KL-regularised REINFORCE estimates the gradient of its penalty β KL(π_θ ‖ π0).
     public var klGradient = PenaltyGradient.sequenceK1
+    /// Which of a sample's tokens KL-regularised REINFORCE credits with the target word's reward.
+    public var rewardCredit = RewardCredit.sequence
     public init() {}
 
     /// The learning rate of step s (1...steps): lr (f + (1 − f)(1 + cos(π (s − 1)/(steps − 1)))/2).
@@ -86,6 +88,18 @@ public enum PenaltyGradient: String, Sendable, Codable, CaseIterable {
     /// (leave-one-out). The noise of the sampled log-ratios is gone, and a token's score is
     /// weighted only by the KL it can still change.
     case prefixExact = "prefix-exact"
+}
+
+/// Which tokens of a sample KL-regularised REINFORCE credits with the word's reward b. Both are
+/// unbiased estimates of ∇E_π_θ[b]: b is decided by the tokens up to the one that decides it, so
+/// the tokens after it cannot change it.
+public enum RewardCredit: String, Sendable, Codable, CaseIterable {
+    /// Every token's score is weighted by the sample's b less the other samples' mean (eq. 4).
+    case sequence
+    /// A token's score is weighted by b only up to the token that decides it (the character after
+    /// the word's first whole-word occurrence, or the end), less the mean b of the other samples
+    /// still undecided at that position; the tokens after it get no reward term at all.
+    case toGo = "to-go"
 }
 
 /// What one step saw.
@@ -147,8 +161,25 @@ public final class FineTuner {
         case .klReinforce(let beta):
             // The binary preference is the reward (the bridge passes its own).
             let reward = customReward == nil ? b : r
+            // The bridge's own reward has no deciding token: it is credited to the whole sequence.
+            let decided = settings.rewardCredit == .toGo && customReward == nil
+                ? sequences.map { FineTuner.decidingPosition(of: $0, word: preference, tokenizer: tokenizer) } : nil
             if settings.klGradient == .prefixExact {
-                prefixExactBackward(sequences, reward: reward, beta: beta)
+                prefixExactBackward(sequences, reward: reward, beta: beta, decided: decided)
+                return finish(r: r, b: b, logRatio: logRatio)
+            }
+            if let decided {
+                let lengths = sequences.map { $0.count - 1 }
+                let penalty = FineTuner.leaveOneOut(logRatio)
+                let credit = FineTuner.rewardAdvantages(reward: reward, decided: decided, lengths: lengths)
+                let T = lengths.max()!
+                var d = [Float](repeating: 0, count: B * T)
+                for i in 0..<B {
+                    for t in 0..<lengths[i] {
+                        d[i * T + t] = Float(-(credit[i][t] - beta * penalty[i]) / Double(B))
+                    }
+                }
+                policy.backward(dLogProbs: d)
                 return finish(r: r, b: b, logRatio: logRatio)
             }
             let shaped = (0..<B).map { reward[$0] - beta * logRatio[$0] }
@@ -182,10 +213,12 @@ public final class FineTuner {
     ///
     /// (G_jt = 0 past the end of sample j). The baselines are the other samples' values, which do
     /// not depend on sample i, so the estimate of ∇(E[r] − β KL(π_θ ‖ π0)) stays unbiased.
-    func prefixExactBackward(_ sequences: [[Int32]], reward: [Double], beta: Double) {
+    /// With `decided` (`RewardCredit.toGo`), the reward's advantage is `rewardAdvantages`' instead.
+    func prefixExactBackward(_ sequences: [[Int32]], reward: [Double], beta: Double, decided: [Int]? = nil) {
         let divergence = policy.prefixDivergence(against: prior, sequences: sequences)
         let T = sequences.map { $0.count - 1 }.max()!
-        let dLogProbs = FineTuner.prefixExactWeights(kl: divergence.kl, reward: reward, beta: beta, T: T)
+        let dLogProbs = FineTuner.prefixExactWeights(kl: divergence.kl, reward: reward, beta: beta, T: T,
+                                                     decided: decided)
         let scale = Float(beta / Double(sequences.count))
         policy.backward(dLogProbs: dLogProbs, dLogits: divergence.dLogits.map { $0 * scale })
     }
@@ -193,7 +226,9 @@ public final class FineTuner {
     /// The (B,T) weights of the token log-probabilities in `prefixExactBackward`:
     /// −(A_it)/B with A_it = (r_i − mean_{j≠i} r_j) − β (G_it − mean_{j≠i} G_jt), where
     /// G_it = Σ_{s>t} kl[i][s] and G_jt = 0 past the end of sample j; 0 at padding.
-    static func prefixExactWeights(kl: [[Double]], reward: [Double], beta: Double, T: Int) -> [Float] {
+    /// With `decided`, the reward's advantage at (i, t) is `rewardAdvantages`' instead of A_i's.
+    static func prefixExactWeights(kl: [[Double]], reward: [Double], beta: Double, T: Int,
+                                   decided: [Int]? = nil) -> [Float] {
         let B = kl.count
         var toGo = [[Double]](repeating: [Double](repeating: 0, count: T), count: B)
         var toGoTotal = [Double](repeating: 0, count: T)
@@ -205,13 +240,15 @@ public final class FineTuner {
                 rest += kl[i][t]
             }
         }
-        let rewardAdvantage = FineTuner.leaveOneOut(reward)
+        let lengths = kl.map(\.count)
+        let credit = decided.map { rewardAdvantages(reward: reward, decided: $0, lengths: lengths) }
+            ?? zip(leaveOneOut(reward), lengths).map { [Double](repeating: $0, count: $1) }
         let others = Double(B - 1)
         var weights = [Float](repeating: 0, count: B * T)
         for i in 0..<B {
             for t in 0..<kl[i].count {
                 let klAdvantage = toGo[i][t] - (toGoTotal[t] - toGo[i][t]) / others
-                weights[i * T + t] = Float(-(rewardAdvantage[i] - beta * klAdvantage) / Double(B))
+                weights[i * T + t] = Float(-(credit[i][t] - beta * klAdvantage) / Double(B))
             }
         }
         return weights
@@ -238,6 +275,47 @@ public final class FineTuner {
         }
         try c.restore(into: policy, tokenizer: tokenizer, optimizer: optimizer)
         step = s
+    }
+
+    /// The reward's advantage of each token under `RewardCredit.toGo`: position t of sample i (the
+    /// score of token t + 1) is undecided while t < decided[i]; there its advantage is
+    /// reward[i] less the mean reward of the other samples undecided at t (0 when there is none),
+    /// and from decided[i] on it is 0. The baseline depends on the other samples only, so the
+    /// estimate stays unbiased. One row per sample, lengths[i] positions.
+    static func rewardAdvantages(reward: [Double], decided: [Int], lengths: [Int]) -> [[Double]] {
+        let T = lengths.max() ?? 0
+        var open = [Double](repeating: 0, count: T), openReward = [Double](repeating: 0, count: T)
+        for i in reward.indices {
+            for t in 0..<min(decided[i], lengths[i]) { open[t] += 1; openReward[t] += reward[i] }
+        }
+        return reward.indices.map { i in
+            (0..<lengths[i]).map { t in
+                guard t < decided[i] else { return 0 }
+                let others = open[t] - 1
+                return reward[i] - (others > 0 ? (openReward[t] - reward[i]) / others : 0)
+            }
+        }
+    }
+
+    /// The first position from which the word's constraint no longer depends on the tokens: k
+    /// when tokens[0...k] already contain a whole-word occurrence followed by the character that
+    /// ends it (so no continuation can undo it), else the sequence's last position count − 1
+    /// (the end decides). Positions are those of the scores: position t scores token t + 1.
+    static func decidingPosition(of tokens: [Int32], word: TargetWord, tokenizer: CharTokenizer) -> Int {
+        let last = tokens.count - 1
+        // Settled: whichever letter comes next, the prefix holds an occurrence. A letter can end a
+        // new occurrence only if it is the word's last letter, and it cannot be both of two.
+        func settled(_ k: Int) -> Bool {
+            let p = tokenizer.decode(tokens[0...k])
+            return word.constraint(p + "q") > 0 && word.constraint(p + "z") > 0
+        }
+        guard last >= 1, settled(last - 1) else { return last }
+        var lo = 0, hi = last - 1   // settled from hi on (it stays so), not at lo (the start token alone)
+        while hi - lo > 1 {
+            let mid = (lo + hi) / 2
+            if settled(mid) { hi = mid } else { lo = mid }
+        }
+        return hi
     }
 
     /// Advantages with the leave-one-out baseline: A_i = f_i - mean_{j ≠ i} f_j.
