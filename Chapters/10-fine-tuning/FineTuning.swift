@@ -84,6 +84,14 @@ struct FineTuning: ParsableCommand {
         valueName: "estimator"))
     var klGradient: PenaltyGradient = .sequenceK1
 
+    @Option(help: ArgumentHelp(
+        "Which tokens KL-regularised RL credits with the word's reward b: sequence (every token of the text, eq. 4) "
+            + "or to-go (only the tokens up to the one that decides b, the character after the word's first "
+            + "occurrence, with the mean b of the other samples still undecided there as baseline). Both are "
+            + "unbiased.",
+        valueName: "credit"))
+    var rewardCredit: RewardCredit = .sequence
+
     @Option(help: ArgumentHelp("Testing aid: stop (exit 3) once this many fine-tuning steps in total are done, after "
                                + "saving the state.", visibility: .hidden))
     var stopAfterSteps: Int?
@@ -124,6 +132,7 @@ struct FineTuning: ParsableCommand {
         settings.reinforceLearningRate = rlLearningRate ?? (quick ? settings.learningRate : 1e-4)
         settings.finalLearningRateFraction = learningRateDecay ?? (quick ? 0.1 : 1)
         settings.klGradient = klGradient
+        settings.rewardCredit = rewardCredit
         let pretrain = PretrainSettings.fineTuningPrior(quick: quick)
         // The fine-tuning state of an interrupted run: discarded once the report is written.
         var state: FineTuneStateStore?
@@ -133,7 +142,7 @@ struct FineTuning: ParsableCommand {
                 ("beta", "\(beta)"), ("learning-rate", "\(settings.learningRate)"),
                 ("rl-learning-rate", "\(settings.reinforceLearningRate!)"),
                 ("learning-rate-decay", "\(settings.finalLearningRateFraction)"),
-                ("kl-gradient", klGradient.rawValue),
+                ("kl-gradient", klGradient.rawValue), ("reward-credit", rewardCredit.rawValue),
                 ("model", "\(pretrain.nLayer) layers, \(pretrain.nEmbd) wide, \(pretrain.steps) pretraining steps"),
             ]) { page, seeds in
                 let top = page.mark()
@@ -161,3 +170,4 @@ struct FineTuning: ParsableCommand {
 }
 
 extension PenaltyGradient: ExpressibleByArgument {}
+extension RewardCredit: ExpressibleByArgument {}

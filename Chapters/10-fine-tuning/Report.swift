@@ -152,7 +152,8 @@ extension Study {
         page.prose(#"""
             KL-regularised RL maximises $\mathbb{E}_{\pi_\theta}[b] - \beta\,\mathrm{KL}(\pi_\theta \| \pi_0)$ by
             REINFORCE on the shaped reward $b(x) - \beta \log \frac{\pi_\theta(x)}{\pi_0(x)}$ of eq. 4, with a
-            leave-one-out baseline\#(settings.klGradient == .prefixExact ? prefixExactNote : ""). Divided by $\beta$ the
+            leave-one-out baseline\#(settings.klGradient == .prefixExact ? prefixExactNote : "")\#(
+                settings.rewardCredit == .toGo ? rewardToGoNote : ""). Divided by $\beta$ the
             objective is an evidence lower bound, and the gap to $\log Z(\beta)$ is the distance to the posterior
             (eqs. 7 and 14):
             """#)
@@ -209,6 +210,16 @@ extension Study {
         but from chapter 9's exact per-prefix KL: at each position the gradient of the exact next-token KL, plus the
         token's score times the exact KL of the positions after it, less the same sum of the other samples (both
         unbiased; this one without the noise of the sampled log-ratios)
+        """#.split(whereSeparator: \.isNewline).joined(separator: " ")
+    }
+
+    /// What `--reward-credit to-go` changes, in words.
+    var rewardToGoNote: String {
+        #"""
+        ; in this run (--reward-credit to-go) the word's reward $b$ is credited only to the tokens up to the one that
+        decides it (the character after the word's first whole-word occurrence, or the end of the text), less the
+        mean $b$ of the other samples still undecided at that position; the tokens after it cannot change $b$, so
+        leaving them out keeps the gradient unbiased and removes the noise they added to it
         """#.split(whereSeparator: \.isNewline).joined(separator: " ")
     }
 

@@ -63,6 +63,8 @@ struct Study {
         var format = "fine-tuning-state/3"
         /// How KL-RL estimates its penalty's gradient (absent from states saved before the option).
         var klGradient: String?
+        /// Which tokens KL-RL credits with the word (absent when every token is, as before the option).
+        var rewardCredit: String?
         /// Plain RL's learning rate (absent from states saved before it had its own).
         var reinforceLearningRate: Double?
         let seed: UInt64
@@ -81,6 +83,7 @@ struct Study {
     /// Where this run's fine-tuning state is kept, under its key.
     var stateStore: FineTuneStateStore {
         let key = StateKey(klGradient: settings.klGradient == .sequenceK1 ? nil : settings.klGradient.rawValue,
+                           rewardCredit: settings.rewardCredit == .sequence ? nil : settings.rewardCredit.rawValue,
                            reinforceLearningRate: settings.reinforceLearningRate,
                            seed: seeds.seed, quick: quick, word: target.word, steps: settings.steps,
                            batchSize: settings.batchSize, learningRate: settings.learningRate,
