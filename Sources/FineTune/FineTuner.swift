@@ -184,6 +184,15 @@ public final class FineTuner {
             }
             let shaped = (0..<B).map { reward[$0] - beta * logRatio[$0] }
             weights = FineTuner.leaveOneOut(shaped).map { -$0 / Double(B) }
+        case .dpg where settings.rewardCredit == .toGo && customReward == nil:
+            let decided = sequences.map { FineTuner.decidingPosition(of: $0, word: preference, tokenizer: tokenizer) }
+            let p = policy.lastProbabilities
+            prior.score(sequences)
+            let terms = FineTuner.dpgDecidedTerms(sequences: sequences, policy: p, prior: prior.lastProbabilities,
+                                                 vocabularySize: policy.config.vocabSize, b: b, decided: decided,
+                                                 logConstraintPartition: logConstraintPartition)
+            policy.backward(dLogProbs: terms.dLogProbs, dLogits: terms.dLogits)
+            return finish(r: r, b: b, logRatio: logRatio)
         case .dpg:
             // π*(x)/π_θ(x) = b(x) π0(x) / (Z_b π_θ(x)), with the same leave-one-out baseline as the
             // other methods: E_π_θ[∇ log π_θ] = 0, so subtracting it keeps the gradient unbiased and
@@ -316,6 +325,47 @@ public final class FineTuner {
             if settled(mid) { hi = mid } else { lo = mid }
         }
         return hi
+    }
+
+    /// DPG's gradient terms with the text after the word's decision taken exactly. The forward
+    /// KL's gradient is −Σ_t E_π*[∇log π_θ(x_t+1 | x_≤t)]. At a position t where x_≤t has decided
+    /// the word, π*(· | x_≤t) = π0(· | x_≤t), so that expectation is Σ_v π0(v | x_≤t) ∇log π_θ(v |
+    /// x_≤t), exactly, weighted by the prefix's importance ratio π*(x_≤t)/π_θ(x_≤t) =
+    /// π0(x_≤t)/(Z_b π_θ(x_≤t)): its logits' gradient (descending) is ω_it (p_θ − p0). At an
+    /// undecided position, the token's score with the sequence's weight b π0(x)/(Z_b π_θ(x)), less
+    /// the mean weight of the other samples undecided there. `policy` and `prior` are the (B,T,V)
+    /// next-token distributions of both models on `sequences`; every term is divided by B.
+    static func dpgDecidedTerms(sequences: [[Int32]], policy p: [Float], prior q: [Float], vocabularySize V: Int,
+                                b: [Double], decided: [Int], logConstraintPartition logZb: Double)
+        -> (dLogProbs: [Float], dLogits: [Float]) {
+        let B = sequences.count, T = sequences.map { $0.count - 1 }.max()!
+        let lengths = sequences.map { $0.count - 1 }
+        // log π0(x_≤t) − log π_θ(x_≤t) for t = 0...length (the prefix before position t's token)
+        var prefixLogRatio = [[Double]]()
+        for (i, seq) in sequences.enumerated() {
+            var row = [0.0]
+            for t in 0..<lengths[i] {
+                let k = (i * T + t) * V + Int(seq[t + 1])
+                row.append(row[t] + log(max(Double(q[k]), .leastNormalMagnitude)) - log(max(Double(p[k]), .leastNormalMagnitude)))
+            }
+            prefixLogRatio.append(row)
+        }
+        let sequenceWeight = (0..<B).map { b[$0] > 0 ? exp(prefixLogRatio[$0][lengths[$0]] - logZb) : 0 }
+        let credit = rewardAdvantages(reward: sequenceWeight, decided: decided, lengths: lengths)
+        var dLogProbs = [Float](repeating: 0, count: B * T)
+        var dLogits = [Float](repeating: 0, count: B * T * V)
+        for i in 0..<B {
+            for t in 0..<lengths[i] {
+                if t < decided[i] {
+                    dLogProbs[i * T + t] = Float(-credit[i][t] / Double(B))
+                } else {
+                    let omega = exp(prefixLogRatio[i][t] - logZb) / Double(B)
+                    let base = (i * T + t) * V
+                    for v in 0..<V { dLogits[base + v] = Float(omega * (Double(p[base + v]) - Double(q[base + v]))) }
+                }
+            }
+        }
+        return (dLogProbs, dLogits)
     }
 
     /// Advantages with the leave-one-out baseline: A_i = f_i - mean_{j ≠ i} f_j.

@@ -17,7 +17,7 @@ public struct StepwiseDivergence: Sendable {
 extension GPT {
     /// The next-token distributions (softmax of the logits) of the last forward pass:
     /// probs (B,T,V) as one flat copy.
-    var lastProbabilities: [Float] {
+    public var lastProbabilities: [Float] {
         guard let acts else { return [] }
         return Array(UnsafeBufferPointer(start: acts.probs.pointer, count: acts.B * acts.T * config.vocabSize))
     }

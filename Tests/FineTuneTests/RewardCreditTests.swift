@@ -112,3 +112,66 @@ struct RewardCreditTests {
         #expect(a == expected)
     }
 }
+
+/// DPG with the text after the word's decision taken exactly (`FineTuner.dpgDecidedTerms`).
+@Suite("FineTune: DPG after the word's decision")
+struct DPGDecidedTests {
+    let tokenizer = CharTokenizer(texts: ["ab ba"])
+    let word = TargetWord("ab")
+
+    /// One sample's expected terms over every sequence of a tiny policy, Σ_x π_θ(x) terms(x),
+    /// against the forward KL's gradient −Σ_x π*(x) ∇log π_θ(x) with π* = π0 b / Z_b summed
+    /// exactly. Taking the deciding token as already decided, or weighting a decided position by
+    /// the prefix that includes the token it predicts, misses.
+    @Test("the expected terms are the forward KL's gradient, over every sequence")
+    func unbiased() {
+        let block = 4
+        let space = EnumeratedSpace(tokenizer: tokenizer, blockSize: block)
+        let x = space.sequences
+        let config = GPTConfig(vocabSize: tokenizer.count, blockSize: block, nLayer: 1, nHead: 1, nEmbd: 8)
+        let policy = GPT(config: config, seed: 5), prior = GPT(config: config, seed: 6)
+        let V = config.vocabSize, T = x.map { $0.count - 1 }.max()!
+        let pTheta = space.distribution(of: policy).distribution.probabilities
+        let p0 = space.distribution(of: prior).distribution.probabilities
+        let b = x.map { word.constraint(tokenizer.decode($0)) }
+        let zb = zip(p0, b).map { $0 * $1 }.reduce(0, +)
+        #expect(zb > 0.01 && zb < 0.99)
+        policy.score(x)
+        let p = policy.lastProbabilities
+        prior.score(x)
+        let q = prior.lastProbabilities
+        let decided = x.map { FineTuner.decidingPosition(of: $0, word: word, tokenizer: tokenizer) }
+        #expect(zip(decided, x).contains { $0 < $1.count - 1 }, "some sequences decide the word before their end")
+
+        func gradient(dLogProbs: [Float], dLogits: [Float]?) -> [Double] {
+            policy.zeroGradients()
+            policy.score(x)
+            policy.backward(dLogProbs: dLogProbs, dLogits: dLogits)
+            return policy.gradients.array.map(Double.init)
+        }
+        func expected(shift: Int) -> [Double] {
+            var dLogProbs = [Float](repeating: 0, count: x.count * T)
+            var dLogits = [Float](repeating: 0, count: x.count * T * V)
+            for i in x.indices {
+                let n = x[i].count - 1, rows = (i * T)..<(i * T + n)
+                let one = FineTuner.dpgDecidedTerms(
+                    sequences: [x[i]], policy: Array(p[(rows.lowerBound * V)..<(rows.upperBound * V)]),
+                    prior: Array(q[(rows.lowerBound * V)..<(rows.upperBound * V)]), vocabularySize: V, b: [b[i]],
+                    decided: [decided[i] - shift], logConstraintPartition: log(zb))
+                for t in 0..<n {
+                    dLogProbs[i * T + t] = Float(pTheta[i]) * one.dLogProbs[t]
+                    for v in 0..<V { dLogits[(i * T + t) * V + v] = Float(pTheta[i]) * one.dLogits[t * V + v] }
+                }
+            }
+            return gradient(dLogProbs: dLogProbs, dLogits: dLogits)
+        }
+        var exactWeights = [Float](repeating: 0, count: x.count * T)
+        for i in x.indices { for t in 0..<(x[i].count - 1) { exactWeights[i * T + t] = Float(-p0[i] * b[i] / zb) } }
+        let exact = gradient(dLogProbs: exactWeights, dLogits: nil)
+        let scale = (exact.reduce(0) { $0 + $1 * $1 } / Double(exact.count)).squareRoot()
+        #expect(scale > 1e-6)
+        let error = { (g: [Double]) in zip(g, exact).map { abs($0 - $1) }.max()! / scale }
+        #expect(error(expected(shift: 0)) <= 1e-3, "exact after the decision vs ∇KL(π* ‖ π_θ): \(error(expected(shift: 0)))")
+        #expect(error(expected(shift: 1)) > 0.05, "the deciding token taken as decided")
+    }
+}
