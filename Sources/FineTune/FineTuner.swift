@@ -148,7 +148,10 @@ public final class FineTuner {
         let texts = sequences.map { tokenizer.decode($0) }
         let r = texts.map { customReward?($0) ?? preference.reward($0) }
         let b = texts.map { preference.constraint($0) }
-        let logPrior = prior.logProbs(of: sequences)
+        // One pass of the prior on the whole batch: its next-token distributions stay for the
+        // per-prefix estimators below.
+        let priorScored = prior.score(sequences)
+        let logPrior = priorScored.logProbs
         policy.zeroGradients()
         let scored = policy.score(sequences)   // activations kept for the backward pass
         let logPolicy = scored.logProbs
@@ -165,7 +168,7 @@ public final class FineTuner {
             let decided = settings.rewardCredit == .toGo && customReward == nil
                 ? sequences.map { FineTuner.decidingPosition(of: $0, word: preference, tokenizer: tokenizer) } : nil
             if settings.klGradient == .prefixExact {
-                prefixExactBackward(sequences, reward: reward, beta: beta, decided: decided)
+                prefixExactBackward(sequences, reward: reward, beta: beta, decided: decided, priorScored: priorScored)
                 return finish(r: r, b: b, logRatio: logRatio)
             }
             if let decided {
@@ -187,7 +190,6 @@ public final class FineTuner {
         case .dpg where settings.rewardCredit == .toGo && customReward == nil:
             let decided = sequences.map { FineTuner.decidingPosition(of: $0, word: preference, tokenizer: tokenizer) }
             let p = policy.lastProbabilities
-            prior.score(sequences)
             let terms = FineTuner.dpgDecidedTerms(sequences: sequences, policy: p, prior: prior.lastProbabilities,
                                                  vocabularySize: policy.config.vocabSize, b: b, decided: decided,
                                                  logConstraintPartition: logConstraintPartition)
@@ -223,8 +225,9 @@ public final class FineTuner {
     /// (G_jt = 0 past the end of sample j). The baselines are the other samples' values, which do
     /// not depend on sample i, so the estimate of ∇(E[r] − β KL(π_θ ‖ π0)) stays unbiased.
     /// With `decided` (`RewardCredit.toGo`), the reward's advantage is `rewardAdvantages`' instead.
-    func prefixExactBackward(_ sequences: [[Int32]], reward: [Double], beta: Double, decided: [Int]? = nil) {
-        let divergence = policy.prefixDivergence(against: prior, sequences: sequences)
+    func prefixExactBackward(_ sequences: [[Int32]], reward: [Double], beta: Double, decided: [Int]? = nil,
+                             priorScored: ScoredSequences) {
+        let divergence = policy.prefixDivergence(against: prior, sequences: sequences, scoredReference: priorScored)
         let T = sequences.map { $0.count - 1 }.max()!
         let dLogProbs = FineTuner.prefixExactWeights(kl: divergence.kl, reward: reward, beta: beta, T: T,
                                                      decided: decided)

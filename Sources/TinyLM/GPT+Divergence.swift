@@ -100,7 +100,11 @@ extension GPT {
     /// is KL(π_θ ‖ π_ref) (the chain rule, as in `stepwiseDivergence`); the gradient of that
     /// sequence KL is E[Σ_t ∇ kl_t + Σ_t ∇ log p_θ(x_t+1|x_≤t) Σ_{s>t} kl_s], whose first term
     /// `dLogits` gives and whose second the caller weights by the KL still to come.
-    public func prefixDivergence(against reference: GPT, sequences: [[Int32]]) -> PrefixDivergence {
+    ///
+    /// - Parameter scoredReference: `reference.score(sequences)` when the caller has just run it
+    ///   (its last pass is then reused, not run again).
+    public func prefixDivergence(against reference: GPT, sequences: [[Int32]],
+                                 scoredReference: ScoredSequences? = nil) -> PrefixDivergence {
         precondition(reference.config.vocabSize == config.vocabSize, "prefixDivergence: vocabularies differ")
         precondition(reference !== self, "prefixDivergence: the reference must be another model (its pass would "
                          + "replace this one's activations)")
@@ -108,7 +112,11 @@ extension GPT {
             preconditionFailure("prefixDivergence: score(sequences) on this model first")
         }
         let p = lastProbabilities
-        let referenceLogProbs = reference.score(sequences).logProbs
+        if scoredReference != nil {
+            precondition(reference.acts?.B == acts.B && reference.acts?.T == acts.T,
+                         "prefixDivergence: the reference's last pass is not on these sequences")
+        }
+        let referenceLogProbs = (scoredReference ?? reference.score(sequences)).logProbs
         let q = reference.lastProbabilities
         let V = config.vocabSize, T = acts.T
         var dLogits = [Float](repeating: 0, count: p.count)

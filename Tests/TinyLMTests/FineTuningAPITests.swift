@@ -161,6 +161,18 @@ struct FineTuningAPITests {
         #expect(error(gradient(direct: false, toGo: true)) > 0.05)
     }
 
+    /// A reference scored by the caller is reused as it is: the same numbers as scoring it again.
+    @Test func prefixKLReusesAScoredReference() {
+        let policy = microModel(seed: 61, config: tiny), reference = microModel(seed: 62, config: tiny)
+        let x = leaves
+        policy.score(x)
+        let fresh = policy.prefixDivergence(against: reference, sequences: x)
+        let scored = reference.score(x)
+        let reused = policy.prefixDivergence(against: reference, sequences: x, scoredReference: scored)
+        #expect(fresh.kl == reused.kl && fresh.dLogits == reused.dLogits)
+        #expect(fresh.referenceLogProbs == reused.referenceLogProbs && fresh.kl.joined().contains { $0 > 1e-3 })
+    }
+
     @Test func checkpointDocumentHelpers() throws {
         let tok = CharTokenizer(texts: ["ab"])
         let model = microModel(seed: 55, config: GPTConfig(vocabSize: tok.count, blockSize: 6, nLayer: 1, nHead: 2, nEmbd: 8))
