@@ -92,6 +92,14 @@ struct FineTuning: ParsableCommand {
         valueName: "credit"))
     var rewardCredit: RewardCredit = .sequence
 
+    @Option(help: ArgumentHelp(
+        "How DPG trains on the text after the token that decides the word: sampled (each token's score with the "
+            + "sample's importance weight) or exact (there the target's next-token distribution is the prior's, so "
+            + "its expected score is summed over the vocabulary, weighted by the prefix's importance ratio). Both are "
+            + "unbiased.",
+        valueName: "how"))
+    var dpgContinuation: DPGContinuation = .sampled
+
     @Option(help: ArgumentHelp("Testing aid: stop (exit 3) once this many fine-tuning steps in total are done, after "
                                + "saving the state.", visibility: .hidden))
     var stopAfterSteps: Int?
@@ -133,6 +141,7 @@ struct FineTuning: ParsableCommand {
         settings.finalLearningRateFraction = learningRateDecay ?? (quick ? 0.1 : 1)
         settings.klGradient = klGradient
         settings.rewardCredit = rewardCredit
+        settings.dpgContinuation = dpgContinuation
         let pretrain = PretrainSettings.fineTuningPrior(quick: quick)
         // The fine-tuning state of an interrupted run: discarded once the report is written.
         var state: FineTuneStateStore?
@@ -143,6 +152,7 @@ struct FineTuning: ParsableCommand {
                 ("rl-learning-rate", "\(settings.reinforceLearningRate!)"),
                 ("learning-rate-decay", "\(settings.finalLearningRateFraction)"),
                 ("kl-gradient", klGradient.rawValue), ("reward-credit", rewardCredit.rawValue),
+                ("dpg-continuation", dpgContinuation.rawValue),
                 ("model", "\(pretrain.nLayer) layers, \(pretrain.nEmbd) wide, \(pretrain.steps) pretraining steps"),
             ]) { page, seeds in
                 let top = page.mark()
@@ -171,3 +181,4 @@ struct FineTuning: ParsableCommand {
 
 extension PenaltyGradient: ExpressibleByArgument {}
 extension RewardCredit: ExpressibleByArgument {}
+extension DPGContinuation: ExpressibleByArgument {}

@@ -223,6 +223,19 @@ extension Study {
         """#.split(whereSeparator: \.isNewline).joined(separator: " ")
     }
 
+    /// What `--dpg-continuation exact` changes, in words.
+    var dpgExactNote: String {
+        #"""
+        In this run (--dpg-continuation exact) DPG's gradient treats the text after the word differently: once a
+        prefix contains the word and the character that ends it, $\pi^*_b$'s next-token distribution there is the
+        prior's, so the expected score under it is summed over the vocabulary instead of taken at the one sampled
+        token, and weighted by the prefix's importance ratio $\pi_0(x_{\le t}) / (Z_b\, \pi_\theta(x_{\le t}))$
+        instead of the whole text's; before that point each token's score keeps the text's weight, less the mean
+        weight of the other samples still undecided there. The expectation is the same gradient (a test checks it
+        over every sequence of a small model); the noise of the sampled continuations is gone.
+        """#.split(whereSeparator: \.isNewline).joined(separator: " ")
+    }
+
     func dpgSection(_ r: Results) {
         let dpg = r[.dpg]
         page.section("DPG moves toward the constrained posterior")
@@ -235,7 +248,8 @@ extension Study {
             \#(fmt(pow(r.count.standardError / r.count.value, 2) / 2)) nats. At the prior $t = 0$ and the distance is
             $-\log Z_b$ exactly. The first check compares the end of training with its start on the same samples,
             the second the rate of texts that satisfy $b$ with the prior's rate $Z_b$, each by more than 5.3 standard
-            errors. How far it ends from $\pi^*_b$ is in the section on arrival.
+            errors. How far it ends from $\pi^*_b$ is in the section on arrival.\#(
+                settings.dpgContinuation == .exact ? " " + dpgExactNote : "")
             """#)
         page.check(Checks.forwardKLFalls(id: "dpg.forward-kl-falls", start: dpg.forwardTerms.first!,
                                          end: dpg.forwardTerms.last!))

@@ -65,6 +65,8 @@ struct Study {
         var klGradient: String?
         /// Which tokens KL-RL credits with the word (absent when every token is, as before the option).
         var rewardCredit: String?
+        /// How DPG trains after the word's decision (absent when sampled, as before the option).
+        var dpgContinuation: String?
         /// Plain RL's learning rate (absent from states saved before it had its own).
         var reinforceLearningRate: Double?
         let seed: UInt64
@@ -84,6 +86,8 @@ struct Study {
     var stateStore: FineTuneStateStore {
         let key = StateKey(klGradient: settings.klGradient == .sequenceK1 ? nil : settings.klGradient.rawValue,
                            rewardCredit: settings.rewardCredit == .sequence ? nil : settings.rewardCredit.rawValue,
+                           dpgContinuation: settings.dpgContinuation == .sampled ? nil
+                               : settings.dpgContinuation.rawValue,
                            reinforceLearningRate: settings.reinforceLearningRate,
                            seed: seeds.seed, quick: quick, word: target.word, steps: settings.steps,
                            batchSize: settings.batchSize, learningRate: settings.learningRate,

@@ -57,6 +57,8 @@ public struct FineTuneSettings: Sendable {
     public var klGradient = PenaltyGradient.sequenceK1
     /// Which of a sample's tokens KL-regularised REINFORCE credits with the target word's reward.
     public var rewardCredit = RewardCredit.sequence
+    /// How DPG trains on the text after the word's decision.
+    public var dpgContinuation = DPGContinuation.sampled
     public init() {}
 
     /// The learning rate of step s (1...steps): lr (f + (1 − f)(1 + cos(π (s − 1)/(steps − 1)))/2).
@@ -100,6 +102,18 @@ public enum RewardCredit: String, Sendable, Codable, CaseIterable {
     /// the word's first whole-word occurrence, or the end), less the mean b of the other samples
     /// still undecided at that position; the tokens after it get no reward term at all.
     case toGo = "to-go"
+}
+
+/// How DPG trains on the text after the token that decides the word. Both are unbiased estimates
+/// of ∇KL(π*_b ‖ π_θ).
+public enum DPGContinuation: String, Sendable, Codable, CaseIterable {
+    /// Every token's score with the sample's importance weight b π0(x)/(Z_b π_θ(x)).
+    case sampled
+    /// After the deciding token, π*_b's next-token distribution is π0's, so the position's
+    /// expected score under it is computed exactly (a sum over the vocabulary), weighted by the
+    /// prefix's importance ratio π0(x_≤t)/(Z_b π_θ(x_≤t)); before it, as `sampled`, with the mean
+    /// weight of the other samples undecided there as baseline.
+    case exact
 }
 
 /// What one step saw.
@@ -187,7 +201,7 @@ public final class FineTuner {
             }
             let shaped = (0..<B).map { reward[$0] - beta * logRatio[$0] }
             weights = FineTuner.leaveOneOut(shaped).map { -$0 / Double(B) }
-        case .dpg where settings.rewardCredit == .toGo && customReward == nil:
+        case .dpg where settings.dpgContinuation == .exact && customReward == nil:
             let decided = sequences.map { FineTuner.decidingPosition(of: $0, word: preference, tokenizer: tokenizer) }
             let p = policy.lastProbabilities
             let terms = FineTuner.dpgDecidedTerms(sequences: sequences, policy: p, prior: prior.lastProbabilities,

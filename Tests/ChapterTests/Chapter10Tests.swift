@@ -88,7 +88,7 @@ struct Chapter10Tests {
         (["--learning-rate", "1"], "--learning-rate"), (["--stop-after-steps", "0"], "--stop-after-steps"),
         (["--learning-rate-decay", "0"], "--learning-rate-decay"), (["--learning-rate-decay", "1.5"], "--learning-rate-decay"),
         (["--rl-learning-rate", "0"], "--rl-learning-rate"), (["--kl-gradient", "k2"], "--kl-gradient"),
-        (["--reward-credit", "token"], "--reward-credit"),
+        (["--reward-credit", "token"], "--reward-credit"), (["--dpg-continuation", "greedy"], "--dpg-continuation"),
     ])
     func badInput(arguments: [String], mentioning: String) throws {
         try expectUsageError(product, arguments: arguments, mentioning: mentioning)
@@ -99,7 +99,8 @@ struct Chapter10Tests {
         let result = try ChapterRunner.run(product, ["--help"])
         #expect(result.status == 0)
         for option in ["--seed", "--quick", "--output", "--word", "--steps", "--batch-size", "--beta", "--learning-rate",
-                       "--learning-rate-decay", "--rl-learning-rate", "--kl-gradient", "--reward-credit"] {
+                       "--learning-rate-decay", "--rl-learning-rate", "--kl-gradient", "--reward-credit",
+                       "--dpg-continuation"] {
             #expect(result.stdout.contains(option))
         }
         #expect(!result.stdout.contains("--stop-after-steps"), "the testing aid stays hidden")
