@@ -111,8 +111,9 @@ public enum DPGContinuation: String, Sendable, Codable, CaseIterable {
     case sampled
     /// After the deciding token, π*_b's next-token distribution is π0's, so the position's
     /// expected score under it is computed exactly (a sum over the vocabulary), weighted by the
-    /// prefix's importance ratio π0(x_≤t)/(Z_b π_θ(x_≤t)); before it, as `sampled`, with the mean
-    /// weight of the other samples undecided there as baseline.
+    /// prefix's importance ratio π0(x_≤t)/(Z_b π_θ(x_≤t)); before it, each token's score with the
+    /// ratio of the text up to the deciding token, less the mean weight of the other samples
+    /// undecided there.
     case exact
 }
 
@@ -349,8 +350,8 @@ public final class FineTuner {
     /// the word, π*(· | x_≤t) = π0(· | x_≤t), so that expectation is Σ_v π0(v | x_≤t) ∇log π_θ(v |
     /// x_≤t), exactly, weighted by the prefix's importance ratio π*(x_≤t)/π_θ(x_≤t) =
     /// π0(x_≤t)/(Z_b π_θ(x_≤t)): its logits' gradient (descending) is ω_it (p_θ − p0). At an
-    /// undecided position, the token's score with the sequence's weight b π0(x)/(Z_b π_θ(x)), less
-    /// the mean weight of the other samples undecided there. `policy` and `prior` are the (B,T,V)
+    /// undecided position, the token's score with the weight b π0(x_≤d)/(Z_b π_θ(x_≤d)) of the
+    /// prefix up to the deciding token d, less the mean weight of the other samples undecided there. `policy` and `prior` are the (B,T,V)
     /// next-token distributions of both models on `sequences`; every term is divided by B.
     static func dpgDecidedTerms(sequences: [[Int32]], policy p: [Float], prior q: [Float], vocabularySize V: Int,
                                 b: [Double], decided: [Int], logConstraintPartition logZb: Double)
@@ -367,7 +368,10 @@ public final class FineTuner {
             }
             prefixLogRatio.append(row)
         }
-        let sequenceWeight = (0..<B).map { b[$0] > 0 ? exp(prefixLogRatio[$0][lengths[$0]] - logZb) : 0 }
+        // Before the decision a token's score depends only on x_≤d (d: the deciding token), and
+        // E_π_θ[π0(x_>d | x_≤d)/π_θ(x_>d | x_≤d) | x_≤d] = 1, so the ratio of the prefix up to the
+        // deciding token replaces the whole text's without bias (d is a stopping time).
+        let sequenceWeight = (0..<B).map { b[$0] > 0 ? exp(prefixLogRatio[$0][decided[$0]] - logZb) : 0 }
         let credit = rewardAdvantages(reward: sequenceWeight, decided: decided, lengths: lengths)
         var dLogProbs = [Float](repeating: 0, count: B * T)
         var dLogits = [Float](repeating: 0, count: B * T * V)
