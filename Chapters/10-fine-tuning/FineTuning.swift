@@ -95,8 +95,8 @@ struct FineTuning: ParsableCommand {
     @Option(help: ArgumentHelp(
         "How DPG trains on the text after the token that decides the word: sampled (each token's score with the "
             + "sample's importance weight) or exact (there the target's next-token distribution is the prior's, so "
-            + "its expected score is summed over the vocabulary, weighted by the prefix's importance ratio; before it, the "
-            + "weight is the ratio of the text up to the deciding token). Both are unbiased.",
+            + "its expected score is summed over the vocabulary, weighted by the prefix's importance ratio; before "
+            + "it, the weight is the ratio of the text up to the deciding token). Both are unbiased.",
         valueName: "how"))
     var dpgContinuation: DPGContinuation = .sampled
 

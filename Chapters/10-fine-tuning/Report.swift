@@ -232,8 +232,8 @@ extension Study {
         token, and weighted by the prefix's importance ratio $\pi_0(x_{\le t}) / (Z_b\, \pi_\theta(x_{\le t}))$
         instead of the whole text's; before that point each token's score is weighted by the ratio of the text up
         to the deciding character (the rest of the text cannot change those tokens, and its ratio averages to 1),
-        less the mean weight of the other samples still undecided there. The expectation is the same gradient (a test checks it
-        over every sequence of a small model); the noise of the sampled continuations is gone.
+        less the mean weight of the other samples still undecided there. The expectation is the same gradient (a
+        test checks it over every sequence of a small model); the noise of the sampled continuations is gone.
         """#.split(whereSeparator: \.isNewline).joined(separator: " ")
     }
 
