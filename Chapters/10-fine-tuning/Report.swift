@@ -151,9 +151,9 @@ extension Study {
         page.section("KL-regularised RL at β = \(fmt(b))")
         page.prose(#"""
             KL-regularised RL maximises $\mathbb{E}_{\pi_\theta}[b] - \beta\,\mathrm{KL}(\pi_\theta \| \pi_0)$ by
-            REINFORCE on the shaped reward $b(x) - \beta \log \frac{\pi_\theta(x)}{\pi_0(x)}$ of eq. 4, with a
-            leave-one-out baseline\#(settings.klGradient == .prefixExact ? prefixExactNote : "")\#(
-                settings.rewardCredit == .toGo ? rewardToGoNote : ""). Divided by $\beta$ the
+            REINFORCE on the shaped reward $b(x) - \beta \log \frac{\pi_\theta(x)}{\pi_0(x)}$ of eq. 4. How its
+            gradient is estimated from a batch decides how far the run gets on this budget, not where it goes: every
+            choice here is unbiased. \#(penaltyNote) \#(creditNote) Divided by $\beta$ the
             objective is an evidence lower bound, and the gap to $\log Z(\beta)$ is the distance to the posterior
             (eqs. 7 and 14):
             """#)
@@ -203,30 +203,46 @@ extension Study {
         page.record("arrival_ratio_upper_beta_\(b)", end.ratioUpper)
     }
 
-    /// What `--kl-gradient prefix-exact` changes, in words.
-    var prefixExactNote: String {
-        #"""
-        ; in this run (--kl-gradient prefix-exact) the penalty's gradient is not taken from the sampled log-ratio
-        but from chapter 9's exact per-prefix KL: at each position the gradient of the exact next-token KL, plus the
-        token's score times the exact KL of the positions after it, less the same sum of the other samples (both
-        unbiased; this one without the noise of the sampled log-ratios)
-        """#.split(whereSeparator: \.isNewline).joined(separator: " ")
+    /// How this run estimates the penalty's gradient (`--kl-gradient`), in words.
+    var penaltyNote: String {
+        switch settings.klGradient {
+        case .prefixExact:
+            return #"""
+                The penalty's gradient comes from chapter 9's exact per-prefix KL (--kl-gradient prefix-exact): at
+                each position the gradient of the exact next-token KL, plus the token's score times the exact KL of
+                the positions after it, less the same sum of the other samples; the noise of the sampled log-ratios
+                is gone.
+                """#.split(whereSeparator: \.isNewline).joined(separator: " ")
+        case .sequenceK1:
+            return #"""
+                The penalty's gradient comes from each sample's whole log-ratio in its reward, less the other
+                samples' mean (--kl-gradient sequence-k1).
+                """#.split(whereSeparator: \.isNewline).joined(separator: " ")
+        }
     }
 
-    /// What `--reward-credit to-go` changes, in words.
-    var rewardToGoNote: String {
-        #"""
-        ; in this run (--reward-credit to-go) the word's reward $b$ is credited only to the tokens up to the one that
-        decides it (the character after the word's first whole-word occurrence, or the end of the text), less the
-        mean $b$ of the other samples still undecided at that position; the tokens after it cannot change $b$, so
-        leaving them out keeps the gradient unbiased and removes the noise they added to it
-        """#.split(whereSeparator: \.isNewline).joined(separator: " ")
+    /// Which tokens this run credits with the word (`--reward-credit`), in words.
+    var creditNote: String {
+        switch settings.rewardCredit {
+        case .toGo:
+            return #"""
+                The word's reward $b$ is credited only to the tokens up to the one that decides it (the character
+                after the word's first whole-word occurrence, or the end of the text), less the mean $b$ of the other
+                samples still undecided at that position (--reward-credit to-go): the tokens after it cannot change
+                $b$, so leaving them out removes the noise they added.
+                """#.split(whereSeparator: \.isNewline).joined(separator: " ")
+        case .sequence:
+            return #"""
+                The word's reward is credited to every token of the text, less the other samples' mean $b$
+                (--reward-credit sequence).
+                """#.split(whereSeparator: \.isNewline).joined(separator: " ")
+        }
     }
 
     /// What `--dpg-continuation exact` changes, in words.
     var dpgExactNote: String {
         #"""
-        In this run (--dpg-continuation exact) DPG's gradient treats the text after the word differently: once a
+        With --dpg-continuation exact, DPG's gradient treats the text after the word differently: once a
         prefix contains the word and the character that ends it, $\pi^*_b$'s next-token distribution there is the
         prior's, so the expected score under it is summed over the vocabulary instead of taken at the one sampled
         token, and weighted by the prefix's importance ratio $\pi_0(x_{\le t}) / (Z_b\, \pi_\theta(x_{\le t}))$
